@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+pub mod edge;
+pub mod error;
+pub mod limits;
+pub mod model;
+pub mod requests;
+pub mod routes;
+
+pub use error::{ApiError, ErrorCode, ErrorEnvelope};
+pub use model::{
+    Event, EventType, Group, Message, MessagePage, Panel, Session, SessionDetail, SessionPage,
+    SessionStatus, User, UserType,
+};
+pub use routes::{Method, Route, RouteError};

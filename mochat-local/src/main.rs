@@ -1,0 +1,2 @@
+//! The local MoChat API server (placeholder until the server lands).
+fn main() {}
