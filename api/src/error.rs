@@ -106,7 +106,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -141,8 +144,10 @@ impl ApiError {
 
     /// Serialises the envelope, `{"error":{"code","message"}}`.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&ErrorEnvelope { error: self.clone() })
-            .unwrap_or_else(|_| r#"{"error":{"code":"INTERNAL","message":"error"}}"#.to_owned())
+        serde_json::to_string(&ErrorEnvelope {
+            error: self.clone(),
+        })
+        .unwrap_or_else(|_| r#"{"error":{"code":"INTERNAL","message":"error"}}"#.to_owned())
     }
 
     /// Parses an error response: the envelope when the body holds one, otherwise
@@ -189,9 +194,15 @@ mod tests {
 
     #[test]
     fn unknown_codes_are_kept() {
-        let e = ApiError::from_response(418, r#"{"error":{"code":"TEAPOT","message":"short and stout"}}"#);
+        let e = ApiError::from_response(
+            418,
+            r#"{"error":{"code":"TEAPOT","message":"short and stout"}}"#,
+        );
         assert_eq!(e.code, ErrorCode::Unknown("TEAPOT".into()));
-        assert_eq!(serde_json::to_value(&e).expect("serialises")["code"], "TEAPOT");
+        assert_eq!(
+            serde_json::to_value(&e).expect("serialises")["code"],
+            "TEAPOT"
+        );
     }
 
     #[test]

@@ -281,7 +281,10 @@ mod tests {
         let change: Event = round_trip(json!({"seq": 5, "sessionId": "s",
             "type": "session.participants", "timestamp": "2026-11-29T07:14:43.123Z",
             "payload": {"added": ["u1"], "removed": []}}));
-        assert_eq!(change.participants().map(|c| c.added), Some(vec!["u1".to_owned()]));
+        assert_eq!(
+            change.participants().map(|c| c.added),
+            Some(vec!["u1".to_owned()])
+        );
     }
 
     #[test]
@@ -291,9 +294,11 @@ mod tests {
             "panels": [{"panelId": "panel_1", "name": "general", "type": "text"}],
             "inviteCode": "abc123"}));
         assert_eq!(g.panels[0].kind, "text");
-        let p: SessionPage = round_trip(json!({"sessions": [session()], "hasMore": false, "cursor": null}));
+        let p: SessionPage =
+            round_trip(json!({"sessions": [session()], "hasMore": false, "cursor": null}));
         assert!(p.cursor.is_none());
-        let m: MessagePage = round_trip(json!({"messages": [message()], "hasMore": true, "cursor": "msg_1"}));
+        let m: MessagePage =
+            round_trip(json!({"messages": [message()], "hasMore": true, "cursor": "msg_1"}));
         assert!(m.has_more);
     }
 

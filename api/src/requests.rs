@@ -198,9 +198,16 @@ mod tests {
     #[test]
     fn queries_are_encoded() {
         assert_eq!(PageQuery::default().to_query(), "");
-        let q = PageQuery { limit: Some(20), before: Some("msg_1 2/3".into()) };
+        let q = PageQuery {
+            limit: Some(20),
+            before: Some("msg_1 2/3".into()),
+        };
         assert_eq!(q.to_query(), "?limit=20&before=msg_1%202%2F3");
-        let w = WatchQuery { timeout_ms: Some(25_000), limit: None, cursor: Some(7) };
+        let w = WatchQuery {
+            timeout_ms: Some(25_000),
+            limit: None,
+            cursor: Some(7),
+        };
         assert_eq!(w.to_query(), "?timeout=25000&cursor=7");
     }
 }

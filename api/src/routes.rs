@@ -208,7 +208,9 @@ impl Route {
                 .map(|session_id| vec![Self::GetSession { session_id }])
                 .unwrap_or_default(),
             ["claw", "sessions", sid, action] => {
-                let Some(session_id) = id(sid) else { return vec![] };
+                let Some(session_id) = id(sid) else {
+                    return vec![];
+                };
                 match *action {
                     "detail" => vec![Self::SessionDetail { session_id }],
                     "close" => vec![Self::CloseSession { session_id }],
@@ -216,14 +218,18 @@ impl Route {
                     "messages" => vec![Self::ListSessionMessages { session_id }],
                     "watch" => vec![Self::WatchSession { session_id }],
                     "participants" => vec![
-                        Self::AddParticipants { session_id: session_id.clone() },
+                        Self::AddParticipants {
+                            session_id: session_id.clone(),
+                        },
                         Self::RemoveParticipants { session_id },
                     ],
                     _ => vec![],
                 }
             }
             ["claw", "panels", pid, action] => {
-                let Some(panel_id) = id(pid) else { return vec![] };
+                let Some(panel_id) = id(pid) else {
+                    return vec![];
+                };
                 match *action {
                     "message" => vec![Self::SendPanelMessage { panel_id }],
                     "messages" => vec![Self::ListPanelMessages { panel_id }],
@@ -269,7 +275,11 @@ impl Route {
 
 /// `Allow` header value for a list of methods, e.g. `GET, POST`.
 pub fn allow_header(methods: &[Method]) -> String {
-    methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -288,16 +298,36 @@ mod tests {
             Route::BindAgent,
             Route::CreateSession,
             Route::ListSessions,
-            Route::GetSession { session_id: session_id() },
-            Route::SessionDetail { session_id: session_id() },
-            Route::CloseSession { session_id: session_id() },
-            Route::SendSessionMessage { session_id: session_id() },
-            Route::ListSessionMessages { session_id: session_id() },
-            Route::AddParticipants { session_id: session_id() },
-            Route::RemoveParticipants { session_id: session_id() },
-            Route::WatchSession { session_id: session_id() },
-            Route::SendPanelMessage { panel_id: panel_id() },
-            Route::ListPanelMessages { panel_id: panel_id() },
+            Route::GetSession {
+                session_id: session_id(),
+            },
+            Route::SessionDetail {
+                session_id: session_id(),
+            },
+            Route::CloseSession {
+                session_id: session_id(),
+            },
+            Route::SendSessionMessage {
+                session_id: session_id(),
+            },
+            Route::ListSessionMessages {
+                session_id: session_id(),
+            },
+            Route::AddParticipants {
+                session_id: session_id(),
+            },
+            Route::RemoveParticipants {
+                session_id: session_id(),
+            },
+            Route::WatchSession {
+                session_id: session_id(),
+            },
+            Route::SendPanelMessage {
+                panel_id: panel_id(),
+            },
+            Route::ListPanelMessages {
+                panel_id: panel_id(),
+            },
             Route::WorkspaceGroup,
             Route::JoinGroup,
         ]
@@ -309,9 +339,14 @@ mod tests {
         assert_eq!(routes.len(), Route::TABLE.len());
         for (route, (method, pattern)) in routes.iter().zip(Route::TABLE) {
             assert_eq!(route.method(), method, "{route:?}");
-            let concrete = pattern.replace(":sessionId", &sid()).replace(":panelId", "panel_1");
+            let concrete = pattern
+                .replace(":sessionId", &sid())
+                .replace(":panelId", "panel_1");
             assert_eq!(route.path(), concrete, "{route:?}");
-            assert_eq!(Route::parse(method.as_str(), &route.path()).as_ref(), Ok(route));
+            assert_eq!(
+                Route::parse(method.as_str(), &route.path()).as_ref(),
+                Ok(route)
+            );
             assert_eq!(
                 Route::parse_api(method.as_str(), &format!("/api{}", route.path())).as_ref(),
                 Ok(route)
@@ -331,13 +366,20 @@ mod tests {
     fn wrong_method_lists_the_allowed_ones() {
         assert_eq!(
             Route::parse("PUT", "/claw/sessions"),
-            Err(RouteError::MethodNotAllowed { allow: vec![Method::Post, Method::Get] })
+            Err(RouteError::MethodNotAllowed {
+                allow: vec![Method::Post, Method::Get]
+            })
         );
         assert_eq!(
             Route::parse("GET", "/claw/sessions/s1/participants"),
-            Err(RouteError::MethodNotAllowed { allow: vec![Method::Post, Method::Delete] })
+            Err(RouteError::MethodNotAllowed {
+                allow: vec![Method::Post, Method::Delete]
+            })
         );
-        assert_eq!(allow_header(&[Method::Post, Method::Delete]), "POST, DELETE");
+        assert_eq!(
+            allow_header(&[Method::Post, Method::Delete]),
+            "POST, DELETE"
+        );
     }
 
     #[test]
@@ -358,17 +400,33 @@ mod tests {
             "/claw/unknown",
             "/claw/sessions/s1/detail/extra",
         ] {
-            assert_eq!(Route::parse("GET", path), Err(RouteError::NotFound), "{path}");
+            assert_eq!(
+                Route::parse("GET", path),
+                Err(RouteError::NotFound),
+                "{path}"
+            );
         }
         let long = "x".repeat(MAX_ID_LEN + 1);
-        assert_eq!(Route::parse("GET", &format!("/claw/sessions/{long}")), Err(RouteError::NotFound));
-        assert_eq!(Route::parse_api("GET", "/apiclaw/sessions"), Err(RouteError::NotFound));
-        assert_eq!(Route::parse_api("GET", "/claw/sessions"), Err(RouteError::NotFound));
+        assert_eq!(
+            Route::parse("GET", &format!("/claw/sessions/{long}")),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            Route::parse_api("GET", "/apiclaw/sessions"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            Route::parse_api("GET", "/claw/sessions"),
+            Err(RouteError::NotFound)
+        );
     }
 
     #[test]
     fn only_register_goes_without_a_token() {
-        let open: Vec<_> = every_route().into_iter().filter(|r| !r.needs_token()).collect();
+        let open: Vec<_> = every_route()
+            .into_iter()
+            .filter(|r| !r.needs_token())
+            .collect();
         assert_eq!(open, vec![Route::Register]);
     }
 }

@@ -1,1 +1,21 @@
-//! The dashboard (placeholder).
+//! The MoChat dashboard, a Leptos app rendered in the browser. It talks only to
+//! the edge worker on its own origin; it never sees a claw token. All HTTP is
+//! in [`api`]; views only call it.
+
+mod agents;
+pub mod api;
+mod app;
+pub mod backoff;
+pub mod browser;
+mod conn;
+mod conversation;
+pub mod markup;
+mod message;
+pub mod outbox;
+mod panels;
+pub mod rate;
+mod sessions;
+pub mod timeline;
+mod widgets;
+
+pub use app::App;

@@ -1,1 +1,15 @@
-//! Harness for the end-to-end tests (placeholder).
+//! The harness shared by the end-to-end tests and `cargo xtask`: where the
+//! project's tools live, and the real services (local MoChat server,
+//! `wrangler dev`, headless Chromium) started on free loopback ports and
+//! stopped again, also when a test fails.
+
+pub mod browser;
+pub mod local;
+pub mod process;
+pub mod toolchain;
+pub mod wrangler;
+
+pub use browser::Browser;
+pub use local::{LocalOptions, LocalServer};
+pub use process::{Service, free_port};
+pub use wrangler::{WorkerOptions, WranglerDev};

@@ -1,2 +1,46 @@
-//! `cargo xtask` (placeholder).
-fn main() {}
+//! `cargo xtask <command>`: the project's commands, so a fresh machine needs
+//! nothing but Rust and Node to run and test the whole product.
+//!
+//! - `dev`: install what is missing, build the dashboard, start the local
+//!   MoChat server with its demo workspace and `wrangler dev`, print the URL
+//!   and the password; Ctrl-C stops everything.
+//! - `test`: install what is missing, then formatting, clippy, native tests,
+//!   browser tests and the end-to-end tests on loopback.
+//! - `setup`: only install what is missing.
+//! - `build`: only build the dashboard and the worker (release).
+
+mod build;
+mod dev;
+mod run;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <dev|test|setup|build>
+
+  dev     run the product: local MoChat server (demo data) + worker + dashboard
+  test    run every check and test (formatting, clippy, unit, browser, end-to-end)
+  setup   install the pinned tools that are missing (idempotent)
+  build   build the dashboard and the worker for release";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let result = match command.as_str() {
+        "dev" => dev::run(),
+        "test" => test::run(),
+        "setup" => tools::install_all(),
+        "build" => tools::install_all().and_then(|()| build::all()),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nxtask {command}: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

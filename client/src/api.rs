@@ -1,0 +1,326 @@
+//! All HTTP of the dashboard: typed calls to the edge worker on this origin.
+//! Views call these functions; they never build URLs or parse errors. The
+//! worker holds every claw token: this module only ever names agents by id.
+
+use std::cell::RefCell;
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use mochat_api::edge::{AgentList, Health, RegisteredAgent, SignInRequest, SignInStatus};
+use mochat_api::requests::{
+    BindRequest, BindResponse, CreateSessionRequest, JoinRequest, JoinResponse, PageQuery,
+    ParticipantsRequest, RegisterRequest, SendMessageRequest, WatchQuery, WatchResponse,
+};
+use mochat_api::routes::API_PREFIX;
+use mochat_api::{
+    ApiError, ErrorCode, Group, Message, MessagePage, Method, Route, Session, SessionDetail,
+    SessionPage,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use web_sys::AbortSignal;
+
+use crate::rate::RateInfo;
+
+/// A failed call: the envelope's error, or a network error turned into one.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+thread_local! {
+    /// The agent the dashboard acts as (`X-MoChat-Agent`); `None` is the worker's default.
+    static AGENT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Called with the budget every API answer reports.
+    static ON_RATE: RefCell<Option<Box<dyn Fn(RateInfo)>>> = const { RefCell::new(None) };
+}
+
+/// Picks the agent later calls act as.
+pub fn set_agent(agent_id: Option<String>) {
+    AGENT.with(|a| *a.borrow_mut() = agent_id);
+}
+
+/// The agent calls act as.
+pub fn agent() -> Option<String> {
+    AGENT.with(|a| a.borrow().clone())
+}
+
+/// Registers the function that hears every `RateLimit` header.
+pub fn on_rate_limit(f: impl Fn(RateInfo) + 'static) {
+    ON_RATE.with(|r| *r.borrow_mut() = Some(Box::new(f)));
+}
+
+fn network_error(err: gloo_net::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::UpstreamUnavailable,
+        format!("Cannot reach the MoChat server ({err}). Check your connection."),
+    )
+}
+
+/// Whether an error means the request was aborted by the page itself.
+pub fn is_aborted(err: &ApiError) -> bool {
+    err.message.contains("AbortError") || err.message.contains("aborted")
+}
+
+/// Reports the budget of an answer, then reads its JSON or its error envelope.
+async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
+    let headers = resp.headers();
+    if let Some(info) = RateInfo::from_headers(
+        headers.get("RateLimit").as_deref(),
+        headers.get("Retry-After").as_deref(),
+        resp.status(),
+    ) {
+        ON_RATE.with(|r| {
+            if let Some(f) = r.borrow().as_ref() {
+                f(info);
+            }
+        });
+    }
+    let status = resp.status();
+    let body = resp.text().await.map_err(network_error)?;
+    if (200..300).contains(&status) {
+        let body = if body.is_empty() { "null" } else { &body };
+        serde_json::from_str(body).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("The server sent an answer this page cannot read ({e}). Reload the page."),
+            )
+        })
+    } else {
+        Err(ApiError::from_response(status, &body))
+    }
+}
+
+fn builder(method: Method, url: &str) -> RequestBuilder {
+    let b = match method {
+        Method::Get => Request::get(url),
+        Method::Post => Request::post(url),
+        Method::Delete => Request::delete(url),
+    };
+    match agent() {
+        Some(id) => b.header(mochat_api::limits::AGENT_HEADER, &id),
+        None => b,
+    }
+}
+
+/// Sends one call of the route table, with an optional JSON body, query and abort signal.
+async fn call<T: DeserializeOwned>(
+    route: Route,
+    query: String,
+    body: Option<&impl Serialize>,
+    abort: Option<&AbortSignal>,
+) -> ApiResult<T> {
+    let url = format!("{API_PREFIX}{}{query}", route.path());
+    let b = builder(route.method(), &url).abort_signal(abort);
+    let resp = match body {
+        Some(body) => b.json(body).map_err(network_error)?.send().await,
+        None => b.send().await,
+    }
+    .map_err(network_error)?;
+    decode(resp).await
+}
+
+const NO_BODY: Option<&()> = None;
+
+// --- the worker's own routes -------------------------------------------------
+
+/// `GET /edge/health`: whether the worker reaches the MoChat API.
+pub async fn health() -> ApiResult<Health> {
+    decode(
+        Request::get("/edge/health")
+            .send()
+            .await
+            .map_err(network_error)?,
+    )
+    .await
+}
+
+/// `GET /edge/session`: the current sign-in, or 401.
+pub async fn session_status() -> ApiResult<SignInStatus> {
+    decode(
+        Request::get("/edge/session")
+            .send()
+            .await
+            .map_err(network_error)?,
+    )
+    .await
+}
+
+/// `POST /edge/session`: signs in with the dashboard password.
+pub async fn sign_in(password: String) -> ApiResult<()> {
+    let resp = Request::post("/edge/session")
+        .json(&SignInRequest { password })
+        .map_err(network_error)?
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(resp).await
+}
+
+/// `DELETE /edge/session`: signs out.
+pub async fn sign_out() -> ApiResult<()> {
+    decode(
+        Request::delete("/edge/session")
+            .send()
+            .await
+            .map_err(network_error)?,
+    )
+    .await
+}
+
+/// `GET /edge/agents`: the agents whose tokens the worker holds.
+pub async fn agents() -> ApiResult<AgentList> {
+    decode(
+        Request::get("/edge/agents")
+            .send()
+            .await
+            .map_err(network_error)?,
+    )
+    .await
+}
+
+// --- the 16 calls ------------------------------------------------------------
+
+/// Registers a new agent; the worker keeps its token.
+pub async fn register(req: RegisterRequest) -> ApiResult<RegisteredAgent> {
+    call(Route::Register, String::new(), Some(&req), None).await
+}
+
+/// Binds the current agent to a person's email.
+pub async fn bind(email: String) -> ApiResult<BindResponse> {
+    call(
+        Route::BindAgent,
+        String::new(),
+        Some(&BindRequest { email }),
+        None,
+    )
+    .await
+}
+
+pub async fn create_session(
+    participants: Vec<String>,
+    title: Option<String>,
+) -> ApiResult<Session> {
+    let req = CreateSessionRequest {
+        participants,
+        title,
+    };
+    call(Route::CreateSession, String::new(), Some(&req), None).await
+}
+
+pub async fn list_sessions(query: PageQuery) -> ApiResult<SessionPage> {
+    call(Route::ListSessions, query.to_query(), NO_BODY, None).await
+}
+
+pub async fn session_detail(session_id: String) -> ApiResult<SessionDetail> {
+    call(
+        Route::SessionDetail { session_id },
+        String::new(),
+        NO_BODY,
+        None,
+    )
+    .await
+}
+
+pub async fn close_session(session_id: String) -> ApiResult<Session> {
+    call(
+        Route::CloseSession { session_id },
+        String::new(),
+        NO_BODY,
+        None,
+    )
+    .await
+}
+
+pub async fn session_messages(session_id: String, query: PageQuery) -> ApiResult<MessagePage> {
+    call(
+        Route::ListSessionMessages { session_id },
+        query.to_query(),
+        NO_BODY,
+        None,
+    )
+    .await
+}
+
+pub async fn send_session_message(
+    session_id: String,
+    req: SendMessageRequest,
+) -> ApiResult<Message> {
+    call(
+        Route::SendSessionMessage { session_id },
+        String::new(),
+        Some(&req),
+        None,
+    )
+    .await
+}
+
+pub async fn add_participants(session_id: String, participants: Vec<String>) -> ApiResult<Session> {
+    let req = ParticipantsRequest { participants };
+    call(
+        Route::AddParticipants { session_id },
+        String::new(),
+        Some(&req),
+        None,
+    )
+    .await
+}
+
+pub async fn remove_participants(
+    session_id: String,
+    participants: Vec<String>,
+) -> ApiResult<Session> {
+    let req = ParticipantsRequest { participants };
+    call(
+        Route::RemoveParticipants { session_id },
+        String::new(),
+        Some(&req),
+        None,
+    )
+    .await
+}
+
+/// One long poll; `abort` cancels it when the view goes away.
+pub async fn watch(
+    session_id: String,
+    query: WatchQuery,
+    abort: &AbortSignal,
+) -> ApiResult<WatchResponse> {
+    call(
+        Route::WatchSession { session_id },
+        query.to_query(),
+        NO_BODY,
+        Some(abort),
+    )
+    .await
+}
+
+pub async fn panel_messages(panel_id: String, query: PageQuery) -> ApiResult<MessagePage> {
+    call(
+        Route::ListPanelMessages { panel_id },
+        query.to_query(),
+        NO_BODY,
+        None,
+    )
+    .await
+}
+
+pub async fn send_panel_message(panel_id: String, req: SendMessageRequest) -> ApiResult<Message> {
+    call(
+        Route::SendPanelMessage { panel_id },
+        String::new(),
+        Some(&req),
+        None,
+    )
+    .await
+}
+
+pub async fn workspace_group() -> ApiResult<Group> {
+    call(Route::WorkspaceGroup, String::new(), NO_BODY, None).await
+}
+
+pub async fn join_group(invite_code: String) -> ApiResult<JoinResponse> {
+    call(
+        Route::JoinGroup,
+        String::new(),
+        Some(&JoinRequest { invite_code }),
+        None,
+    )
+    .await
+}

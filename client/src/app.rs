@@ -1,0 +1,221 @@
+//! The application shell: sign-in gate, top bar (sections, agent picker,
+//! sign-out), the rate-limit banner and the connection status line.
+
+use leptos::prelude::*;
+use mochat_api::ErrorCode;
+use mochat_api::edge::EdgeAgent;
+
+use crate::agents::AgentsPage;
+use crate::api;
+use crate::conn::{Conn, StatusLine};
+use crate::panels::PanelsPage;
+use crate::rate::RateInfo;
+use crate::sessions::SessionsPage;
+use crate::widgets::{ErrorNote, RateBanner};
+
+/// The sections of the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Sessions,
+    Panels,
+    Agents,
+}
+
+impl Section {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Sessions => "Sessions",
+            Self::Panels => "Panels",
+            Self::Agents => "Agents",
+        }
+    }
+}
+
+/// App-wide state, provided as context.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// The last budget the worker reported.
+    pub rate: RwSignal<Option<RateInfo>>,
+    /// The live connection's state.
+    pub conn: RwSignal<Conn>,
+    /// The agent the dashboard acts as (`None`: the worker's default).
+    pub agent: RwSignal<Option<String>>,
+    /// Bumped when the user is found signed out.
+    pub signed_out: RwSignal<u32>,
+}
+
+/// The whole dashboard.
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState {
+        rate: RwSignal::new(None),
+        conn: RwSignal::new(Conn::Connecting),
+        agent: RwSignal::new(None),
+        signed_out: RwSignal::new(0),
+    };
+    provide_context(state);
+    api::on_rate_limit(move |info| state.rate.set(Some(info)));
+
+    let signed_in = RwSignal::new(None::<bool>);
+    let check = LocalResource::new(api::session_status);
+    Effect::new(move |_| {
+        if let Some(r) = check.get() {
+            signed_in.set(Some(r.is_ok()));
+        }
+    });
+    Effect::new(move |prev: Option<u32>| {
+        let n = state.signed_out.get();
+        if prev.is_some_and(|p| p != n) {
+            signed_in.set(Some(false));
+        }
+        n
+    });
+
+    view! {
+        <div class="shell">
+            {move || match signed_in.get() {
+                None => view! { <div class="center muted" data-testid="loading">"Loading…"</div> }.into_any(),
+                Some(false) => view! { <SignIn on_done=move || signed_in.set(Some(true)) /> }.into_any(),
+                Some(true) => view! { <Dashboard on_sign_out=move || signed_in.set(Some(false)) /> }.into_any(),
+            }}
+            <StatusLine />
+        </div>
+    }
+}
+
+/// The password form.
+#[component]
+fn SignIn(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let sign_in = Action::new_local(|password: &String| api::sign_in(password.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_in.value().get() {
+            on_done();
+        }
+    });
+    let error = move || sign_in.value().get().and_then(Result::err);
+    view! {
+        <main class="signin">
+            <form
+                class="card"
+                data-testid="signin"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    sign_in.dispatch(password.get_untracked());
+                }
+            >
+                <h1 class="brand" data-testid="brand">"MoChat"</h1>
+                <p class="muted">"Sign in to operate your agents."</p>
+                <label for="password">"Dashboard password"</label>
+                <input
+                    id="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    autofocus
+                    prop:value=password
+                    on:input=move |ev| password.set(event_target_value(&ev))
+                />
+                <button class="primary" type="submit" disabled=move || sign_in.pending().get()>
+                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+                <ErrorNote error=Signal::derive(error) />
+            </form>
+        </main>
+    }
+}
+
+/// Top bar and the current section.
+#[component]
+fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let section = RwSignal::new(Section::Sessions);
+    let agents = LocalResource::new(api::agents);
+    let sign_out = Action::new_local(|_: &()| api::sign_out());
+    Effect::new(move |_| {
+        if sign_out.value().get().is_some() {
+            on_sign_out();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = agents.get() {
+            if e.code == ErrorCode::Unauthorized {
+                on_sign_out();
+            }
+        }
+    });
+    let agent_list = move || {
+        agents
+            .get()
+            .and_then(Result::ok)
+            .map(|l| l.agents)
+            .unwrap_or_default()
+    };
+    let pick = move |id: String| {
+        let id = (!id.is_empty()).then_some(id);
+        api::set_agent(id.clone());
+        state.agent.set(id);
+    };
+
+    view! {
+        <header class="topbar">
+            <span class="brand" data-testid="brand">"MoChat"</span>
+            <nav aria-label="Sections">
+                {[Section::Sessions, Section::Panels, Section::Agents]
+                    .into_iter()
+                    .map(|s| {
+                        view! {
+                            <button
+                                class="nav-item"
+                                data-testid=format!("nav-{}", s.label().to_lowercase())
+                                aria-current=move || (section.get() == s).then_some("page")
+                                on:click=move |_| section.set(s)
+                            >
+                                {s.label()}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <span class="spacer"></span>
+            <label class="agent-picker">
+                <span class="sr-only">"Act as agent"</span>
+                <select
+                    data-testid="agent-picker"
+                    aria-label="Act as agent"
+                    on:change=move |ev| pick(event_target_value(&ev))
+                >
+                    {move || {
+                        agent_list()
+                            .into_iter()
+                            .map(|a: EdgeAgent| {
+                                let value = if a.is_default { String::new() } else { a.agent_id.clone() };
+                                let selected = state.agent.get().unwrap_or_default() == value;
+                                view! {
+                                    <option value=value selected=selected>
+                                        {format!("{} (@{})", a.name, a.username)}
+                                    </option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+            <button class="ghost" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(()); }>
+                "Sign out"
+            </button>
+        </header>
+        <RateBanner />
+        <main class="content">
+            {move || {
+                // Re-mount the section when the agent changes: it sees other sessions.
+                let _ = state.agent.get();
+                match section.get() {
+                    Section::Sessions => view! { <SessionsPage /> }.into_any(),
+                    Section::Panels => view! { <PanelsPage /> }.into_any(),
+                    Section::Agents => view! { <AgentsPage /> }.into_any(),
+                }
+            }}
+        </main>
+    }
+}

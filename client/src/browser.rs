@@ -1,0 +1,81 @@
+//! Small wrappers over browser APIs: visibility, online state, storage, time.
+
+use wasm_bindgen::JsValue;
+
+/// Whether the tab is visible.
+pub fn is_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+        .unwrap_or(true)
+}
+
+/// Whether the browser believes it is online.
+pub fn is_online() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
+}
+
+/// A value from `localStorage`.
+pub fn load(key: &str) -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
+}
+
+/// Stores (or, for `None`, removes) a value in `localStorage`.
+pub fn store(key: &str, value: Option<&str>) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = match value {
+            Some(v) => storage.set_item(key, v),
+            None => storage.remove_item(key),
+        };
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A random number in [0, 1).
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// Milliseconds since the epoch of an RFC3339 timestamp (NaN if unreadable).
+pub fn parse_time(ts: &str) -> f64 {
+    js_sys::Date::parse(ts)
+}
+
+/// The local calendar day of a timestamp, e.g. "Sunday, November 29, 2026".
+pub fn day_label(ts: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(ts));
+    let opts = js_sys::Object::new();
+    for (k, v) in [
+        ("weekday", "long"),
+        ("year", "numeric"),
+        ("month", "long"),
+        ("day", "numeric"),
+    ] {
+        let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
+    }
+    date.to_locale_date_string("en-US", &opts).into()
+}
+
+/// The exact local time of a timestamp, for tooltips.
+pub fn exact_time(ts: &str) -> String {
+    js_sys::Date::new(&JsValue::from_str(ts))
+        .to_locale_string("en-US", &JsValue::UNDEFINED)
+        .into()
+}
+
+/// Sets the document title (unread badge).
+pub fn set_title(title: &str) {
+    if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+        d.set_title(title);
+    }
+}

@@ -1,0 +1,91 @@
+//! A list of messages: day separators, authors with avatar and agent/person
+//! badge, content as safe text with links and mentions, relative timestamps
+//! (exact on hover). `role="log"` with `aria-live="polite"`.
+
+use leptos::prelude::*;
+use mochat_api::Message;
+
+use crate::browser;
+use crate::markup::{Piece, pieces, relative};
+use crate::widgets::{Avatar, KindBadge};
+
+/// A row of the list: a day separator or a message.
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    Day(String),
+    Message(Box<Message>),
+}
+
+impl Row {
+    fn key(&self) -> String {
+        match self {
+            Self::Day(label) => format!("day:{label}"),
+            Self::Message(m) => m.message_id.clone(),
+        }
+    }
+}
+
+fn rows(messages: &[Message]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(messages.len() + 4);
+    let mut last_day = String::new();
+    for m in messages {
+        let day = browser::day_label(&m.created_at);
+        if day != last_day {
+            out.push(Row::Day(day.clone()));
+            last_day = day;
+        }
+        out.push(Row::Message(Box::new(m.clone())));
+    }
+    out
+}
+
+/// The messages of a conversation, oldest first.
+#[component]
+pub fn MessageList(#[prop(into)] messages: Signal<Option<Vec<Message>>>) -> impl IntoView {
+    view! {
+        <ol class="message-list" role="log" aria-live="polite" aria-label="Messages" data-testid="messages">
+            <For
+                each=move || messages.with(|m| rows(m.as_deref().unwrap_or_default()))
+                key=Row::key
+                children=|row| match row {
+                    Row::Day(label) => view! { <li class="day" role="separator"><span>{label}</span></li> }.into_any(),
+                    Row::Message(m) => view! { <MessageItem message=*m /> }.into_any(),
+                }
+            />
+        </ol>
+    }
+}
+
+/// One message.
+#[component]
+pub fn MessageItem(message: Message) -> impl IntoView {
+    let when = relative(browser::now_ms(), browser::parse_time(&message.created_at));
+    let exact = browser::exact_time(&message.created_at);
+    let visitor = message.meta.get("visitor").is_some();
+    let body = pieces(&message.content)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => view! { <span>{t}</span> }.into_any(),
+            Piece::Mention(m) => view! { <span class="mention">{m}</span> }.into_any(),
+            Piece::Link(url) => {
+                let label = url.clone();
+                view! { <a href=url target="_blank" rel="noopener noreferrer">{label}</a> }
+            }
+            .into_any(),
+        })
+        .collect_view();
+    view! {
+        <li class="message" data-testid="message" data-id=message.message_id.clone()>
+            <Avatar user=message.author_info.clone() />
+            <div class="bubble">
+                <div class="meta">
+                    <span class="author" data-testid="author">{message.author_info.name.clone()}</span>
+                    <KindBadge kind=message.author_info.kind />
+                    {visitor.then(|| view! { <span class="badge visitor">"visitor"</span> })}
+                    <time datetime=message.created_at.clone() title=exact>{when}</time>
+                </div>
+                <p class="content" data-testid="content">{body}</p>
+            </div>
+        </li>
+    }
+}

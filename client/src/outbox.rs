@@ -1,0 +1,165 @@
+//! Messages typed but not yet acknowledged. Each carries a client id (also
+//! sent in `meta.clientId`), survives a reload in `localStorage`, and is sent
+//! again when the connection returns; one the timeline already holds (same
+//! client id) is dropped instead of being posted twice.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use mochat_api::Message;
+
+/// Where an outgoing message is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Delivery {
+    /// Being sent.
+    Pending,
+    /// The last attempt failed with this message.
+    Failed(String),
+}
+
+/// One outgoing message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub client_id: String,
+    pub content: String,
+    pub delivery: Delivery,
+}
+
+impl Outgoing {
+    /// The `meta` sent with this message: `{"clientId": …}`.
+    pub fn meta(&self) -> Map<String, Value> {
+        let mut meta = Map::new();
+        meta.insert("clientId".into(), Value::String(self.client_id.clone()));
+        meta
+    }
+}
+
+/// The client id a sent message carries, if any.
+pub fn client_id_of(message: &Message) -> Option<&str> {
+    message.meta.get("clientId").and_then(Value::as_str)
+}
+
+/// The outgoing messages of one conversation, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbox {
+    items: Vec<Outgoing>,
+}
+
+impl Outbox {
+    /// Reads an outbox saved by [`Outbox::to_json`]; anything unreadable is empty.
+    pub fn from_json(json: Option<&str>) -> Self {
+        json.and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn items(&self) -> &[Outgoing] {
+        &self.items
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Queues `content` under a new client id; returns it.
+    pub fn push(&mut self, client_id: String, content: String) -> Outgoing {
+        let item = Outgoing {
+            client_id,
+            content,
+            delivery: Delivery::Pending,
+        };
+        self.items.push(item.clone());
+        item
+    }
+
+    /// The message was stored upstream: it leaves the outbox.
+    pub fn acknowledge(&mut self, client_id: &str) {
+        self.items.retain(|i| i.client_id != client_id);
+    }
+
+    /// The attempt failed.
+    pub fn fail(&mut self, client_id: &str, reason: String) {
+        if let Some(i) = self.items.iter_mut().find(|i| i.client_id == client_id) {
+            i.delivery = Delivery::Failed(reason);
+        }
+    }
+
+    /// Marks every failed item pending again and returns all items to send, in order.
+    pub fn retry_all(&mut self) -> Vec<Outgoing> {
+        for i in &mut self.items {
+            i.delivery = Delivery::Pending;
+        }
+        self.items.clone()
+    }
+
+    /// Marks one item pending again and returns it.
+    pub fn retry(&mut self, client_id: &str) -> Option<Outgoing> {
+        let item = self.items.iter_mut().find(|i| i.client_id == client_id)?;
+        item.delivery = Delivery::Pending;
+        Some(item.clone())
+    }
+
+    /// Drops items whose message already arrived (e.g. the answer was lost but
+    /// the watch delivered it); returns whether anything changed.
+    pub fn reconcile(&mut self, arrived: &Message) -> bool {
+        match client_id_of(arrived) {
+            Some(id) => {
+                let before = self.items.len();
+                self.acknowledge(id);
+                before != self.items.len()
+            }
+            None => false,
+        }
+    }
+}
+
+/// A fresh client id: time and randomness, unique enough per browser.
+pub fn new_client_id(now_ms: f64, random: f64) -> String {
+    format!(
+        "c{:x}{:08x}",
+        now_ms as u64,
+        (random * f64::from(u32::MAX)) as u32
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn survives_a_reload_and_retries_in_order() {
+        let mut outbox = Outbox::default();
+        outbox.push("c1".into(), "one".into());
+        outbox.push("c2".into(), "two".into());
+        outbox.fail("c1", "offline".into());
+        let saved = outbox.to_json();
+        let mut again = Outbox::from_json(Some(&saved));
+        assert_eq!(again, outbox);
+        assert_eq!(
+            again.items()[0].delivery,
+            Delivery::Failed("offline".into())
+        );
+        let resend: Vec<_> = again.retry_all().into_iter().map(|o| o.content).collect();
+        assert_eq!(resend, ["one", "two"]);
+        again.acknowledge("c1");
+        assert_eq!(again.items().len(), 1);
+        assert_eq!(Outbox::from_json(Some("not json")), Outbox::default());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_message_that_arrived_is_not_sent_again() {
+        let mut outbox = Outbox::default();
+        let item = outbox.push("c9".into(), "hello".into());
+        assert_eq!(item.meta()["clientId"], "c9");
+        let mut arrived = crate::timeline::tests::msg("m1", "2026-01-01T00:00:00.000Z");
+        arrived.meta = item.meta();
+        assert!(outbox.reconcile(&arrived));
+        assert!(outbox.is_empty());
+        assert!(!outbox.reconcile(&arrived));
+        assert_ne!(new_client_id(1.0, 0.1), new_client_id(1.0, 0.2));
+    }
+}

@@ -1,0 +1,86 @@
+//! The workspace group: its panels (read and post), its members, and joining
+//! another group by invite code.
+
+use leptos::prelude::*;
+
+use crate::api;
+use crate::conversation::{Conversation, Source};
+use crate::widgets::ErrorNote;
+
+#[component]
+pub fn PanelsPage() -> impl IntoView {
+    let group = LocalResource::new(api::workspace_group);
+    let selected = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if selected.get_untracked().is_none() {
+            if let Some(Ok(g)) = group.get() {
+                selected.set(g.panels.first().map(|p| p.panel_id.clone()));
+            }
+        }
+    });
+    view! {
+        <div class="split" class:has-selection=move || selected.get().is_some()>
+            <aside class="sidebar" aria-label="Panels">
+                {move || match group.get() {
+                    None => view! { <p class="muted" data-testid="loading">"Loading the group…"</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    Some(Ok(g)) => view! {
+                        <h1 data-testid="group-name">{g.name.clone()}</h1>
+                        {g.invite_code.clone().map(|c| view! { <p class="muted small">"Invite code: " <code data-testid="invite-code">{c}</code></p> })}
+                        <ul class="panel-list" data-testid="panel-list">
+                            {g.panels.into_iter().map(|p| {
+                                let id = p.panel_id.clone();
+                                let id2 = id.clone();
+                                view! {
+                                    <li><button class="session-item" data-testid="panel-item"
+                                        aria-current=move || (selected.get().as_deref() == Some(id.as_str())).then_some("true")
+                                        on:click=move |_| selected.set(Some(id2.clone()))>
+                                        {format!("# {}", p.name)}
+                                    </button></li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <h2 class="small-head">{format!("Members ({})", g.members.len())}</h2>
+                        <ul class="members">
+                            {g.members.into_iter().map(|m| view! { <li>{m.name}</li> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }}
+                <JoinGroup on_joined=move || group.refetch() />
+            </aside>
+            <section class="pane">
+                {move || selected.get().map(|id| view! {
+                    <div class="session-view" data-testid="panel-view">
+                        <Conversation source=Source::Panel(id) />
+                    </div>
+                })}
+            </section>
+        </div>
+    }
+}
+
+/// Join a group by invite code.
+#[component]
+fn JoinGroup(on_joined: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let join = Action::new_local(|code: &String| api::join_group(code.trim().to_owned()));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = join.value().get() {
+            on_joined();
+        }
+    });
+    let error = Signal::derive(move || join.value().get().and_then(Result::err));
+    view! {
+        <form class="join" on:submit=move |ev| { ev.prevent_default(); join.dispatch(code.get_untracked()); }>
+            <label for="invite">"Join a group by invite code"</label>
+            <div class="inline">
+                <input id="invite" data-testid="invite-input" required prop:value=code on:input=move |ev| code.set(event_target_value(&ev)) />
+                <button type="submit" class="small" data-testid="join">"Join"</button>
+            </div>
+            {move || join.value().get().and_then(Result::ok).map(|r| view! {
+                <p class="ok small" role="status" data-testid="joined">{format!("Joined group {}", r.group_id)}</p>
+            })}
+            <ErrorNote error=error />
+        </form>
+    }
+}

@@ -1,0 +1,363 @@
+//! The sessions section: the list (newest activity first, unread marks, last
+//! message preview, open/closed), a dialog to create one, and the open session
+//! with its participants, close button and conversation.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use mochat_api::requests::PageQuery;
+use mochat_api::{ApiError, Session, SessionDetail, SessionStatus, User};
+
+use crate::api;
+use crate::app::AppState;
+use crate::browser;
+use crate::conversation::{Conversation, Source};
+use crate::markup::relative;
+use crate::widgets::{Avatar, ErrorNote, KindBadge};
+
+/// `localStorage` key of the last message seen in a session.
+fn seen_key(session_id: &str) -> String {
+    format!(
+        "mochat.seen.{}.{session_id}",
+        api::agent().unwrap_or_else(|| "default".into())
+    )
+}
+
+fn is_unread(s: &Session) -> bool {
+    s.last_message.as_ref().is_some_and(|m| {
+        browser::load(&seen_key(&s.session_id)).as_deref() != Some(m.message_id.as_str())
+    })
+}
+
+/// List on the left, the open session on the right (stacked on phones).
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let selected = RwSignal::new(None::<String>);
+    let sessions = LocalResource::new(|| {
+        api::list_sessions(PageQuery {
+            limit: Some(50),
+            before: None,
+        })
+    });
+    let creating = RwSignal::new(false);
+    // Budget-aware refresh of the list, paused while the tab is hidden.
+    let handle = set_interval_with_handle(
+        move || {
+            let low = state.rate.get_untracked().is_some_and(|r| r.is_low());
+            if browser::is_visible() && browser::is_online() && !low {
+                sessions.refetch();
+            }
+        },
+        Duration::from_secs(15),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
+    let list = move || sessions.get().map(|r| r.map(|p| p.sessions));
+    let list_error = Signal::derive(move || list().and_then(Result::err));
+
+    view! {
+        <div class="split" class:has-selection=move || selected.get().is_some()>
+            <aside class="sidebar" aria-label="Sessions">
+                <div class="sidebar-head">
+                    <h1>"Sessions"</h1>
+                    <button class="primary small" data-testid="new-session" on:click=move |_| creating.set(true)>
+                        "New"
+                    </button>
+                </div>
+                <ErrorNote error=list_error />
+                {move || match list() {
+                    None => view! { <p class="muted" data-testid="loading">"Loading sessions…"</p> }.into_any(),
+                    Some(Ok(items)) if items.is_empty() => {
+                        view! { <p class="muted" data-testid="empty">"No sessions yet. Start one with New."</p> }.into_any()
+                    }
+                    Some(Ok(items)) => view! {
+                        <ul class="session-list" data-testid="session-list">
+                            {items.into_iter().map(|s| {
+                                let id = s.session_id.clone();
+                                let id_for_click = id.clone();
+                                let unread = is_unread(&s);
+                                let preview = s.last_message.as_ref().map(|m| format!("{}: {}", m.author_info.name, m.content)).unwrap_or_else(|| "No messages yet".into());
+                                let title = if s.title.is_empty() { "Untitled session".to_owned() } else { s.title.clone() };
+                                let when = relative(browser::now_ms(), browser::parse_time(&s.updated_at));
+                                view! {
+                                    <li>
+                                        <button
+                                            class="session-item"
+                                            data-testid="session-item"
+                                            data-id=id.clone()
+                                            aria-current=move || (selected.get().as_deref() == Some(id.as_str())).then_some("true")
+                                            on:click=move |_| selected.set(Some(id_for_click.clone()))
+                                        >
+                                            <span class="row">
+                                                <span class="title">{title}</span>
+                                                {unread.then(|| view! { <span class="unread" aria-label="unread">"●"</span> })}
+                                                {(s.status == SessionStatus::Closed).then(|| view! { <span class="badge closed">"closed"</span> })}
+                                            </span>
+                                            <span class="preview">{preview}</span>
+                                            <span class="when muted small">{when}</span>
+                                        </button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Some(Err(_)) => ().into_any(),
+                }}
+            </aside>
+            <section class="pane">
+                {move || match selected.get() {
+                    None => view! { <p class="muted center" data-testid="no-selection">"Pick a session to read it."</p> }.into_any(),
+                    Some(id) => view! { <SessionView session_id=id on_back=move || selected.set(None) on_change=move || sessions.refetch() /> }.into_any(),
+                }}
+            </section>
+            {move || creating.get().then(|| view! {
+                <NewSessionDialog
+                    on_close=move || creating.set(false)
+                    on_created=move |s: Session| {
+                        creating.set(false);
+                        sessions.refetch();
+                        selected.set(Some(s.session_id));
+                    }
+                />
+            })}
+        </div>
+    }
+}
+
+/// An open session: header, participants, conversation.
+#[component]
+fn SessionView(
+    session_id: String,
+    on_back: impl Fn() + Copy + Send + Sync + 'static,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = session_id.clone();
+    let detail = LocalResource::new(move || api::session_detail(id.clone()));
+    let error = RwSignal::new(None::<ApiError>);
+    let status = RwSignal::new(None::<SessionStatus>);
+    let refresh = move || {
+        detail.refetch();
+        on_change();
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = detail.get() {
+            status.set(Some(d.session.status));
+            if let Some(m) = &d.session.last_message {
+                browser::store(&seen_key(&d.session.session_id), Some(&m.message_id));
+            }
+        }
+    });
+    let closed = Signal::derive(move || status.get() == Some(SessionStatus::Closed));
+    let close = {
+        let id = session_id.clone();
+        Action::new_local(move |_: &()| api::close_session(id.clone()))
+    };
+    Effect::new(move |_| match close.value().get() {
+        Some(Ok(_)) => refresh(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    // The conversation mounts once per session, from the first detail's cursor.
+    let first = Memo::new(move |_| detail.get().and_then(Result::ok).map(|d| d.cursor));
+    let conversation = {
+        let id = session_id.clone();
+        move || {
+            first.get().map(|cursor| {
+                view! {
+                    <Conversation
+                        source=Source::Session(id.clone())
+                        watch_from=cursor
+                        closed=closed
+                        on_session_event=Callback::new(move |_| refresh())
+                    />
+                }
+            })
+        }
+    };
+
+    view! {
+        <div class="session-view" data-testid="session-view">
+            {move || match detail.get() {
+                None => view! { <p class="muted" data-testid="loading">"Loading session…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(d)) => view! { <SessionHeader detail=d on_back=on_back on_close=move || { close.dispatch(()); } on_changed=refresh error=error /> }.into_any(),
+            }}
+            <ErrorNote error=error />
+            {conversation}
+        </div>
+    }
+}
+
+/// Title, status, participants (with add and remove) and the close button.
+#[component]
+fn SessionHeader(
+    detail: SessionDetail,
+    on_back: impl Fn() + Copy + Send + Sync + 'static,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+    on_changed: impl Fn() + Copy + Send + Sync + 'static,
+    error: RwSignal<Option<ApiError>>,
+) -> impl IntoView {
+    let s = detail.session.clone();
+    let open = s.status == SessionStatus::Open;
+    let title = if s.title.is_empty() {
+        "Untitled session".to_owned()
+    } else {
+        s.title.clone()
+    };
+    let id = s.session_id.clone();
+    let group = LocalResource::new(api::workspace_group);
+    let present: Vec<String> = s.participants.clone();
+    let candidates = move || {
+        group
+            .get()
+            .and_then(Result::ok)
+            .map(|g| {
+                g.members
+                    .into_iter()
+                    .filter(|m| !present.contains(&m.user_id))
+                    .collect::<Vec<User>>()
+            })
+            .unwrap_or_default()
+    };
+    let pick = RwSignal::new(String::new());
+    let change = {
+        let id = id.clone();
+        Action::new_local(move |(add, user): &(bool, String)| {
+            let (add, user, id) = (*add, user.clone(), id.clone());
+            async move {
+                if add {
+                    api::add_participants(id, vec![user]).await
+                } else {
+                    api::remove_participants(id, vec![user]).await
+                }
+            }
+        })
+    };
+    Effect::new(move |_| match change.value().get() {
+        Some(Ok(_)) => on_changed(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+
+    view! {
+        <header class="session-head">
+            <button class="ghost back" aria-label="Back to the list" on:click=move |_| on_back()>"←"</button>
+            <div class="grow">
+                <h2 data-testid="session-title">{title}</h2>
+                <span class=if open { "badge open" } else { "badge closed" } data-testid="session-status">
+                    {if open { "open" } else { "closed" }}
+                </span>
+                <span class="muted small">{format!(" · {} messages", detail.message_count)}</span>
+            </div>
+            {open.then(|| view! {
+                <button class="ghost danger" data-testid="close-session" on:click=move |_| on_close()>"Close session"</button>
+            })}
+        </header>
+        <div class="participants" aria-label="Participants">
+            <ul data-testid="participants">
+                {detail.participant_info.into_iter().map(|u| {
+                    let uid = u.user_id.clone();
+                    view! {
+                        <li class="chip" data-testid="participant" data-id=u.user_id.clone()>
+                            <Avatar user=u.clone() />
+                            <span>{u.name.clone()}</span>
+                            <KindBadge kind=u.kind />
+                            {open.then(|| view! {
+                                <button class="chip-x" aria-label=format!("Remove {}", u.name) data-testid="remove-participant"
+                                    on:click=move |_| { change.dispatch((false, uid.clone())); }>"×"</button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {open.then(|| view! {
+                <form class="inline" on:submit=move |ev| {
+                    ev.prevent_default();
+                    let user = pick.get_untracked();
+                    if !user.is_empty() { change.dispatch((true, user)); }
+                }>
+                    <label class="sr-only" for="add-participant">"Add a participant"</label>
+                    <select id="add-participant" data-testid="add-participant-select" on:change=move |ev| pick.set(event_target_value(&ev))>
+                        <option value="">"Add a participant…"</option>
+                        {move || candidates().into_iter().map(|m| view! {
+                            <option value=m.user_id.clone()>{format!("{} ({})", m.name, if m.kind == mochat_api::UserType::Agent { "agent" } else { "person" })}</option>
+                        }).collect_view()}
+                    </select>
+                    <button class="small" type="submit" data-testid="add-participant">"Add"</button>
+                </form>
+            })}
+        </div>
+    }
+}
+
+/// Create a session: a title and participants from the workspace group.
+#[component]
+fn NewSessionDialog(
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+    on_created: impl Fn(Session) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let title = RwSignal::new(String::new());
+    let chosen = RwSignal::new(Vec::<String>::new());
+    let group = LocalResource::new(api::workspace_group);
+    let create = Action::new_local(move |(participants, title): &(Vec<String>, String)| {
+        let title = (!title.trim().is_empty()).then(|| title.trim().to_owned());
+        api::create_session(participants.clone(), title)
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = create.value().get() {
+            on_created(s);
+        }
+    });
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            on_close();
+        }
+    };
+    view! {
+        <div class="backdrop" on:click=move |_| on_close()></div>
+        <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="new-session-title" data-testid="new-session-dialog" on:keydown=on_key>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                create.dispatch((chosen.get_untracked(), title.get_untracked()));
+            }>
+                <h2 id="new-session-title">"New session"</h2>
+                <label for="session-title">"Title"</label>
+                <input id="session-title" data-testid="session-title-input" maxlength="200" autofocus
+                    prop:value=title on:input=move |ev| title.set(event_target_value(&ev)) />
+                <fieldset>
+                    <legend>"Participants"</legend>
+                    {move || match group.get() {
+                        None => view! { <p class="muted">"Loading members…"</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                        Some(Ok(g)) => g.members.into_iter().map(|m| {
+                            let uid = m.user_id.clone();
+                            let uid2 = uid.clone();
+                            view! {
+                                <label class="check">
+                                    <input type="checkbox" data-testid="participant-option" value=uid.clone()
+                                        prop:checked=move || chosen.with(|c| c.contains(&uid))
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            chosen.update(|c| { c.retain(|x| x != &uid2); if on { c.push(uid2.clone()); } });
+                                        } />
+                                    {m.name.clone()} " " <KindBadge kind=m.kind />
+                                </label>
+                            }
+                        }).collect_view().into_any(),
+                    }}
+                </fieldset>
+                <ErrorNote error=error />
+                <div class="actions">
+                    <button type="button" class="ghost" on:click=move |_| on_close()>"Cancel"</button>
+                    <button type="submit" class="primary" data-testid="create-session" disabled=move || create.pending().get()>"Create"</button>
+                </div>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,90 @@
+//! Small shared pieces of UI: error notes, the rate-limit banner, avatars.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use mochat_api::{ApiError, User, UserType};
+
+use crate::app::AppState;
+use crate::markup::initials;
+
+/// An error from the API, shown with the envelope's message.
+#[component]
+pub fn ErrorNote(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! {
+                <p class="error" role="alert" data-testid="error">
+                    {e.message}
+                </p>
+            }
+        })
+    }
+}
+
+/// Counts down while the agent's budget is spent (`Retry-After` / `RateLimit`).
+#[component]
+pub fn RateBanner() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let left = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Some(secs) = state.rate.get().and_then(|r| r.wait_secs()) {
+            left.set(secs);
+        }
+    });
+    let handle = set_interval_with_handle(
+        move || {
+            if left.get_untracked() > 0 {
+                left.update(|l| *l -= 1);
+            }
+        },
+        Duration::from_secs(1),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
+    move || {
+        (left.get() > 0).then(|| {
+            view! {
+                <div class="banner warn" role="status" data-testid="rate-banner">
+                    {format!(
+                        "This agent reached its limit of 120 requests per minute. Sending resumes in {} s.",
+                        left.get()
+                    )}
+                </div>
+            }
+        })
+    }
+}
+
+/// A round avatar: the picture if any (http/https only), else initials.
+#[component]
+pub fn Avatar(user: User) -> impl IntoView {
+    let safe = user
+        .avatar
+        .filter(|a| a.starts_with("https://") || a.starts_with("http://"));
+    let kind = if user.kind == UserType::Agent {
+        "agent"
+    } else {
+        "person"
+    };
+    match safe {
+        Some(src) => view! { <img class=format!("avatar {kind}") src=src alt="" referrerpolicy="no-referrer" /> }
+            .into_any(),
+        None => view! { <span class=format!("avatar {kind}") aria-hidden="true">{initials(&user.name)}</span> }
+            .into_any(),
+    }
+}
+
+/// "agent" or "person".
+#[component]
+pub fn KindBadge(kind: UserType) -> impl IntoView {
+    let (class, label) = match kind {
+        UserType::Agent => ("badge agent", "agent"),
+        UserType::User => ("badge person", "person"),
+    };
+    view! { <span class=class>{label}</span> }
+}

@@ -1,0 +1,111 @@
+//! The real edge worker under `wrangler dev` (workerd) on a free port.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::process::{Service, free_port, wait_for_port};
+use crate::toolchain::{command, node_tool, workspace_root};
+
+/// How to start the worker. Secrets are passed as `--var`s, so no test ever
+/// touches the developer's `.dev.vars`.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The MoChat API base URL, ending in `/api`.
+    pub upstream: String,
+    /// The default agent's token.
+    pub claw_token: String,
+    /// The dashboard password.
+    pub password: String,
+    /// The key that signs session cookies.
+    pub session_secret: String,
+    /// Where workerd keeps Durable Object state.
+    pub persist_to: PathBuf,
+    /// More `--var NAME:VALUE`s.
+    pub vars: Vec<(String, String)>,
+}
+
+impl WorkerOptions {
+    /// Options for a test: fixed test secrets, state under `dir`.
+    pub fn for_test(upstream: String, claw_token: String, dir: &std::path::Path) -> Self {
+        Self {
+            upstream,
+            claw_token,
+            password: "correct horse battery staple".to_owned(),
+            session_secret: "test-session-secret-0123456789abcdef".to_owned(),
+            persist_to: dir.join("wrangler-state"),
+            vars: Vec::new(),
+        }
+    }
+}
+
+/// A running `wrangler dev`.
+pub struct WranglerDev {
+    service: Service,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl WranglerDev {
+    /// Starts `wrangler dev` with the worker built beforehand (`cargo xtask`
+    /// builds it once; `MOCHAT_WORKER_PREBUILT` skips the build in wrangler.toml)
+    /// and waits until `/edge/health` answers.
+    pub fn start(options: &WorkerOptions) -> io::Result<Self> {
+        let root = workspace_root();
+        if !root.join("worker/build/index.js").exists() {
+            return Err(io::Error::other(
+                "worker/build/index.js is missing: run `cargo xtask test` (or `cd worker && worker-build --release`) first",
+            ));
+        }
+        std::fs::create_dir_all(root.join("dist"))?;
+        let port = free_port();
+        let inspector = free_port();
+        let mut cmd = command(node_tool("wrangler"));
+        cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &inspector.to_string()])
+            .arg("--persist-to")
+            .arg(&options.persist_to)
+            .args([
+                "--show-interactive-dev-session=false",
+                "--log-level",
+                "info",
+            ])
+            .env("MOCHAT_WORKER_PREBUILT", "1");
+        let mut vars = vec![
+            ("UPSTREAM_URL".to_owned(), options.upstream.clone()),
+            ("CLAW_TOKEN".to_owned(), options.claw_token.clone()),
+            ("DASHBOARD_PASSWORD".to_owned(), options.password.clone()),
+            ("SESSION_SECRET".to_owned(), options.session_secret.clone()),
+        ];
+        vars.extend(options.vars.iter().cloned());
+        for (name, value) in vars {
+            cmd.arg("--var").arg(format!("{name}:{value}"));
+        }
+        let mut service = Service::spawn("wrangler", cmd)?;
+        if !wait_for_port(port, Duration::from_secs(120)) {
+            let log = service.output();
+            service.stop();
+            return Err(io::Error::other(format!(
+                "wrangler dev did not listen on {port} within 120 s:\n{}",
+                crate::process::tail(&log)
+            )));
+        }
+        service.wait_for_line("Ready on", Duration::from_secs(60))?;
+        Ok(Self { service, port })
+    }
+
+    /// The worker's origin, e.g. `http://127.0.0.1:8787`.
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything wrangler printed so far.
+    pub fn output(&self) -> String {
+        self.service.output()
+    }
+
+    /// Stops wrangler and workerd.
+    pub fn stop(&mut self) {
+        self.service.stop();
+    }
+}

@@ -1,0 +1,57 @@
+//! Smoke test of the whole chain: `wrangler dev` serves the built dashboard,
+//! headless Chromium renders the WebAssembly app, and its status line shows an
+//! answer that went browser → worker → local MoChat server.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use mochat_tests::toolchain::scratch_dir;
+use mochat_tests::{Browser, LocalOptions, LocalServer, WorkerOptions, WranglerDev};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_renders_and_its_status_line_reaches_the_local_server() {
+    let dir = scratch_dir("smoke");
+    let local = LocalServer::start(LocalOptions {
+        demo: true,
+        ..LocalOptions::in_dir(&dir)
+    })
+    .expect("local MoChat server starts");
+    let token = local
+        .demo_token()
+        .expect("--demo writes the operator's token");
+    let worker = WranglerDev::start(&WorkerOptions::for_test(local.base(), token, &dir))
+        .expect("wrangler dev starts");
+    let browser = Browser::start(1280, 800, false)
+        .await
+        .expect("headless Chromium starts");
+
+    let outcome = async {
+        browser.client.goto(&worker.origin()).await?;
+        let brand = browser
+            .client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=brand]"))
+            .await?;
+        let status = browser
+            .client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=status][data-state=live]"))
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((brand.text().await?, status.text().await?))
+    }
+    .await;
+    let shot = browser.screenshot("smoke").await;
+    browser.close().await;
+
+    let (brand, status) = outcome.unwrap_or_else(|e| {
+        panic!(
+            "the dashboard did not render a live status line: {e}\nworker log:\n{}",
+            worker.output()
+        )
+    });
+    assert_eq!(brand, "MoChat");
+    assert!(status.contains("reachable"), "status line: {status}");
+    assert!(shot.is_ok(), "screenshot: {shot:?}");
+}
