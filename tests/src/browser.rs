@@ -90,3 +90,62 @@ impl Browser {
         let _ = self.client.close().await;
     }
 }
+
+/// How long a step of a browser test may wait for the page.
+pub const STEP: Duration = Duration::from_secs(30);
+
+type CmdResult<T> = Result<T, fantoccini::error::CmdError>;
+
+impl Browser {
+    /// Waits until an element matches `css`; returns it.
+    pub async fn wait_for(&self, css: &str) -> CmdResult<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(STEP)
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+    }
+
+    /// Waits for `css` and clicks it.
+    pub async fn click(&self, css: &str) -> CmdResult<()> {
+        self.wait_for(css).await?.click().await
+    }
+
+    /// Waits for the input `css` and types `text` into it.
+    pub async fn fill(&self, css: &str, text: &str) -> CmdResult<()> {
+        self.wait_for(css).await?.send_keys(text).await
+    }
+
+    /// The value of `attr` of every element matching `css`.
+    pub async fn attrs(&self, css: &str, attr: &str) -> CmdResult<Vec<String>> {
+        let mut out = Vec::new();
+        for el in self.client.find_all(fantoccini::Locator::Css(css)).await? {
+            out.push(el.attr(attr).await?.unwrap_or_default());
+        }
+        Ok(out)
+    }
+
+    /// The text of every element matching `css`.
+    pub async fn texts(&self, css: &str) -> CmdResult<Vec<String>> {
+        let mut out = Vec::new();
+        for el in self.client.find_all(fantoccini::Locator::Css(css)).await? {
+            out.push(el.text().await?);
+        }
+        Ok(out)
+    }
+
+    /// Polls `check` (a JS expression) until it is truthy, for up to [`STEP`].
+    pub async fn wait_js(&self, check: &str) -> CmdResult<()> {
+        let script = format!("return !!({check});");
+        let deadline = std::time::Instant::now() + STEP;
+        loop {
+            if self.client.execute(&script, vec![]).await?.as_bool() == Some(true) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(fantoccini::error::CmdError::WaitTimeout);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -5,11 +5,13 @@
 
 pub mod browser;
 pub mod local;
+pub mod mochat;
 pub mod process;
 pub mod toolchain;
 pub mod wrangler;
 
 pub use browser::Browser;
 pub use local::{LocalOptions, LocalServer};
+pub use mochat::Mochat;
 pub use process::{Service, free_port};
 pub use wrangler::{WorkerOptions, WranglerDev};

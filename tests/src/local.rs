@@ -129,3 +129,14 @@ impl LocalServer {
         self.service.output()
     }
 }
+
+impl LocalServer {
+    /// A value the demo printed at start, e.g. `demo_value("helper agent id")`.
+    pub fn demo_value(&self, label: &str) -> Option<String> {
+        let prefix = format!("demo: {label}");
+        self.output().lines().find_map(|l| {
+            l.strip_prefix(&prefix)
+                .map(|v| v.rsplit(' ').next().unwrap_or(v).trim().to_owned())
+        })
+    }
+}

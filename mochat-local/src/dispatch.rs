@@ -1,0 +1,183 @@
+//! The one handler behind every path: route table → method → body size → auth →
+//! rate limit → the call's handler, in the contract's order of precedence, with
+//! one log line per request.
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mochat_api::limits::BODY_MAX_BYTES;
+use mochat_api::routes::allow_header;
+use mochat_api::{ErrorCode, Route, RouteError};
+
+use crate::accounts::{self, Caller};
+use crate::error::{AppError, AppResult, json};
+use crate::{AppState, groups, messages, sessions, watch};
+
+const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// Answers any request (the router's fallback) and logs it.
+pub async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = handle(&state, request).await;
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn handle(state: &AppState, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api/health" {
+        return if request.method() == Method::GET {
+            json(StatusCode::OK, &serde_json::json!({"ok": true})).into_response()
+        } else {
+            AppError::new(
+                ErrorCode::MethodNotAllowed,
+                "GET /api/health is the only method here.",
+            )
+            .with_header(header::ALLOW, "GET")
+            .into_response()
+        };
+    }
+    let route = match Route::parse_api(request.method().as_str(), path) {
+        Ok(route) => route,
+        Err(RouteError::NotFound) => {
+            return AppError::not_found(format!(
+                "There is no API call at {path}. The calls live under /api/claw/; see the API reference."
+            ))
+            .into_response();
+        }
+        Err(RouteError::MethodNotAllowed { allow }) => {
+            let allow = allow_header(&allow);
+            return AppError::new(
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on {path}; use {allow}.",
+                    request.method()
+                ),
+            )
+            .with_header(header::ALLOW, allow)
+            .into_response();
+        }
+    };
+    let (parts, body) = request.into_parts();
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
+    let query = parts.uri.query();
+    if !route.needs_token() {
+        return accounts::register(state, &body).await.into_response();
+    }
+    let caller = match accounts::authenticate(state, &parts.headers).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let Some(limiter) = &state.limiter else {
+        return call(state, route, &caller, query, &body)
+            .await
+            .into_response();
+    };
+    let (mut response, budget) = match limiter.check(&caller.user_id, Instant::now()) {
+        Ok(budget) => (
+            call(state, route, &caller, query, &body)
+                .await
+                .into_response(),
+            budget,
+        ),
+        Err(budget) => {
+            let error = AppError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "This agent made too many requests. Wait {} s and try again.",
+                    budget.reset_secs
+                ),
+            )
+            .with_header(header::RETRY_AFTER, budget.reset_secs.to_string());
+            (error.into_response(), budget)
+        }
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (RATE_LIMIT_POLICY, limiter.policy()),
+        (RATE_LIMIT, budget.header()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// Reads the whole body, refusing more than 64 KiB with a 413.
+async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Bytes> {
+    let too_large = || {
+        AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "The request body is larger than {} KiB; send less.",
+                BODY_MAX_BYTES / 1024
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_MAX_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, BODY_MAX_BYTES)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// Runs the handler of an authenticated, admitted call.
+async fn call(
+    state: &AppState,
+    route: Route,
+    caller: &Caller,
+    query: Option<&str>,
+    body: &[u8],
+) -> AppResult<Response> {
+    match route {
+        Route::Register => accounts::register(state, body).await,
+        Route::BindAgent => accounts::bind(state, caller, body).await,
+        Route::CreateSession => sessions::create(state, caller, body).await,
+        Route::ListSessions => sessions::list(state, caller, query).await,
+        Route::GetSession { session_id } => sessions::get(state, caller, session_id).await,
+        Route::SessionDetail { session_id } => sessions::detail(state, caller, session_id).await,
+        Route::CloseSession { session_id } => sessions::close(state, caller, session_id).await,
+        Route::SendSessionMessage { session_id } => {
+            messages::send_session(state, caller, session_id, body).await
+        }
+        Route::ListSessionMessages { session_id } => {
+            messages::list_session(state, caller, session_id, query).await
+        }
+        Route::AddParticipants { session_id } => {
+            sessions::participants(state, caller, session_id, body, true).await
+        }
+        Route::RemoveParticipants { session_id } => {
+            sessions::participants(state, caller, session_id, body, false).await
+        }
+        Route::WatchSession { session_id } => watch::watch(state, caller, session_id, query).await,
+        Route::SendPanelMessage { panel_id } => {
+            messages::send_panel(state, caller, panel_id, body).await
+        }
+        Route::ListPanelMessages { panel_id } => {
+            messages::list_panel(state, caller, panel_id, query).await
+        }
+        Route::WorkspaceGroup => groups::workspace_group(state, caller).await,
+        Route::JoinGroup => groups::join(state, caller, body).await,
+    }
+}

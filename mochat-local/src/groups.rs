@@ -1,0 +1,96 @@
+//! Groups and their panels: `GET /claw/workspace/group` and `POST /claw/groups/join`.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use mochat_api::requests::{JoinRequest, JoinResponse};
+use mochat_api::{Group, Panel};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::accounts::Caller;
+use crate::db;
+use crate::error::{AppError, AppResult, json};
+use crate::{AppState, input};
+
+/// A group with its members, panels and invite code.
+pub fn group(conn: &Connection, group_id: &str) -> AppResult<Group> {
+    let (workspace_id, name, invite_code) = conn
+        .query_row(
+            "SELECT workspace_id, name, invite_code FROM chat_groups WHERE id = ?1",
+            [group_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)),
+        )
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("Group {group_id} does not exist.")))?;
+    let mut stmt = conn.prepare("SELECT id, name FROM panels WHERE group_id = ?1 ORDER BY pos")?;
+    let panels = stmt
+        .query_map([group_id], |r| {
+            Ok(Panel {
+                panel_id: r.get(0)?,
+                name: r.get(1)?,
+                kind: "text".into(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Group {
+        group_id: group_id.to_owned(),
+        workspace_id,
+        name,
+        members: db::group_members(conn, group_id)?,
+        panels,
+        invite_code: Some(invite_code),
+    })
+}
+
+/// `GET /claw/workspace/group`: the group of the caller's workspace.
+pub async fn workspace_group(state: &AppState, caller: &Caller) -> AppResult<Response> {
+    let workspace_id = caller.workspace_id.clone();
+    let group = state
+        .db
+        .call(move |conn| {
+            let group_id = db::workspace_group(conn, &workspace_id)?.ok_or_else(|| {
+                AppError::not_found(format!("Workspace {workspace_id} has no group."))
+            })?;
+            group(conn, &group_id)
+        })
+        .await?;
+    json(StatusCode::OK, &group)
+}
+
+/// `POST /claw/groups/join`: joins the group of an invite code (a member joining is a no-op).
+pub async fn join(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Response> {
+    let request: JoinRequest = input::json_body(body)?;
+    let code = request.invite_code.trim().to_uppercase();
+    if code.is_empty() {
+        return Err(AppError::bad_request(
+            "The inviteCode is empty. Paste the code you were given.",
+        ));
+    }
+    let user = caller.user_id.clone();
+    let group_id = state
+        .db
+        .call(move |conn| {
+            let group_id: String = conn
+                .query_row(
+                    "SELECT id FROM chat_groups WHERE invite_code = ?1",
+                    [&code],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| {
+                    AppError::not_found(format!(
+                        "No group has the invite code {:?}. Check the code with whoever sent it.",
+                        request.invite_code
+                    ))
+                })?;
+            db::add_group_member(conn, &group_id, &user)?;
+            Ok(group_id)
+        })
+        .await?;
+    json(
+        StatusCode::OK,
+        &JoinResponse {
+            success: true,
+            group_id,
+        },
+    )
+}

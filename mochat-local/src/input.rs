@@ -1,0 +1,284 @@
+//! Reading what clients send: JSON bodies, query strings, and the field rules of
+//! the contract (content, meta, titles, emails). Every failure is a 400 that says
+//! what to fix.
+
+use mochat_api::limits::{
+    CONTENT_MAX_CHARS, META_MAX_BYTES, PAGE_DEFAULT, PAGE_MAX, TITLE_MAX_CHARS,
+    WATCH_LIMIT_DEFAULT, WATCH_LIMIT_MAX, WATCH_TIMEOUT_DEFAULT_MS, WATCH_TIMEOUT_MAX_MS,
+};
+use mochat_api::requests::{PageQuery, WatchQuery};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, AppResult};
+
+/// Parses a JSON body into a request shape of the contract.
+pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request(
+            "This call needs a JSON object as its body, and the body was empty.",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let what = if e.is_syntax() || e.is_eof() {
+            "The body is not valid JSON"
+        } else {
+            "The body does not have the fields this call needs"
+        };
+        AppError::bad_request(format!("{what}: {e}."))
+    })
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The parameters of a query string; a repeated or undecodable one is a 400.
+fn query_pairs(query: Option<&str>) -> AppResult<Vec<(String, String)>> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for piece in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let (Some(key), Some(value)) = (decode(key), decode(value)) else {
+            return Err(AppError::bad_request(format!(
+                "The query parameter {piece:?} is not properly percent-encoded."
+            )));
+        };
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(AppError::bad_request(format!(
+                "The query parameter {key:?} is given more than once; give it once."
+            )));
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A plain non-negative decimal within `min..=max`, or a 400 naming the range.
+fn number(pairs: &[(String, String)], name: &str, min: u64, max: u64) -> AppResult<Option<u64>> {
+    let Some(raw) = get(pairs, name) else {
+        return Ok(None);
+    };
+    let value = (!raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| raw.parse::<u64>().ok())
+        .flatten()
+        .filter(|v| (min..=max).contains(v));
+    match value {
+        Some(v) => Ok(Some(v)),
+        None => Err(AppError::bad_request(format!(
+            "The query parameter {name} must be a whole number from {min} to {max}, not {raw:?}."
+        ))),
+    }
+}
+
+/// `?limit&before` of the message and session lists.
+pub fn page_query(query: Option<&str>) -> AppResult<PageQuery> {
+    let pairs = query_pairs(query)?;
+    let limit = number(&pairs, "limit", 1, u64::from(PAGE_MAX))?;
+    let before = get(&pairs, "before").map(str::to_owned);
+    if before.as_deref() == Some("") {
+        return Err(AppError::bad_request(
+            "The before cursor is empty. Pass the cursor of the previous page, or leave it out.",
+        ));
+    }
+    Ok(PageQuery {
+        limit: limit.map(|l| l as u32),
+        before,
+    })
+}
+
+/// The page size of a [`PageQuery`] with its default applied.
+pub fn page_limit(query: &PageQuery) -> u32 {
+    query.limit.unwrap_or(PAGE_DEFAULT)
+}
+
+/// `?timeout&limit&cursor` of the watch.
+pub fn watch_query(query: Option<&str>) -> AppResult<WatchQuery> {
+    let pairs = query_pairs(query)?;
+    Ok(WatchQuery {
+        timeout_ms: number(&pairs, "timeout", 0, WATCH_TIMEOUT_MAX_MS)?,
+        limit: number(&pairs, "limit", 1, u64::from(WATCH_LIMIT_MAX))?.map(|l| l as u32),
+        cursor: number(&pairs, "cursor", 0, i64::MAX as u64)?,
+    })
+}
+
+/// The watch query with its defaults applied: (timeout ms, limit, cursor).
+pub fn watch_values(query: &WatchQuery) -> (u64, u32, u64) {
+    (
+        query.timeout_ms.unwrap_or(WATCH_TIMEOUT_DEFAULT_MS),
+        query.limit.unwrap_or(WATCH_LIMIT_DEFAULT),
+        query.cursor.unwrap_or(0),
+    )
+}
+
+/// Message content: trimmed, 1..=10,000 characters.
+pub fn content(raw: &str) -> AppResult<String> {
+    let trimmed = raw.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 {
+        return Err(AppError::bad_request(
+            "The message content is empty. Write at least one character that is not white space.",
+        ));
+    }
+    if chars > CONTENT_MAX_CHARS {
+        return Err(AppError::bad_request(format!(
+            "The message content has {chars} characters; at most {CONTENT_MAX_CHARS} are allowed. \
+             Split it into several messages."
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Message meta: an object (absent or null means `{}`), at most 8 KiB as compact JSON.
+pub fn meta(raw: Option<Map<String, Value>>) -> AppResult<Map<String, Value>> {
+    let meta = raw.unwrap_or_default();
+    let size = serde_json::to_vec(&meta)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > META_MAX_BYTES {
+        return Err(AppError::bad_request(format!(
+            "The meta object takes {size} bytes as JSON; at most {META_MAX_BYTES} are allowed."
+        )));
+    }
+    Ok(meta)
+}
+
+/// A session title: default `""`, at most 200 characters.
+pub fn title(raw: Option<String>) -> AppResult<String> {
+    let title = raw.unwrap_or_default();
+    let chars = title.chars().count();
+    if chars > TITLE_MAX_CHARS {
+        return Err(AppError::bad_request(format!(
+            "The title has {chars} characters; at most {TITLE_MAX_CHARS} are allowed."
+        )));
+    }
+    Ok(title)
+}
+
+/// An email of the shape `local@domain.tld`, lowercased for matching.
+pub fn email(raw: &str) -> AppResult<String> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            let labels: Vec<&str> = domain.split('.').collect();
+            !local.is_empty()
+                && !domain.contains('@')
+                && labels.len() >= 2
+                && labels.iter().all(|l| !l.is_empty())
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::bad_request(format!(
+            "{raw:?} is not an email address; use the form name@example.com."
+        )))
+    }
+}
+
+/// A required short text field (names, usernames): trimmed, 1..=`max` characters.
+pub fn short_text(field: &str, raw: &str, max: usize) -> AppResult<String> {
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
+        return Err(AppError::bad_request(format!(
+            "The field {field} must have 1 to {max} characters."
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mochat_api::requests::SendMessageRequest;
+
+    #[test]
+    fn bodies() {
+        let ok: SendMessageRequest = json_body(br#"{"content":"hi","extra":1}"#).expect("parses");
+        assert_eq!(ok.content, "hi");
+        for bad in [
+            &b""[..],
+            b"{",
+            br#"{"content":5}"#,
+            br#"{}"#,
+            br#"{"content":"x","meta":[]}"#,
+        ] {
+            let err = json_body::<SendMessageRequest>(bad).expect_err("rejects");
+            assert_eq!(err.error.status(), 400);
+        }
+    }
+
+    #[test]
+    fn queries() {
+        let q = page_query(Some("limit=5&before=msg_1&x=")).expect("parses");
+        assert_eq!((q.limit, q.before.as_deref()), (Some(5), Some("msg_1")));
+        assert_eq!(page_limit(&page_query(None).expect("parses")), 50);
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "limit=-1",
+            "limit=1.5",
+            "limit=",
+            "limit=+5",
+            "limit=5&limit=5",
+            "before=",
+            "limit=%zz",
+        ] {
+            assert!(page_query(Some(bad)).is_err(), "{bad}");
+        }
+        let w = watch_query(Some("timeout=0&cursor=7")).expect("parses");
+        assert_eq!(watch_values(&w), (0, 100, 7));
+        assert!(watch_query(Some("timeout=60001")).is_err());
+        assert!(watch_query(Some("limit=1001")).is_err());
+        assert!(watch_query(Some("cursor=abc")).is_err());
+        assert_eq!(decode("a%20b+c").as_deref(), Some("a b c"));
+    }
+
+    #[test]
+    fn fields() {
+        assert_eq!(content("  hi \n").expect("ok"), "hi");
+        assert!(content(" \u{3000}\t").is_err());
+        assert!(content(&"é".repeat(10_000)).is_ok());
+        assert!(content(&"x".repeat(10_001)).is_err());
+        let mut big = Map::new();
+        big.insert("k".into(), Value::String("x".repeat(8 * 1024)));
+        assert!(meta(Some(big)).is_err());
+        assert!(meta(None).expect("ok").is_empty());
+        assert_eq!(title(None).expect("ok"), "");
+        assert!(title(Some("t".repeat(201))).is_err());
+        assert_eq!(email(" Ada@Example.COM ").expect("ok"), "ada@example.com");
+        for bad in [
+            "ada",
+            "ada@example",
+            "@example.com",
+            "a b@example.com",
+            "a@b@c.d",
+            "a@.com",
+        ] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The per-agent budget: headers, counting rules, 429 and recovery.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{memory_config, start};
+use mochat_local::Config;
+use reqwest::Method;
+use serde_json::json;
+
+fn limited(limit: u32, window: Duration) -> Config {
+    Config {
+        rate_limit: Some(limit),
+        rate_window: window,
+        ..memory_config()
+    }
+}
+
+#[tokio::test]
+async fn every_agent_response_carries_the_headers() {
+    let (server, api) = start(Config {
+        rate_limit: Some(120),
+        ..memory_config()
+    })
+    .await;
+    let a = api.register("A").await;
+    let first = api.get("/claw/sessions", &a.token).await;
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some("\"agent\";q=120;w=60")
+    );
+    assert_eq!(first.header("ratelimit"), Some("\"agent\";r=119;t=60"));
+    let error = api.get("/claw/sessions/session_missing", &a.token).await;
+    error.assert_error(404, "NOT_FOUND");
+    assert_eq!(error.header("ratelimit"), Some("\"agent\";r=118;t=60"));
+    // Unauthenticated answers carry no agent budget.
+    let anonymous = api.raw(Method::GET, "/claw/sessions", None, None).await;
+    assert!(anonymous.header("ratelimit").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn counting_rules() {
+    let (server, api) = start(limited(3, Duration::from_secs(60))).await;
+    let (a, b) = (api.register("A").await, api.register("B").await);
+    // A 400 and a 404 count; a 401 and a 429 do not.
+    api.get("/claw/sessions?limit=0", &a.token)
+        .await
+        .assert_error(400, "BAD_REQUEST");
+    api.raw(
+        Method::GET,
+        "/claw/sessions",
+        Some("claw_unknownunknownunknown"),
+        None,
+    )
+    .await
+    .assert_error(401, "UNAUTHORIZED");
+    api.get("/claw/sessions/session_missing", &a.token)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let last = api.get("/claw/sessions", &a.token).await;
+    assert_eq!(last.status, 200);
+    assert_eq!(last.header("ratelimit-policy"), Some("\"agent\";q=3;w=60"));
+    assert!(
+        last.header("ratelimit")
+            .is_some_and(|v| v.starts_with("\"agent\";r=0;t="))
+    );
+    for _ in 0..3 {
+        let refused = api.get("/claw/sessions", &a.token).await;
+        refused.assert_error(429, "RATE_LIMITED");
+        let retry: u64 = refused
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!((1..=60).contains(&retry));
+        assert_eq!(
+            refused.header("ratelimit"),
+            Some(format!("\"agent\";r=0;t={retry}").as_str())
+        );
+    }
+    // Rate limit comes before malformed input, and budgets are per agent.
+    api.post("/claw/sessions", &a.token, json!({"participants": 5}))
+        .await
+        .assert_error(429, "RATE_LIMITED");
+    assert_eq!(api.get("/claw/sessions", &b.token).await.status, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_121st_request_is_refused_until_the_window_frees() {
+    let window = Duration::from_secs(3);
+    let (server, api) = start(limited(120, window)).await;
+    let a = api.register("A").await;
+    let started = tokio::time::Instant::now();
+    let answers =
+        futures::future::join_all((0..120).map(|_| api.get("/claw/workspace/group", &a.token)))
+            .await;
+    assert!(answers.iter().all(|r| r.status == 200), "120 pass");
+    let refused = api.get("/claw/workspace/group", &a.token).await;
+    assert!(
+        started.elapsed() < window,
+        "the burst must fit in the window for this test"
+    );
+    refused.assert_error(429, "RATE_LIMITED");
+    assert!(
+        refused
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1))
+    );
+    tokio::time::sleep_until(started + window + Duration::from_millis(200)).await;
+    let recovered = api.get("/claw/workspace/group", &a.token).await;
+    assert_eq!(recovered.status, 200);
+    assert_eq!(recovered.header("ratelimit"), Some("\"agent\";r=119;t=3"));
+    server.shutdown().await;
+}

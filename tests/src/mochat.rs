@@ -1,0 +1,114 @@
+//! A small typed client of a MoChat API (the local server, or the worker's
+//! `/api`), for tests to act as another agent and to check what is upstream.
+
+use mochat_api::requests::SendMessageRequest;
+use mochat_api::{Group, Message, MessagePage, Route, SessionDetail, SessionPage};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// An agent talking to a MoChat API base URL (ending in `/api`).
+#[derive(Clone)]
+pub struct Mochat {
+    pub base: String,
+    pub token: String,
+    http: reqwest::Client,
+}
+
+impl Mochat {
+    pub fn new(base: String, token: String) -> Self {
+        Self {
+            base,
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Calls `route` with an optional query and body; panics with the error envelope on failure.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        route: Route,
+        query: &str,
+        body: Option<&impl Serialize>,
+    ) -> T {
+        let url = format!("{}{}{query}", self.base, route.path());
+        let method =
+            reqwest::Method::from_bytes(route.method().as_str().as_bytes()).expect("a method");
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header("X-Claw-Token", &self.token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "{} {url}: {status} {text}",
+            route.method()
+        );
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
+    }
+
+    pub async fn sessions(&self) -> SessionPage {
+        self.call(Route::ListSessions, "?limit=100", None::<&()>)
+            .await
+    }
+
+    pub async fn detail(&self, session_id: &str) -> SessionDetail {
+        self.call(
+            Route::SessionDetail {
+                session_id: session_id.into(),
+            },
+            "",
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn group(&self) -> Group {
+        self.call(Route::WorkspaceGroup, "", None::<&()>).await
+    }
+
+    pub async fn send(&self, session_id: &str, content: &str) -> Message {
+        let body = SendMessageRequest {
+            content: content.into(),
+            meta: None,
+        };
+        self.call(
+            Route::SendSessionMessage {
+                session_id: session_id.into(),
+            },
+            "",
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Every message of a session, oldest first, by paging back with `before`.
+    pub async fn all_messages(&self, session_id: &str) -> Vec<Message> {
+        let mut all = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let query = match &before {
+                Some(c) => format!("?limit=100&before={c}"),
+                None => "?limit=100".to_owned(),
+            };
+            let page: MessagePage = self
+                .call(
+                    Route::ListSessionMessages {
+                        session_id: session_id.into(),
+                    },
+                    &query,
+                    None::<&()>,
+                )
+                .await;
+            all.splice(0..0, page.messages);
+            match (page.has_more, page.cursor) {
+                (true, Some(c)) => before = Some(c),
+                _ => return all,
+            }
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The dashboard end to end, as a user would use it: the real local server,
+//! the real worker under `wrangler dev`, headless Chromium through WebDriver.
+
+use std::time::Duration;
+
+use fantoccini::key::Key;
+use mochat_api::UserType;
+use mochat_tests::toolchain::scratch_dir;
+use mochat_tests::{Browser, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+
+/// Turns any error into a message naming the step that failed.
+fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
+    move |e| format!("{step}: {e}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() {
+    let dir = scratch_dir("dashboard");
+    let local = LocalServer::start(LocalOptions {
+        demo: true,
+        ..LocalOptions::in_dir(&dir)
+    })
+    .expect("local MoChat server starts");
+    let token = local
+        .demo_token()
+        .expect("--demo writes the operator's token");
+    let options = WorkerOptions::for_test(local.base(), token.clone(), &dir);
+    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
+    let operator = Mochat::new(local.base(), token);
+    let browser = Browser::start(1280, 860, false)
+        .await
+        .expect("headless Chromium starts");
+
+    let outcome = scenario(&browser, &worker, &local, &operator, &options.password).await;
+    let _ = browser.screenshot("dashboard-last").await;
+    browser.close().await;
+    if let Err(e) = outcome {
+        panic!(
+            "{e}\n--- worker log ---\n{}",
+            mochat_tests::process::tail(&worker.output())
+        );
+    }
+}
+
+async fn scenario(
+    b: &Browser,
+    worker: &WranglerDev,
+    local: &LocalServer,
+    operator: &Mochat,
+    password: &str,
+) -> Result<(), String> {
+    // Sign in.
+    b.client
+        .goto(&worker.origin())
+        .await
+        .map_err(at("open the dashboard"))?;
+    b.fill("#password", password)
+        .await
+        .map_err(at("type the password"))?;
+    b.screenshot("signin").await.map_err(at("screenshot"))?;
+    b.click("[data-testid=signin] button[type=submit]")
+        .await
+        .map_err(at("sign in"))?;
+    b.wait_for("[data-testid=session-list]")
+        .await
+        .map_err(at("session list after sign-in"))?;
+
+    // The 500-message session: scroll back to its start; nothing missing or repeated.
+    let mut backlog = None;
+    for s in operator.sessions().await.sessions {
+        if operator.detail(&s.session_id).await.message_count >= 500 {
+            backlog = Some(s.session_id);
+        }
+    }
+    let backlog = backlog.ok_or("the demo has no 500-message session")?;
+    b.click(&format!("[data-testid=session-item][data-id={backlog}]"))
+        .await
+        .map_err(at("open backlog"))?;
+    b.wait_for("[data-testid=message]")
+        .await
+        .map_err(at("backlog messages"))?;
+    for _ in 0..60 {
+        if b.client
+            .find(fantoccini::Locator::Css("[data-testid=history-start]"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        b.client
+            .execute(
+                "document.querySelector('.messages').scrollTop = 0; return 0;",
+                vec![],
+            )
+            .await
+            .map_err(at("scroll up"))?;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let shown = b
+        .attrs("[data-testid=message]", "data-id")
+        .await
+        .map_err(at("read ids"))?;
+    let upstream: Vec<String> = operator
+        .all_messages(&backlog)
+        .await
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    if shown != upstream {
+        return Err(format!(
+            "history differs: {} shown, {} upstream; first difference at {:?}",
+            shown.len(),
+            upstream.len(),
+            shown.iter().zip(&upstream).position(|(a, b)| a != b)
+        ));
+    }
+    b.screenshot("backlog").await.map_err(at("screenshot"))?;
+
+    // Send in the helper's session and see its reply arrive live.
+    let helper_id = local
+        .demo_value("helper agent id")
+        .ok_or("the demo did not print the helper's id")?;
+    let sessions = operator.sessions().await.sessions;
+    let helper_session = sessions
+        .iter()
+        .find(|s| {
+            s.participants.contains(&helper_id) && s.status == mochat_api::SessionStatus::Open
+        })
+        .ok_or("no open session with the helper")?;
+    b.click(&format!(
+        "[data-testid=session-item][data-id={}]",
+        helper_session.session_id
+    ))
+    .await
+    .map_err(at("open helper session"))?;
+    b.wait_for("[data-testid=composer]:not([disabled])")
+        .await
+        .map_err(at("composer"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let composer = b
+        .wait_for("[data-testid=composer]")
+        .await
+        .map_err(at("composer"))?;
+    composer
+        .send_keys("Hello from the e2e test")
+        .await
+        .map_err(at("type"))?;
+    composer
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .map_err(at("press Enter"))?;
+    b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('Hello from the e2e test'))")
+        .await
+        .map_err(at("my message shows"))?;
+    b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('Hello from the e2e test') && e.closest('.message').querySelector('.author').textContent.includes('Helper'))")
+        .await
+        .map_err(at("the helper's live reply"))?;
+
+    // Create a session with Ada, add Grace, remove her, close it.
+    let group = operator.group().await;
+    let person = |name: &str| {
+        group
+            .members
+            .iter()
+            .find(|m| m.kind == UserType::User && m.name.starts_with(name))
+            .map(|m| m.user_id.clone())
+    };
+    let ada = person("Ada").ok_or("no Ada in the group")?;
+    let grace = person("Grace").ok_or("no Grace in the group")?;
+    b.click("[data-testid=new-session]")
+        .await
+        .map_err(at("new session"))?;
+    b.fill("[data-testid=session-title-input]", "E2E planning")
+        .await
+        .map_err(at("title"))?;
+    b.click(&format!("[data-testid=participant-option][value={ada}]"))
+        .await
+        .map_err(at("pick Ada"))?;
+    b.click("[data-testid=create-session]")
+        .await
+        .map_err(at("create"))?;
+    b.wait_js(
+        "document.querySelector('[data-testid=session-title]')?.textContent === 'E2E planning'",
+    )
+    .await
+    .map_err(at("new session opens"))?;
+    b.wait_for(&format!("[data-testid=participant][data-id={ada}]"))
+        .await
+        .map_err(at("Ada is in"))?;
+    b.wait_for(&format!(
+        "[data-testid=add-participant-select] option[value={grace}]"
+    ))
+    .await
+    .map_err(at("Grace can be added"))?;
+    b.wait_for("[data-testid=add-participant-select]")
+        .await
+        .map_err(at("select"))?
+        .select_by_value(&grace)
+        .await
+        .map_err(at("choose Grace"))?;
+    b.click("[data-testid=add-participant]")
+        .await
+        .map_err(at("add"))?;
+    b.wait_for(&format!("[data-testid=participant][data-id={grace}]"))
+        .await
+        .map_err(at("Grace is in"))?;
+    b.click(&format!(
+        "[data-testid=participant][data-id={grace}] [data-testid=remove-participant]"
+    ))
+    .await
+    .map_err(at("remove Grace"))?;
+    b.wait_js(&format!(
+        "!document.querySelector('[data-testid=participant][data-id={grace}]')"
+    ))
+    .await
+    .map_err(at("Grace is gone"))?;
+    b.click("[data-testid=close-session]")
+        .await
+        .map_err(at("close"))?;
+    b.wait_js("document.querySelector('[data-testid=session-status]')?.textContent === 'closed'")
+        .await
+        .map_err(at("session shows closed"))?;
+
+    // A panel: read and post.
+    b.click("[data-testid=nav-panels]")
+        .await
+        .map_err(at("panels"))?;
+    b.wait_for("[data-testid=panel-view] [data-testid=composer]")
+        .await
+        .map_err(at("panel view"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let composer = b
+        .wait_for("[data-testid=composer]")
+        .await
+        .map_err(at("panel composer"))?;
+    composer
+        .send_keys("Panel post from the e2e test")
+        .await
+        .map_err(at("type"))?;
+    composer
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .map_err(at("Enter"))?;
+    b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('Panel post from the e2e test'))")
+        .await
+        .map_err(at("panel post shows"))?;
+
+    // Join by invite.
+    let code = local
+        .demo_value("invite code of the group")
+        .ok_or("the demo did not print an invite code")?;
+    b.fill("[data-testid=invite-input]", &code)
+        .await
+        .map_err(at("invite code"))?;
+    b.click("[data-testid=join]").await.map_err(at("join"))?;
+    b.wait_for("[data-testid=joined]")
+        .await
+        .map_err(at("joined"))?;
+
+    // Register an agent and bind the current one to an email.
+    b.click("[data-testid=nav-agents]")
+        .await
+        .map_err(at("agents"))?;
+    b.fill("[data-testid=register-name]", "E2E Bot")
+        .await
+        .map_err(at("name"))?;
+    b.fill("[data-testid=register-username]", "e2e_bot")
+        .await
+        .map_err(at("username"))?;
+    b.click("[data-testid=register]")
+        .await
+        .map_err(at("register"))?;
+    b.wait_for("[data-testid=registered]")
+        .await
+        .map_err(at("registered"))?;
+    b.wait_js("[...document.querySelectorAll('[data-testid=agent]')].some(e => e.textContent.includes('e2e_bot'))")
+        .await
+        .map_err(at("the new agent is listed"))?;
+    b.fill("[data-testid=bind-email]", "linus@example.com")
+        .await
+        .map_err(at("email"))?;
+    b.click("[data-testid=bind]").await.map_err(at("bind"))?;
+    b.wait_for("[data-testid=bound]")
+        .await
+        .map_err(at("bound"))?;
+    let source = b.client.source().await.map_err(at("page source"))?;
+    if source.contains("claw_") {
+        return Err("a claw token reached the page".into());
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_content_renders_inert() {
+    let dir = scratch_dir("hostile");
+    let local = LocalServer::start(LocalOptions {
+        demo: true,
+        ..LocalOptions::in_dir(&dir)
+    })
+    .expect("local MoChat server starts");
+    let token = local
+        .demo_token()
+        .expect("--demo writes the operator's token");
+    let options = WorkerOptions::for_test(local.base(), token.clone(), &dir);
+    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
+    let operator = Mochat::new(local.base(), token);
+    let session = operator.sessions().await.sessions[0].session_id.clone();
+    let corpus = [
+        "<img src=x onerror=\"window.__pwned=1\">",
+        "<script>window.__pwned=1</script>",
+        "[click](javascript:window.__pwned=1) javascript:window.__pwned=1",
+        "<svg onload=\"window.__pwned=1\"></svg> data:text/html,<script>window.__pwned=1</script>",
+        "\u{202e}txt.exe\u{200b} zero\u{200d}width",
+    ];
+    for text in corpus {
+        operator.send(&session, text).await;
+    }
+    let browser = Browser::start(1280, 860, true)
+        .await
+        .expect("headless Chromium starts");
+    let outcome = async {
+        let b = &browser;
+        b.client.goto(&worker.origin()).await.map_err(at("open"))?;
+        b.fill("#password", &options.password)
+            .await
+            .map_err(at("password"))?;
+        b.click("[data-testid=signin] button[type=submit]")
+            .await
+            .map_err(at("sign in"))?;
+        b.click(&format!("[data-testid=session-item][data-id={session}]"))
+            .await
+            .map_err(at("open session"))?;
+        b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('<script>window.__pwned=1</script>'))")
+            .await
+            .map_err(at("hostile text shows as text"))?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let pwned = b
+            .client
+            .execute("return window.__pwned === undefined;", vec![])
+            .await
+            .map_err(at("sentinel"))?;
+        let injected = b
+            .client
+            .execute(
+                "return document.querySelectorAll('.message-list img:not(.avatar), .message-list script, .message-list svg, .message-list a[href^=\"javascript\"], .message-list a[href^=\"data\"]').length;",
+                vec![],
+            )
+            .await
+            .map_err(at("count elements"))?;
+        b.screenshot("hostile-dark")
+            .await
+            .map_err(at("screenshot"))?;
+        Ok::<_, String>((pwned, injected))
+    };
+    let outcome = outcome.await;
+    browser.close().await;
+    let (untouched, injected) = outcome.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        untouched.as_bool(),
+        Some(true),
+        "the sentinel global was set"
+    );
+    assert_eq!(injected.as_u64(), Some(0), "hostile markup became elements");
+}
