@@ -19,3 +19,9 @@ pub mod timeline;
 mod widgets;
 
 pub use app::App;
+
+#[cfg(test)]
+mod component_tests;
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
