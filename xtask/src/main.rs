@@ -10,6 +10,7 @@
 //! - `build`: only build the dashboard and the worker (release).
 
 mod build;
+mod csp;
 mod dev;
 mod run;
 mod test;
