@@ -356,7 +356,7 @@ pub fn Conversation(
                                     Delivery::Pending => "pending",
                                     Delivery::Failed(_) => "failed",
                                 }>
-                                    <p class="content">{i.content.clone()}</p>
+                                    <p class="msg-text">{i.content.clone()}</p>
                                     {match i.delivery.clone() {
                                         Delivery::Pending => view! { <span class="muted small">"Sending…"</span> }.into_any(),
                                         Delivery::Failed(why) => view! {

@@ -84,7 +84,7 @@ pub fn MessageItem(message: Message) -> impl IntoView {
                     {visitor.then(|| view! { <span class="badge visitor">"visitor"</span> })}
                     <time datetime=message.created_at.clone() title=exact>{when}</time>
                 </div>
-                <p class="content" data-testid="content">{body}</p>
+                <p class="msg-text" data-testid="content">{body}</p>
             </div>
         </li>
     }

@@ -1,0 +1,152 @@
+//! The checks in front of every call, in the contract's order: body size
+//! (413), session (401), `Origin` (403).
+
+use futures::StreamExt;
+use mochat_api::edge::SESSION_COOKIE;
+use mochat_api::limits::BODY_MAX_BYTES;
+use mochat_api::{ApiError, ErrorCode};
+use worker::{Date, Env, Request};
+
+use crate::config::{self, SESSION_SECRET};
+use crate::respond::Flow;
+use crate::session;
+
+/// How much of an over-long chunked body is read (and dropped) before the 413.
+const DRAIN_MAX_BYTES: usize = 1024 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "The request body is over {} KiB; send less.",
+            BODY_MAX_BYTES / 1024
+        ),
+    )
+}
+
+/// Whether a declared `Content-Length` is over the limit (unparsable: no).
+pub fn declared_too_large(content_length: Option<&str>) -> bool {
+    content_length
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > BODY_MAX_BYTES as u64)
+}
+
+/// The request's body, read up to the limit when `wanted` (413 past it);
+/// otherwise only the declared length is checked and the body is left alone.
+pub async fn body(req: &mut Request, wanted: bool) -> Flow<Option<Vec<u8>>> {
+    if declared_too_large(req.headers().get("Content-Length")?.as_deref()) {
+        return Err(too_large().into());
+    }
+    if !wanted || req.inner().body().is_none() {
+        return Ok(None);
+    }
+    let mut stream = req.stream()?;
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        seen += chunk.len();
+        if seen > DRAIN_MAX_BYTES {
+            break;
+        }
+        if seen <= BODY_MAX_BYTES {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    // An unannounced (chunked) body over the limit is read on to its end
+    // before the 413 (up to a cap): answering mid-upload broke the next
+    // request on the same connection under `wrangler dev`.
+    if seen > BODY_MAX_BYTES {
+        return Err(too_large().into());
+    }
+    Ok(Some(bytes))
+}
+
+/// Now, in Unix seconds.
+pub fn now_secs() -> u64 {
+    Date::now().as_millis() / 1000
+}
+
+/// The end (Unix seconds) of the request's valid session, or 401.
+pub fn session(req: &Request, env: &Env) -> Flow<u64> {
+    let secret = config::required(env, SESSION_SECRET)?;
+    let cookies = req.headers().get("Cookie")?.unwrap_or_default();
+    session::cookie(&cookies, SESSION_COOKIE)
+        .and_then(|value| session::verify(&secret, value, now_secs()))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "You are not signed in, or your session has expired. Sign in to the dashboard again.",
+            )
+            .into()
+        })
+}
+
+/// Whether a method may come without a matching `Origin`.
+pub fn is_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD")
+}
+
+/// Whether `origin` (the header, if any) is the request URL's own origin.
+pub fn origin_matches(origin: Option<&str>, own: &str) -> bool {
+    origin.is_some_and(|o| o == own)
+}
+
+/// 403 unless the request is GET/HEAD or carries `Origin` equal to its URL's origin.
+pub fn origin(req: &Request, method: &str) -> Flow<()> {
+    if is_safe_method(method) {
+        return Ok(());
+    }
+    let own = req.url()?.origin().ascii_serialization();
+    if origin_matches(req.headers().get("Origin")?.as_deref(), &own) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "This request must come from the dashboard's own page (its Origin header does not match).",
+        )
+        .into())
+    }
+}
+
+/// The client address the sign-in throttle counts against.
+pub fn client_address(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .map(|ip| ip.trim().to_owned())
+        .filter(|ip| !ip.is_empty() && ip.len() <= 64)
+        .unwrap_or_else(|| "local".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_lengths() {
+        assert!(!declared_too_large(None));
+        assert!(!declared_too_large(Some("65536")));
+        assert!(declared_too_large(Some("65537")));
+        assert!(declared_too_large(Some(" 999999999999 ")));
+        assert!(!declared_too_large(Some("junk")));
+    }
+
+    #[test]
+    fn origins() {
+        assert!(is_safe_method("GET"));
+        assert!(is_safe_method("HEAD"));
+        assert!(!is_safe_method("POST"));
+        assert!(
+            !is_safe_method("get"),
+            "methods are case-sensitive on the wire"
+        );
+        let own = "http://127.0.0.1:8787";
+        assert!(origin_matches(Some(own), own));
+        assert!(!origin_matches(None, own));
+        assert!(!origin_matches(Some("null"), own));
+        assert!(!origin_matches(Some("http://127.0.0.1:8788"), own));
+        assert!(!origin_matches(Some("https://127.0.0.1:8787"), own));
+        assert!(!origin_matches(Some("http://localhost:8787"), own));
+        assert!(!origin_matches(Some("http://127.0.0.1:8787/"), own));
+    }
+}

@@ -1,0 +1,304 @@
+//! Forwarding to the MoChat API: the upstream URL is rebuilt from the matched
+//! route (never from the raw path), only safe headers go out, the worker adds
+//! the agent's token, and the answer streams back unbuffered.
+
+use std::time::Duration;
+
+use futures::future::{Either, select};
+use futures::pin_mut;
+use mochat_api::limits::{
+    CLAW_TOKEN_HEADER, CLAW_TOKEN_PREFIX, WATCH_TIMEOUT_DEFAULT_MS, WATCH_TIMEOUT_MAX_MS,
+};
+use mochat_api::{ApiError, ErrorCode, Route};
+use worker::js_sys::Promise;
+use worker::wasm_bindgen_futures::JsFuture;
+/// The incoming request's abort signal.
+pub use worker::web_sys::AbortSignal as ClientSignal;
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+};
+
+use crate::headers::FORWARDED_RESPONSE_HEADERS;
+use crate::respond::{self, Flow, Halt};
+
+/// How long any call but a watch may take to answer.
+pub const CALL_DEADLINE_MS: u64 = 30_000;
+/// Extra time a watch gets beyond its own timeout.
+pub const WATCH_GRACE_MS: u64 = 15_000;
+/// How long the health probe waits.
+pub const PROBE_DEADLINE_MS: u64 = 3_000;
+
+/// The upstream URL of a call: base + the route's own path + the query as sent.
+pub fn upstream_url(base: &str, route: &Route, query: Option<&str>) -> String {
+    match query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("{base}{}?{q}", route.path()),
+        None => format!("{base}{}", route.path()),
+    }
+}
+
+/// How long to wait for the upstream's answer to `route`: a watch may hold
+/// for its `timeout` (default 25 s, at most 60 s) plus a grace.
+pub fn deadline_ms(route: &Route, query: Option<&str>) -> u64 {
+    if !matches!(route, Route::WatchSession { .. }) {
+        return CALL_DEADLINE_MS;
+    }
+    let asked = query.and_then(|q| {
+        worker::url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "timeout")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    });
+    asked
+        .unwrap_or(WATCH_TIMEOUT_DEFAULT_MS)
+        .min(WATCH_TIMEOUT_MAX_MS)
+        + WATCH_GRACE_MS
+}
+
+/// Replaces anything shaped like a claw token (`claw_` + 16 or more of
+/// `[A-Za-z0-9_-]`) with `claw_[redacted]`.
+pub fn redact_tokens(text: &str) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CLAW_TOKEN_PREFIX) {
+        // A token starts at a boundary, not inside a longer word.
+        let boundary = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !token_char(c));
+        let tail = &rest[at + CLAW_TOKEN_PREFIX.len()..];
+        let run = tail.find(|c: char| !token_char(c)).unwrap_or(tail.len());
+        out.push_str(&rest[..at]);
+        if boundary && run >= 16 {
+            out.push_str("claw_[redacted]");
+            rest = &tail[run..];
+        } else {
+            out.push_str(CLAW_TOKEN_PREFIX);
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A request to send upstream.
+pub struct Outgoing<'a> {
+    pub url: String,
+    pub method: Method,
+    pub token: Option<&'a str>,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub body: Option<Vec<u8>>,
+    pub deadline_ms: u64,
+    /// The incoming request's signal, which aborts when the browser goes away.
+    pub client: Option<ClientSignal>,
+}
+
+fn unavailable(detail: &str) -> Halt {
+    ApiError::new(
+        ErrorCode::UpstreamUnavailable,
+        format!("The MoChat API {detail}. Try again in a moment."),
+    )
+    .into()
+}
+
+/// Sends `out`; the upstream's answer, or 502 `UPSTREAM_UNAVAILABLE` when it
+/// cannot be reached or does not answer within the deadline.
+///
+/// The subrequest belongs to the incoming request (nothing here uses
+/// `waitUntil`), and with the `enable_request_signal` compatibility flag the
+/// incoming request's signal fires when the browser goes away: the upstream
+/// call is then aborted, so an abandoned watch does not hold the upstream.
+pub async fn send(out: Outgoing<'_>) -> Flow<Response> {
+    let headers = Headers::new();
+    if let Some(ct) = &out.content_type {
+        headers.set("Content-Type", ct)?;
+    }
+    headers.set(
+        "Accept",
+        out.accept.as_deref().unwrap_or("application/json"),
+    )?;
+    if let Some(token) = out.token {
+        headers.set(CLAW_TOKEN_HEADER, token)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(out.method)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if let Some(body) = &out.body {
+        init.with_body(Some(
+            worker::js_sys::Uint8Array::from(body.as_slice()).into(),
+        ));
+    }
+    let request = Request::new_with_init(&out.url, &init)?;
+    let response = fetch_within(request, out.deadline_ms, out.client).await;
+    match response {
+        Fetched::Answer(resp) if (300..400).contains(&resp.status_code()) => Err(unavailable(
+            "answered with a redirect; set UPSTREAM_URL to the final https URL ending in /api",
+        )),
+        Fetched::Answer(resp) => Ok(resp),
+        Fetched::Failed => Err(unavailable("could not be reached")),
+        Fetched::TimedOut => Err(unavailable("did not answer in time")),
+        Fetched::ClientGone => Err(unavailable("call was abandoned by the browser")),
+    }
+}
+
+enum Fetched {
+    Answer(Response),
+    Failed,
+    TimedOut,
+    ClientGone,
+}
+
+/// Resolves when `signal` (the incoming request's) aborts; never without one.
+async fn aborted(signal: Option<&ClientSignal>) {
+    let Some(signal) = signal else {
+        return futures::future::pending().await;
+    };
+    if signal.aborted() {
+        return;
+    }
+    let fired = Promise::new(&mut |resolve, _reject| signal.set_onabort(Some(&resolve)));
+    let _ = JsFuture::from(fired).await;
+}
+
+async fn fetch_within(request: Request, deadline_ms: u64, client: Option<ClientSignal>) -> Fetched {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let call = fetch.send_with_signal(&signal);
+    let timer = Delay::from(Duration::from_millis(deadline_ms));
+    let gone = aborted(client.as_ref());
+    pin_mut!(call, timer, gone);
+    let outcome = match select(call, select(timer, gone)).await {
+        Either::Left((Ok(resp), _)) => Fetched::Answer(resp),
+        Either::Left((Err(_), _)) => Fetched::Failed,
+        Either::Right((Either::Left(_), _)) => {
+            controller.abort();
+            Fetched::TimedOut
+        }
+        Either::Right((Either::Right(_), _)) => {
+            controller.abort();
+            Fetched::ClientGone
+        }
+    };
+    if let Some(c) = &client {
+        c.set_onabort(None);
+    }
+    outcome
+}
+
+/// Whether the upstream answers HTTP at all within the probe deadline.
+pub async fn probe(base: &str) -> bool {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get)
+        .with_redirect(RequestRedirect::Manual);
+    // Any HTTP answer means reachable (mochat-local answers `/api/health`; a
+    // server without that route answers 404, which is just as good).
+    let Ok(request) = Request::new_with_init(&format!("{base}/health"), &init) else {
+        return false;
+    };
+    matches!(
+        fetch_within(request, PROBE_DEADLINE_MS, None).await,
+        Fetched::Answer(_)
+    )
+}
+
+/// The upstream's answer as the browser gets it: same status, allow-listed
+/// headers, the security set and `extra` (the worker's rate-limit headers).
+/// Success bodies stream through unbuffered (a watch included); error bodies
+/// are small and have anything token-shaped redacted.
+pub async fn pass_through(mut upstream: Response, extra: &[(&str, String)]) -> Flow<Response> {
+    let status = upstream.status_code();
+    let headers = Headers::new();
+    for name in FORWARDED_RESPONSE_HEADERS {
+        if let Some(value) = upstream.headers().get(name)? {
+            headers.set(name, &value)?;
+        }
+    }
+    respond::secure(&headers)?;
+    for (name, value) in extra {
+        headers.set(name, value)?;
+    }
+    let builder = Response::builder()
+        .with_status(status)
+        .with_headers(headers);
+    if status >= 400 {
+        let text = upstream.text().await?;
+        return Ok(builder.fixed(redact_tokens(&text).into_bytes()));
+    }
+    let (_, body) = upstream.into_parts();
+    Ok(builder.body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_come_from_the_route() {
+        let route = Route::ListSessionMessages {
+            session_id: "s_1".into(),
+        };
+        assert_eq!(
+            upstream_url(
+                "http://127.0.0.1:11000/api",
+                &route,
+                Some("limit=5&before=c1")
+            ),
+            "http://127.0.0.1:11000/api/claw/sessions/s_1/messages?limit=5&before=c1"
+        );
+        assert_eq!(
+            upstream_url("https://mochat.io/api", &Route::ListSessions, Some("")),
+            "https://mochat.io/api/claw/sessions"
+        );
+        assert_eq!(
+            upstream_url("https://mochat.io/api", &Route::WorkspaceGroup, None),
+            "https://mochat.io/api/claw/workspace/group"
+        );
+    }
+
+    #[test]
+    fn watches_get_their_timeout_and_a_grace() {
+        let watch = Route::WatchSession {
+            session_id: "s_1".into(),
+        };
+        assert_eq!(deadline_ms(&watch, None), 25_000 + WATCH_GRACE_MS);
+        assert_eq!(
+            deadline_ms(&watch, Some("cursor=3&timeout=60000")),
+            60_000 + WATCH_GRACE_MS
+        );
+        assert_eq!(
+            deadline_ms(&watch, Some("timeout=999999")),
+            60_000 + WATCH_GRACE_MS
+        );
+        assert_eq!(deadline_ms(&watch, Some("timeout=0")), WATCH_GRACE_MS);
+        assert_eq!(
+            deadline_ms(&watch, Some("timeout=abc")),
+            25_000 + WATCH_GRACE_MS
+        );
+        assert_eq!(
+            deadline_ms(&Route::ListSessions, Some("timeout=60000")),
+            CALL_DEADLINE_MS
+        );
+    }
+
+    #[test]
+    fn tokens_are_redacted() {
+        let t = "claw_0123456789abcdefXYZ";
+        assert_eq!(
+            redact_tokens(&format!(r#"{{"claw_token":"{t}","x":"{t} and {t}"}}"#)),
+            r#"{"claw_token":"claw_[redacted]","x":"claw_[redacted] and claw_[redacted]"}"#
+        );
+        assert_eq!(redact_tokens("claw_short is fine"), "claw_short is fine");
+        assert_eq!(
+            redact_tokens("myclaw_0123456789abcdef"),
+            "myclaw_0123456789abcdef"
+        );
+        assert_eq!(
+            redact_tokens("claw_claw_0123456789abcdef"),
+            "claw_[redacted]"
+        );
+        assert_eq!(redact_tokens("ünïcödé claw_"), "ünïcödé claw_");
+        assert_eq!(redact_tokens(""), "");
+    }
+}
