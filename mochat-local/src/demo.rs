@@ -453,29 +453,24 @@ fn seed_in(conn: &Connection) -> AppResult<DemoInfo> {
     Ok(info)
 }
 
-/// Writes `CLAW_TOKEN=<token>` into the dev vars file, keeping its other lines.
-pub fn write_dev_vars(path: &Path, token: &str) -> std::io::Result<()> {
+/// Sets `NAME=value` lines in the dev vars file (replacing earlier lines of
+/// the same names), keeping its other lines.
+pub fn write_dev_vars(path: &Path, vars: &[(&str, &str)]) -> std::io::Result<()> {
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    let line = format!("CLAW_TOKEN={token}");
-    let mut lines: Vec<String> = Vec::new();
-    let mut replaced = false;
-    for old in existing.lines() {
-        if old.trim_start().starts_with("CLAW_TOKEN=") {
-            if !replaced {
-                lines.push(line.clone());
-                replaced = true;
-            }
-        } else {
-            lines.push(old.to_owned());
-        }
-    }
-    if !replaced {
-        lines.push(line);
-    }
+    let ours = |line: &str| {
+        vars.iter()
+            .any(|(name, _)| line.trim_start().starts_with(&format!("{name}=")))
+    };
+    let mut lines: Vec<String> = existing
+        .lines()
+        .filter(|l| !ours(l))
+        .map(str::to_owned)
+        .collect();
+    lines.extend(vars.iter().map(|(name, value)| format!("{name}={value}")));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -517,13 +512,13 @@ mod tests {
     fn dev_vars_keep_other_lines() {
         let path = std::env::temp_dir().join(format!("mochat-dev-vars-{}", ids::new_id("t")));
         std::fs::write(&path, "A=1\nCLAW_TOKEN=old\nB=2\n").expect("writes");
-        write_dev_vars(&path, "claw_new").expect("updates");
+        write_dev_vars(&path, &[("CLAW_TOKEN", "claw_new")]).expect("updates");
         assert_eq!(
             std::fs::read_to_string(&path).expect("reads"),
-            "A=1\nCLAW_TOKEN=claw_new\nB=2\n"
+            "A=1\nB=2\nCLAW_TOKEN=claw_new\n"
         );
         std::fs::remove_file(&path).expect("cleans up");
-        write_dev_vars(&path, "claw_x").expect("creates");
+        write_dev_vars(&path, &[("CLAW_TOKEN", "claw_x")]).expect("creates");
         assert_eq!(
             std::fs::read_to_string(&path).expect("reads"),
             "CLAW_TOKEN=claw_x\n"

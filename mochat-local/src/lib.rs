@@ -113,7 +113,13 @@ pub async fn start(config: Config) -> Result<Server, String> {
     let (state, stop) = AppState::open(&config)?;
     let demo = if config.demo {
         let info = state.db.with(demo::seed).map_err(|e| e.error.message)?;
-        demo::write_dev_vars(&config.dev_vars, &info.operator_token)
+        let vars = [
+            ("CLAW_TOKEN", info.operator_token.as_str()),
+            ("DEFAULT_AGENT_ID", info.operator_id.as_str()),
+            ("DEFAULT_AGENT_NAME", "Operator"),
+            ("DEFAULT_AGENT_USERNAME", "operator"),
+        ];
+        demo::write_dev_vars(&config.dev_vars, &vars)
             .map_err(|e| format!("cannot write {}: {e}", config.dev_vars.display()))?;
         Some(info)
     } else {

@@ -100,9 +100,14 @@ impl LocalServer {
 
     /// The operator's token written by `--demo`, read from the dev-vars file.
     pub fn demo_token(&self) -> Option<String> {
+        self.dev_var("CLAW_TOKEN")
+    }
+
+    /// A `NAME=value` line `--demo` wrote to the dev-vars file.
+    pub fn dev_var(&self, name: &str) -> Option<String> {
         let vars = std::fs::read_to_string(self.options.dev_vars.as_ref()?).ok()?;
         vars.lines()
-            .find_map(|l| l.strip_prefix("CLAW_TOKEN="))
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
             .map(|t| t.trim().trim_matches('"').to_owned())
     }
 

@@ -26,6 +26,19 @@ pub struct WorkerOptions {
 }
 
 impl WorkerOptions {
+    /// Options for a test against a `--demo` local server: its operator is
+    /// the default agent, named as the demo wrote it.
+    pub fn for_demo(local: &crate::LocalServer, dir: &std::path::Path) -> Self {
+        let token = local.demo_token().unwrap_or_default();
+        let mut options = Self::for_test(local.base(), token, dir);
+        for name in ["DEFAULT_AGENT_ID", "DEFAULT_AGENT_NAME", "DEFAULT_AGENT_USERNAME"] {
+            if let Some(value) = local.dev_var(name) {
+                options.vars.push((name.to_owned(), value));
+            }
+        }
+        options
+    }
+
     /// Options for a test: fixed test secrets, state under `dir`.
     pub fn for_test(upstream: String, claw_token: String, dir: &std::path::Path) -> Self {
         Self {

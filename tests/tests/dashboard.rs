@@ -24,7 +24,7 @@ async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() 
     let token = local
         .demo_token()
         .expect("--demo writes the operator's token");
-    let options = WorkerOptions::for_test(local.base(), token.clone(), &dir);
+    let options = WorkerOptions::for_demo(&local, &dir);
     let worker = WranglerDev::start(&options).expect("wrangler dev starts");
     let operator = Mochat::new(local.base(), token);
     let browser = Browser::start(1280, 860, false)
@@ -301,7 +301,7 @@ async fn hostile_content_renders_inert() {
     let token = local
         .demo_token()
         .expect("--demo writes the operator's token");
-    let options = WorkerOptions::for_test(local.base(), token.clone(), &dir);
+    let options = WorkerOptions::for_demo(&local, &dir);
     let worker = WranglerDev::start(&options).expect("wrangler dev starts");
     let operator = Mochat::new(local.base(), token);
     let session = operator.sessions().await.sessions[0].session_id.clone();

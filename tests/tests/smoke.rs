@@ -16,10 +16,7 @@ async fn dashboard_renders_and_its_status_line_reaches_the_local_server() {
         ..LocalOptions::in_dir(&dir)
     })
     .expect("local MoChat server starts");
-    let token = local
-        .demo_token()
-        .expect("--demo writes the operator's token");
-    let worker = WranglerDev::start(&WorkerOptions::for_test(local.base(), token, &dir))
+    let worker = WranglerDev::start(&WorkerOptions::for_demo(&local, &dir))
         .expect("wrangler dev starts");
     let browser = Browser::start(1280, 800, false)
         .await

@@ -20,6 +20,10 @@ pub const DEFAULT_AGENT_USERNAME: &str = "DEFAULT_AGENT_USERNAME";
 
 /// Durable Object binding: one [`crate::limiter::AgentLimiter`] per agent.
 pub const AGENT_LIMITER: &str = "AGENT_LIMITER";
+/// Optional, for tests and benchmarks only: the per-agent limit (default 120).
+pub const RATE_LIMIT: &str = "RATE_LIMIT";
+/// Optional, for tests and benchmarks only: the window in seconds (default 60).
+pub const RATE_WINDOW_SECS: &str = "RATE_WINDOW_SECS";
 /// Durable Object binding: one [`crate::limiter::SignInThrottle`] per client address.
 pub const SIGN_IN_THROTTLE: &str = "SIGN_IN_THROTTLE";
 /// Durable Object binding: the one [`crate::vault::TokenVault`].

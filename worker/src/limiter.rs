@@ -244,9 +244,19 @@ pub struct AgentLimiter {
 }
 
 impl DurableObject for AgentLimiter {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
+        // Overridable only for tests and benchmarks (see worker/README.md).
+        let number = |name: &str, default: u64| {
+            crate::config::string(&env, name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(default)
+        };
+        let limit = u32::try_from(number(crate::config::RATE_LIMIT, u64::from(RATE_LIMIT)))
+            .unwrap_or(RATE_LIMIT);
+        let window_ms = number(crate::config::RATE_WINDOW_SECS, RATE_WINDOW_SECS) * 1000;
         Self {
-            window: StoredWindow::new(&state, RATE_LIMIT, RATE_WINDOW_SECS * 1000),
+            window: StoredWindow::new(&state, limit, window_ms),
         }
     }
 
