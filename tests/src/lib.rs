@@ -4,6 +4,7 @@
 //! stopped again, also when a test fails.
 
 pub mod browser;
+pub mod edge;
 pub mod local;
 pub mod mochat;
 pub mod process;
@@ -11,6 +12,7 @@ pub mod toolchain;
 pub mod wrangler;
 
 pub use browser::Browser;
+pub use edge::{Answer, Edge};
 pub use local::{LocalOptions, LocalServer};
 pub use mochat::Mochat;
 pub use process::{Service, free_port};

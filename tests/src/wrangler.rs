@@ -31,7 +31,11 @@ impl WorkerOptions {
     pub fn for_demo(local: &crate::LocalServer, dir: &std::path::Path) -> Self {
         let token = local.demo_token().unwrap_or_default();
         let mut options = Self::for_test(local.base(), token, dir);
-        for name in ["DEFAULT_AGENT_ID", "DEFAULT_AGENT_NAME", "DEFAULT_AGENT_USERNAME"] {
+        for name in [
+            "DEFAULT_AGENT_ID",
+            "DEFAULT_AGENT_NAME",
+            "DEFAULT_AGENT_USERNAME",
+        ] {
             if let Some(value) = local.dev_var(name) {
                 options.vars.push((name.to_owned(), value));
             }

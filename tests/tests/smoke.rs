@@ -16,8 +16,8 @@ async fn dashboard_renders_and_its_status_line_reaches_the_local_server() {
         ..LocalOptions::in_dir(&dir)
     })
     .expect("local MoChat server starts");
-    let worker = WranglerDev::start(&WorkerOptions::for_demo(&local, &dir))
-        .expect("wrangler dev starts");
+    let worker =
+        WranglerDev::start(&WorkerOptions::for_demo(&local, &dir)).expect("wrangler dev starts");
     let browser = Browser::start(1280, 800, false)
         .await
         .expect("headless Chromium starts");

@@ -1,0 +1,159 @@
+//! A browser-like client of the edge worker: keeps the session cookie, sends
+//! the page's `Origin`, and records every header and body it receives so a
+//! test can prove no claw token ever reached the browser side.
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// One answer of the worker.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The body as JSON (`Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// The envelope's `error.code`, if any.
+    pub fn error_code(&self) -> Option<String> {
+        self.json()["error"]["code"].as_str().map(str::to_owned)
+    }
+}
+
+/// The browser side of the worker.
+#[derive(Clone)]
+pub struct Edge {
+    pub origin: String,
+    pub cookie: Option<String>,
+    http: reqwest::Client,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Edge {
+    pub fn new(origin: String) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self {
+            origin,
+            cookie: None,
+            http,
+            seen: Arc::default(),
+        }
+    }
+
+    /// Sends a request as the dashboard would (cookie, same `Origin`), plus `extra` headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.origin));
+        if method != reqwest::Method::GET && method != reqwest::Method::HEAD {
+            req = req.header("Origin", &self.origin);
+        }
+        if let Some(cookie) = &self.cookie {
+            req = req.header("Cookie", format!("mochat_session={cookie}"));
+        }
+        for (name, value) in extra {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let answer = match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = resp.text().await.unwrap_or_default();
+                Answer {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            Err(e) => Answer {
+                status: 0,
+                headers: HeaderMap::new(),
+                body: format!("transport error: {e}"),
+            },
+        };
+        self.record(&answer);
+        answer
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.send("POST", path, Some(body), &[]).await
+    }
+
+    /// Signs in; keeps the cookie on success. Returns the status.
+    pub async fn sign_in(&mut self, password: &str) -> u16 {
+        let answer = self
+            .send(
+                "POST",
+                "/edge/session",
+                Some(&serde_json::json!({ "password": password })),
+                &[],
+            )
+            .await;
+        if let Some(set) = answer.header("set-cookie") {
+            self.cookie = set
+                .split(';')
+                .next()
+                .and_then(|kv| kv.trim().strip_prefix("mochat_session="))
+                .map(str::to_owned);
+        }
+        answer.status
+    }
+
+    fn record(&self, answer: &Answer) {
+        let mut text = String::new();
+        for (name, value) in &answer.headers {
+            text.push_str(&format!("{name}: {}\n", value.to_str().unwrap_or("")));
+        }
+        text.push_str(&answer.body);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(text);
+        }
+    }
+
+    /// Everything received so far that contains `needle`.
+    pub fn received_containing(&self, needle: &str) -> Vec<String> {
+        self.seen
+            .lock()
+            .map(|s| s.iter().filter(|t| t.contains(needle)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many answers were recorded.
+    pub fn received(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or(0)
+    }
+}

@@ -1,0 +1,409 @@
+//! The real edge worker under `wrangler dev` against the real local MoChat
+//! server: round trip, token custody, access rules, the exact per-agent rate
+//! limit, upstream outages and a full-length long poll.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use mochat_api::Route;
+use mochat_api::requests::RegisterResponse;
+use mochat_tests::toolchain::scratch_dir;
+use mochat_tests::{Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+struct Stack {
+    local: LocalServer,
+    worker: WranglerDev,
+    options: WorkerOptions,
+    operator: Mochat,
+}
+
+fn stack(name: &str, vars: &[(&str, &str)]) -> Stack {
+    let dir = scratch_dir(name);
+    let local = LocalServer::start(LocalOptions {
+        demo: true,
+        ..LocalOptions::in_dir(&dir)
+    })
+    .expect("local MoChat server starts");
+    let mut options = WorkerOptions::for_demo(&local, &dir);
+    options
+        .vars
+        .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
+    let operator = Mochat::new(local.base(), local.demo_token().expect("demo token"));
+    Stack {
+        local,
+        worker,
+        options,
+        operator,
+    }
+}
+
+/// A cookie value signed like the worker's, with any expiry.
+fn forge_cookie(secret: &str, expires: u64) -> String {
+    let payload = format!("v1.{expires}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(payload.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{payload}.{hex}")
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Registers an agent straight at the local server (another agent, not the browser's).
+async fn other_agent(local: &LocalServer, username: &str) -> Mochat {
+    let anonymous = Mochat::new(local.base(), String::new());
+    let reg: RegisterResponse = anonymous
+        .call(
+            Route::Register,
+            "",
+            Some(&json!({"name": "Other", "username": username})),
+        )
+        .await;
+    Mochat::new(local.base(), reg.claw_token)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn round_trip_token_custody_and_access_rules() {
+    let s = stack("worker-roundtrip", &[]);
+    let mut edge = Edge::new(s.worker.origin());
+    let operator_id = s
+        .local
+        .dev_var("DEFAULT_AGENT_ID")
+        .expect("demo names the operator");
+
+    // Signed out: every forwarded route is refused, whatever the cookie claims.
+    let sessions = s.operator.sessions().await.sessions;
+    let sid = sessions[0].session_id.clone();
+    let group = s.operator.group().await;
+    let pid = group.panels[0].panel_id.clone();
+    let forged = forge_cookie("not-the-secret", now_secs() + 3600);
+    let expired = forge_cookie(&s.options.session_secret, now_secs() - 10);
+    for (method, pattern) in Route::TABLE {
+        let path = format!(
+            "/api{}",
+            pattern
+                .replace(":sessionId", &sid)
+                .replace(":panelId", &pid)
+        );
+        let body = (method.as_str() != "GET").then(|| json!({}));
+        for cookie in [None, Some(forged.clone()), Some(expired.clone())] {
+            let mut e = edge.clone();
+            e.cookie = cookie.clone();
+            let a = e.send(method.as_str(), &path, body.as_ref(), &[]).await;
+            assert_eq!(
+                a.status, 401,
+                "{method} {path} with cookie {cookie:?}: {}",
+                a.body
+            );
+            assert_eq!(a.error_code().as_deref(), Some("UNAUTHORIZED"));
+        }
+    }
+    assert_eq!(edge.get("/edge/session").await.status, 401);
+    assert_eq!(edge.sign_in("wrong password").await, 401);
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    assert!(
+        edge.get("/edge/session").await.json()["signedIn"]
+            .as_bool()
+            .unwrap_or(false)
+    );
+
+    // A round trip: list, send, and a watch woken by another agent's send.
+    let list = edge.get("/api/claw/sessions").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(
+        list.header("ratelimit-policy").as_deref(),
+        Some("\"agent\";q=120;w=60")
+    );
+    assert!(
+        list.header("ratelimit")
+            .is_some_and(|v| v.starts_with("\"agent\";r="))
+    );
+    let other = other_agent(&s.local, "other_agent").await;
+    let other_id = other
+        .group()
+        .await
+        .members
+        .iter()
+        .find(|m| m.name == "Other")
+        .map(|m| m.user_id.clone());
+    let created = edge
+        .post("/api/claw/sessions", &json!({"participants": [other_id.clone().expect("other is a member")], "title": "through the worker"}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let new_sid = created.json()["sessionId"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    assert_eq!(created.json()["createdBy"], operator_id.as_str());
+    let sent = edge
+        .post(
+            &format!("/api/claw/sessions/{new_sid}/message"),
+            &json!({"content": "hello via edge"}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let detail = edge
+        .get(&format!("/api/claw/sessions/{new_sid}/detail"))
+        .await
+        .json();
+    let cursor = detail["cursor"].as_u64().expect("a cursor");
+    let watcher = {
+        let edge = edge.clone();
+        let path = format!("/api/claw/sessions/{new_sid}/watch?timeout=20000&cursor={cursor}");
+        tokio::spawn(async move { edge.get(&path).await })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    other.send(&new_sid, "woken by another agent").await;
+    let woke = tokio::time::timeout(Duration::from_secs(15), watcher)
+        .await
+        .expect("the watch answers soon after the send")
+        .expect("the watch task");
+    assert_eq!(woke.status, 200, "{}", woke.body);
+    let events = woke.json()["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(events.len(), 1, "{}", woke.body);
+    assert_eq!(events[0]["payload"]["content"], "woken by another agent");
+
+    // A client-sent X-Claw-Token is never forwarded: the worker acts as its own agent.
+    let spoof = edge
+        .send(
+            "POST",
+            "/api/claw/sessions",
+            Some(&json!({"participants": []})),
+            &[("X-Claw-Token", &other.token)],
+        )
+        .await;
+    assert_eq!(spoof.status, 201, "{}", spoof.body);
+    assert_eq!(spoof.json()["createdBy"], operator_id.as_str());
+
+    // Cross-origin state changes are refused and change nothing upstream.
+    let before = s.operator.detail(&new_sid).await.message_count;
+    let evil = edge
+        .send(
+            "POST",
+            &format!("/api/claw/sessions/{new_sid}/message"),
+            Some(&json!({"content": "csrf"})),
+            &[("Origin", "http://evil.example")],
+        )
+        .await;
+    assert_eq!(evil.status, 403, "{}", evil.body);
+    assert_eq!(evil.error_code().as_deref(), Some("FORBIDDEN"));
+    assert_eq!(s.operator.detail(&new_sid).await.message_count, before);
+
+    // Unknown paths and path tricks are 404; a wrong method is 405.
+    for path in [
+        "/api/claw/unknown",
+        "/api/claw/sessions/a%2fb/detail",
+        "/api/claw/sessions/a%2Fb",
+        "/api//claw/sessions",
+        "/api/claw//sessions",
+        "/api/http://127.0.0.1:1/x",
+        "/api/claw/sessions/s/..%2f..%2fregister",
+        "/edge/unknown",
+    ] {
+        let a = edge.get(path).await;
+        assert_eq!(a.status, 404, "{path}: {}", a.body);
+        assert_eq!(a.error_code().as_deref(), Some("NOT_FOUND"), "{path}");
+    }
+    let put = edge
+        .send("PUT", "/api/claw/sessions", Some(&json!({})), &[])
+        .await;
+    assert_eq!(put.status, 405);
+    assert_eq!(put.header("allow").as_deref(), Some("POST, GET"));
+
+    // Registering through the worker: the token stays there, the agent is usable by id.
+    let reg = edge
+        .post(
+            "/api/claw/register",
+            &json!({"name": "Edge Bot", "username": "edge_bot"}),
+        )
+        .await;
+    assert_eq!(reg.status, 201, "{}", reg.body);
+    let agent_id = reg.json()["agentId"]
+        .as_str()
+        .expect("an agent id")
+        .to_owned();
+    assert!(reg.header("ratelimit").is_none());
+    let agents = edge.get("/edge/agents").await.json();
+    let listed: Vec<&str> = agents["agents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["agentId"].as_str())
+        .collect();
+    assert!(
+        listed.contains(&agent_id.as_str()) && listed.contains(&operator_id.as_str()),
+        "{agents}"
+    );
+    let as_new = edge
+        .send(
+            "GET",
+            "/api/claw/workspace/group",
+            None,
+            &[("X-MoChat-Agent", &agent_id)],
+        )
+        .await;
+    assert_eq!(as_new.status, 200, "{}", as_new.body);
+    let unknown = edge
+        .send(
+            "GET",
+            "/api/claw/sessions",
+            None,
+            &[("X-MoChat-Agent", "agent_nobody")],
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+
+    // Sign out: the cookie is cleared and the API refuses again.
+    let out = edge.send("DELETE", "/edge/session", None, &[]).await;
+    assert_eq!(out.status, 204);
+    assert!(
+        out.header("set-cookie")
+            .is_some_and(|c| c.contains("mochat_session=;") || c.contains("Max-Age=0"))
+    );
+
+    // Nothing the browser side received in this whole test held a claw token.
+    assert!(edge.received() > 60);
+    let leaks = edge.received_containing("claw_");
+    assert!(leaks.is_empty(), "claw_ reached the browser: {leaks:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_agent_gets_exactly_120_requests_in_any_window() {
+    // A 20-second window keeps the test short; the arithmetic is the same as at 60.
+    let s = stack("worker-ratelimit", &[("RATE_WINDOW_SECS", "20")]);
+    let mut edge = Edge::new(s.worker.origin());
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    let reg = edge
+        .post(
+            "/api/claw/register",
+            &json!({"name": "Second", "username": "second_agent"}),
+        )
+        .await;
+    let second = reg.json()["agentId"]
+        .as_str()
+        .expect("an agent id")
+        .to_owned();
+
+    let started = Instant::now();
+    let burst = (0..200).map(|_| {
+        let edge = edge.clone();
+        tokio::spawn(async move { edge.get("/api/claw/sessions?limit=1").await })
+    });
+    let answers: Vec<_> = futures::future::join_all(burst)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(18),
+        "the burst took {took:?}, longer than the window allows judging"
+    );
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    let limited: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    assert_eq!(
+        (ok, limited.len()),
+        (120, 80),
+        "statuses: {:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for a in &limited {
+        assert_eq!(a.error_code().as_deref(), Some("RATE_LIMITED"));
+        let retry: u64 = a
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!((1..=20).contains(&retry), "Retry-After {retry}");
+        assert!(a.header("ratelimit").is_some_and(|v| v.contains(";r=0;")));
+    }
+
+    // Another agent has its own budget.
+    let other = edge
+        .send(
+            "GET",
+            "/api/claw/sessions?limit=1",
+            None,
+            &[("X-MoChat-Agent", &second)],
+        )
+        .await;
+    assert_eq!(other.status, 200, "{}", other.body);
+    assert!(
+        other
+            .header("ratelimit")
+            .is_some_and(|v| v.starts_with("\"agent\";r=119;"))
+    );
+
+    // The budget frees as the window slides past the burst.
+    let wait: u64 = limited
+        .iter()
+        .filter_map(|a| a.header("retry-after")?.parse().ok())
+        .max()
+        .unwrap_or(20);
+    tokio::time::sleep(Duration::from_secs(wait + 1)).await;
+    let again = edge.get("/api/claw/sessions?limit=1").await;
+    assert_eq!(again.status, 200, "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_watches_pass_through_and_outages_are_502() {
+    let mut s = stack("worker-outage", &[]);
+    let mut edge = Edge::new(s.worker.origin());
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
+    let cursor = s.operator.detail(&sid).await.cursor;
+
+    // A full 25-second long poll passes through intact.
+    let started = Instant::now();
+    let watch = edge
+        .get(&format!(
+            "/api/claw/sessions/{sid}/watch?timeout=25000&cursor={cursor}"
+        ))
+        .await;
+    let held = started.elapsed();
+    assert_eq!(watch.status, 200, "{}", watch.body);
+    assert!(held >= Duration::from_millis(24_900), "held only {held:?}");
+    let body: Value = watch.json();
+    assert_eq!(body["events"], json!([]));
+    assert_eq!(body["cursor"].as_u64(), Some(cursor));
+
+    // Upstream gone: 502 in the envelope; health says so.
+    s.local.stop();
+    let down = edge.get("/api/claw/sessions").await;
+    assert_eq!(down.status, 502, "{}", down.body);
+    assert_eq!(down.error_code().as_deref(), Some("UPSTREAM_UNAVAILABLE"));
+    assert!(
+        !down.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty()
+    );
+    assert_eq!(
+        edge.get("/edge/health").await.json(),
+        json!({"ok": false, "upstream": "unreachable"})
+    );
+
+    // Back: the worker recovers by itself.
+    s.local.restart().expect("the local server restarts");
+    let up = edge.get("/api/claw/sessions").await;
+    assert_eq!(up.status, 200, "{}", up.body);
+    assert_eq!(
+        edge.get("/edge/health").await.json(),
+        json!({"ok": true, "upstream": "reachable"})
+    );
+    assert!(edge.received_containing("claw_").is_empty());
+}
