@@ -24,11 +24,14 @@ use crate::rate::RateInfo;
 /// A failed call: the envelope's error, or a network error turned into one.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The function that hears every `RateLimit` header.
+type RateListener = Box<dyn Fn(RateInfo)>;
+
 thread_local! {
     /// The agent the dashboard acts as (`X-MoChat-Agent`); `None` is the worker's default.
     static AGENT: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Called with the budget every API answer reports.
-    static ON_RATE: RefCell<Option<Box<dyn Fn(RateInfo)>>> = const { RefCell::new(None) };
+    static ON_RATE: RefCell<Option<RateListener>> = const { RefCell::new(None) };
 }
 
 /// Picks the agent later calls act as.

@@ -138,10 +138,10 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
         }
     });
     Effect::new(move |_| {
-        if let Some(Err(e)) = agents.get() {
-            if e.code == ErrorCode::Unauthorized {
-                on_sign_out();
-            }
+        if let Some(Err(e)) = agents.get()
+            && e.code == ErrorCode::Unauthorized
+        {
+            on_sign_out();
         }
     });
     let agent_list = move || {

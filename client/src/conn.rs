@@ -43,11 +43,14 @@ pub fn StatusLine() -> impl IntoView {
         }
     });
     Effect::new(move |_| match health.get() {
-        Some(Ok(h)) if h.ok && h.upstream == UpstreamState::Reachable => {
-            if state.conn.get_untracked() != Conn::Reconnecting {
-                state.conn.set(Conn::Live);
-            }
+        Some(Ok(h))
+            if h.ok
+                && h.upstream == UpstreamState::Reachable
+                && state.conn.get_untracked() != Conn::Reconnecting =>
+        {
+            state.conn.set(Conn::Live);
         }
+        Some(Ok(h)) if h.ok && h.upstream == UpstreamState::Reachable => {}
         Some(_) => state.conn.set(Conn::Offline),
         None => {}
     });

@@ -12,10 +12,10 @@ pub fn PanelsPage() -> impl IntoView {
     let group = LocalResource::new(api::workspace_group);
     let selected = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        if selected.get_untracked().is_none() {
-            if let Some(Ok(g)) = group.get() {
-                selected.set(g.panels.first().map(|p| p.panel_id.clone()));
-            }
+        if selected.get_untracked().is_none()
+            && let Some(Ok(g)) = group.get()
+        {
+            selected.set(g.panels.first().map(|p| p.panel_id.clone()));
         }
     });
     view! {

@@ -16,9 +16,12 @@ pub fn client() -> Result {
     step("Building the dashboard (trunk build --release → dist/)");
     status(command(cargo_tool("trunk")).args(["build", "--release"]))?;
     let root = workspace_root();
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"));
+    let read = |p: &str| {
+        std::fs::read_to_string(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"))
+    };
     let headers = crate::csp::headers_for(&read("www/_headers")?, &read("dist/index.html")?);
-    std::fs::write(root.join("dist/_headers"), headers).map_err(|e| format!("cannot write dist/_headers: {e}"))
+    std::fs::write(root.join("dist/_headers"), headers)
+        .map_err(|e| format!("cannot write dist/_headers: {e}"))
 }
 
 /// `worker-build --release` of the worker into `worker/build/`.
