@@ -23,7 +23,11 @@ async fn seeding_twice_is_idempotent_and_writes_the_token() {
     let token = first.operator_token.clone();
     assert_eq!(
         std::fs::read_to_string(&dev_vars).expect("reads"),
-        format!("PASSWORD=secret\nCLAW_TOKEN={token}\n")
+        format!(
+            "PASSWORD=secret\nCLAW_TOKEN={token}\nDEFAULT_AGENT_ID={}\n\
+             DEFAULT_AGENT_NAME=Operator\nDEFAULT_AGENT_USERNAME=operator\n",
+            first.operator_id
+        )
     );
     let sessions = api.get("/claw/sessions?limit=100", &token).await.body["sessions"]
         .as_array()
