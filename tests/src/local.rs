@@ -86,6 +86,10 @@ impl LocalServer {
         cmd.env("RUST_LOG", "info");
         let mut service = Service::spawn("mochat-local", cmd)?;
         service.wait_for_line("listening on", Duration::from_secs(30))?;
+        if options.demo {
+            // The demo's ids follow the listening line; the last one is the invite code.
+            service.wait_for_line("demo: invite code", Duration::from_secs(10))?;
+        }
         Ok(Self {
             service,
             options,
