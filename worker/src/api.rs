@@ -1,16 +1,20 @@
 //! Handlers of the 16 API calls: pick the agent, spend its budget, forward;
 //! and registration, whose token the worker keeps.
 
+use std::time::Duration;
+
+use futures::channel::oneshot;
 use mochat_api::edge::RegisteredAgent;
 use mochat_api::limits::{AGENT_HEADER, is_claw_token};
 use mochat_api::requests::{RegisterRequest, RegisterResponse};
 use mochat_api::routes::is_valid_id;
 use mochat_api::{ApiError, ErrorCode, Route};
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Context, Date, Delay, Env, Method, Request, RequestInit, Response};
 
 use crate::config::{self, CLAW_TOKEN, DefaultAgent};
 use crate::headers::rate_limit_headers;
 use crate::limiter::Decision;
+use crate::outbox::{self, LedgerAnswer, LedgerCall};
 use crate::proxy::{self, Outgoing};
 use crate::respond::{self, Flow, Halt};
 use crate::vault::{self, StoredAgent, VaultAgent};
@@ -23,13 +27,13 @@ fn method(route: &Route) -> Method {
     }
 }
 
-fn outgoing<'a>(
+fn outgoing(
     req: &Request,
     base: &str,
     route: &Route,
-    token: Option<&'a str>,
+    token: Option<String>,
     body: Option<Vec<u8>>,
-) -> Flow<Outgoing<'a>> {
+) -> Flow<Outgoing> {
     let url = req.url()?;
     let query = url.query();
     let has_body = route.has_body();
@@ -109,10 +113,12 @@ async fn admit(env: &Env, agent_id: &str) -> Flow<Decision> {
     Ok(resp.json().await?)
 }
 
-/// Any call but registration: agent (404) → budget (429) → upstream.
+/// Any call but registration: agent (404) → budget (429) → upstream. A send
+/// with a `meta.clientId` goes through the agent's ledger (`send_once`).
 pub async fn forward(
     req: &Request,
     env: &Env,
+    ctx: &Context,
     route: Route,
     body: Option<Vec<u8>>,
 ) -> Flow<Response> {
@@ -133,16 +139,117 @@ pub async fn forward(
         ));
     }
     let base = config::upstream_base(env)?;
-    let out = outgoing(req, &base, &route, Some(&token), body)?;
-    match proxy::send(out).await {
-        Ok(upstream) => proxy::pass_through(upstream, &limits).await,
-        // The request counted; its 502 carries the budget too.
+    let key = outbox::request_key(&route, body.as_deref());
+    let out = outgoing(req, &base, &route, Some(token), body)?;
+    let answer = match key {
+        Some(key) => send_once(env, ctx, agent_id, key, out, &limits).await,
+        None => match proxy::send(out).await {
+            Ok(upstream) => proxy::pass_through(upstream, &limits).await,
+            Err(halt) => Err(halt),
+        },
+    };
+    // The request counted; an error answer (a 502, a 409) carries the budget too.
+    match answer {
         Err(Halt::Reply { error, mut headers }) => {
             headers.extend(limits);
             Err(Halt::Reply { error, headers })
         }
-        Err(fault) => Err(fault),
+        other => other,
     }
+}
+
+/// How long a retry waits for a racing identical send before answering 409.
+pub const IN_FLIGHT_WAIT_MS: u64 = 10_000;
+/// How often it asks the ledger again meanwhile.
+pub const IN_FLIGHT_POLL_MS: u64 = 250;
+
+/// What the upstream made of a reserved send.
+enum Sent {
+    /// 201: the message, as stored in the ledger.
+    Created(String),
+    /// Any other answer (the reservation was released).
+    Other(Response),
+}
+
+/// A send with a client id: the stored answer of an earlier identical send,
+/// or a 409 while another one is in flight, or the first send itself, whose
+/// 201 answer is stored under `key` for the retries to come.
+async fn send_once(
+    env: &Env,
+    ctx: &Context,
+    agent_id: String,
+    key: String,
+    mut out: Outgoing,
+    limits: &[(&'static str, String)],
+) -> Flow<Response> {
+    let started = Date::now().as_millis();
+    let ticket = loop {
+        let begin = LedgerCall::Begin { key: key.clone() };
+        match outbox::ask(env, &agent_id, &begin).await? {
+            LedgerAnswer::Stored { body } => return Ok(respond::json_text(201, body, limits)?),
+            LedgerAnswer::Reserved { ticket } => break ticket,
+            LedgerAnswer::InFlight | LedgerAnswer::Done => {
+                if Date::now().as_millis().saturating_sub(started) >= IN_FLIGHT_WAIT_MS {
+                    return Err(ApiError::conflict(
+                        "This message is still being sent; try again in a moment.",
+                    )
+                    .into());
+                }
+                Delay::from(Duration::from_millis(IN_FLIGHT_POLL_MS)).await;
+            }
+        }
+    };
+    // The send and its bookkeeping run to the end even if the browser goes
+    // away meanwhile (that is the retry this exists for): not tied to the
+    // browser's signal, and kept alive by `waitUntil`.
+    out.client = None;
+    let (tx, rx) = oneshot::channel();
+    let env = env.clone();
+    ctx.wait_until(async move {
+        let sent = send_and_record(&env, &agent_id, key, ticket, out).await;
+        let _ = tx.send(sent);
+    });
+    let sent = rx
+        .await
+        .map_err(|_| worker::Error::RustError("the reserved send was dropped".into()))?;
+    match sent? {
+        Sent::Created(body) => Ok(respond::json_text(201, body, limits)?),
+        Sent::Other(upstream) => proxy::pass_through(upstream, limits).await,
+    }
+}
+
+/// Sends a reserved message; stores a 201 answer, releases the reservation otherwise.
+async fn send_and_record(
+    env: &Env,
+    agent_id: &str,
+    key: String,
+    ticket: u64,
+    out: Outgoing,
+) -> Flow<Sent> {
+    let outcome = match proxy::send(out).await {
+        Ok(mut upstream) if upstream.status_code() == 201 => match upstream.text().await {
+            Ok(body) => {
+                let finish = LedgerCall::Finish {
+                    key,
+                    body: body.clone(),
+                };
+                if let Err(e) = outbox::ask(env, agent_id, &finish).await {
+                    // The message is posted; only a retry's dedupe is lost
+                    // (the reservation lapses after its lease).
+                    worker::console_error!("mochat-worker: could not record a sent message: {e}");
+                }
+                return Ok(Sent::Created(body));
+            }
+            Err(e) => Err(Halt::from(e)),
+        },
+        Ok(upstream) => Ok(Sent::Other(upstream)),
+        Err(halt) => Err(halt),
+    };
+    let abort = LedgerCall::Abort { key, ticket };
+    if let Err(e) = outbox::ask(env, agent_id, &abort).await {
+        worker::console_error!("mochat-worker: could not release a send reservation: {e}");
+    }
+    outcome
 }
 
 /// `POST /api/claw/register`: registers upstream, keeps the token, answers

@@ -6,6 +6,7 @@ pub mod edge;
 pub mod guard;
 pub mod headers;
 pub mod limiter;
+pub mod outbox;
 pub mod proxy;
 pub mod respond;
 pub mod routes;
@@ -19,8 +20,8 @@ use crate::respond::{Flow, Halt};
 use crate::routes::{Call, Miss};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    match handle(req, &env).await {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    match handle(req, &env, &ctx).await {
         Ok(response) => Ok(response),
         Err(halt) => respond::halt(halt),
     }
@@ -44,7 +45,7 @@ fn miss(m: Miss) -> Halt {
 
 /// The route table: match (404, 405), then the checks every call shares in
 /// the contract's order (body 413, session 401, Origin 403), then the handler.
-async fn handle(mut req: Request, env: &Env) -> Flow<Response> {
+async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Flow<Response> {
     // The method as sent (worker's `Method` maps unknown ones to GET).
     let method = req.inner().method();
     let call = routes::classify(&method, &req.path()).map_err(miss)?;
@@ -67,6 +68,6 @@ async fn handle(mut req: Request, env: &Env) -> Flow<Response> {
         Call::Agents => edge::agents(env).await,
         Call::Health => edge::health(env).await,
         Call::Api(Route::Register) => api::register(&req, env, body).await,
-        Call::Api(route) => api::forward(&req, env, route, body).await,
+        Call::Api(route) => api::forward(&req, env, ctx, route, body).await,
     }
 }

@@ -18,6 +18,8 @@ use worker::{
     Date, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object,
 };
 
+use crate::outbox::{LEDGER_PATH, StoredLedger};
+
 /// Timestamps (ms) of the events inside a window of `window_ms`, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlidingWindow {
@@ -238,9 +240,13 @@ fn now_ms() -> u64 {
 
 /// One per agent (`id_from_name(agentId)`): at most [`RATE_LIMIT`] admitted
 /// requests in any [`RATE_WINDOW_SECS`]. `POST /admit` answers a [`Decision`].
+/// It also keeps the agent's ledger of sends by client id:
+/// `POST /outbox` ([`crate::outbox::LEDGER_PATH`]) answers a
+/// [`crate::outbox::LedgerCall`].
 #[durable_object]
 pub struct AgentLimiter {
     window: StoredWindow,
+    ledger: StoredLedger,
 }
 
 impl DurableObject for AgentLimiter {
@@ -257,10 +263,14 @@ impl DurableObject for AgentLimiter {
         let window_ms = number(crate::config::RATE_WINDOW_SECS, RATE_WINDOW_SECS) * 1000;
         Self {
             window: StoredWindow::new(&state, limit, window_ms),
+            ledger: StoredLedger::new(state.storage().sql()),
         }
     }
 
-    async fn fetch(&self, _req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        if req.path() == LEDGER_PATH {
+            return self.ledger.fetch(req, now_ms()).await;
+        }
         let now = now_ms();
         let decision = self.window.update(now, |w| w.try_admit(now))?;
         Response::from_json(&decision)

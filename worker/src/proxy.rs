@@ -81,10 +81,10 @@ pub fn redact_tokens(text: &str) -> String {
 }
 
 /// A request to send upstream.
-pub struct Outgoing<'a> {
+pub struct Outgoing {
     pub url: String,
     pub method: Method,
-    pub token: Option<&'a str>,
+    pub token: Option<String>,
     pub content_type: Option<String>,
     pub accept: Option<String>,
     pub body: Option<Vec<u8>>,
@@ -108,7 +108,7 @@ fn unavailable(detail: &str) -> Halt {
 /// `waitUntil`), and with the `enable_request_signal` compatibility flag the
 /// incoming request's signal fires when the browser goes away: the upstream
 /// call is then aborted, so an abandoned watch does not hold the upstream.
-pub async fn send(out: Outgoing<'_>) -> Flow<Response> {
+pub async fn send(out: Outgoing) -> Flow<Response> {
     let headers = Headers::new();
     if let Some(ct) = &out.content_type {
         headers.set("Content-Type", ct)?;
@@ -117,7 +117,7 @@ pub async fn send(out: Outgoing<'_>) -> Flow<Response> {
         "Accept",
         out.accept.as_deref().unwrap_or("application/json"),
     )?;
-    if let Some(token) = out.token {
+    if let Some(token) = &out.token {
         headers.set(CLAW_TOKEN_HEADER, token)?;
     }
     let mut init = RequestInit::new();

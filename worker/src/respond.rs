@@ -82,6 +82,16 @@ pub fn json<T: Serialize>(
         .fixed(body))
 }
 
+/// A JSON answer whose body is already serialized (a stored upstream answer).
+pub fn json_text(status: u16, body: String, extra: &[(&str, String)]) -> worker::Result<Response> {
+    let h = headers(extra)?;
+    h.set("Content-Type", JSON)?;
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(h)
+        .fixed(body.into_bytes()))
+}
+
 /// A `204 No Content`.
 pub fn no_content(extra: &[(&str, String)]) -> worker::Result<Response> {
     Ok(Response::builder()

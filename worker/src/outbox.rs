@@ -1,0 +1,736 @@
+//! A retried send never posts twice. The dashboard's outbox sends each message
+//! with `meta.clientId`; the worker keeps, per agent, the upstream's 201 answer
+//! under `<kind>:<target id>:<clientId>` and answers a retry with it instead of
+//! posting again.
+//!
+//! The pure [`Ledger`] is the state machine (reserve → store, or release) and
+//! the bounded store (at most [`KEEP`] answers, none older than
+//! [`MAX_AGE_MS`]). [`StoredLedger`] mirrors it into the SQLite storage of the
+//! agent's [`crate::limiter::AgentLimiter`] object (internal path
+//! [`LEDGER_PATH`]), which runs one event at a time: nothing awaits between
+//! reading the ledger and writing it, so two racing retries cannot both be
+//! the first.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use mochat_api::Route;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use worker::{Env, Method, Request, RequestInit, Response, Result, SqlStorage, SqlStorageValue};
+
+use crate::config;
+
+/// Answers kept per agent (the most recent ones).
+pub const KEEP: usize = 1_000;
+/// How long an answer is kept: a day.
+pub const MAX_AGE_MS: u64 = 24 * 60 * 60 * 1000;
+/// How long a reservation holds without being stored or released (a worker
+/// that died mid-send must not block the key forever). Longer than any send
+/// may take ([`crate::proxy::CALL_DEADLINE_MS`]).
+pub const LEASE_MS: u64 = 60_000;
+/// Longest `clientId` that is honoured.
+pub const MAX_CLIENT_ID_LEN: usize = 100;
+/// The internal path of the ledger on the per-agent object.
+pub const LEDGER_PATH: &str = "/outbox";
+
+/// Whether `id` is a usable client id: 1..=100 of `[A-Za-z0-9_-]`.
+pub fn is_valid_client_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_CLIENT_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The `meta.clientId` of a send's JSON body, when it is a usable one.
+pub fn client_id(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let id = value.get("meta")?.get("clientId")?.as_str()?;
+    is_valid_client_id(id).then(|| id.to_owned())
+}
+
+/// The ledger key of a request: only the two sends with a usable client id
+/// have one. The kind keeps session and panel ids apart (ids are opaque).
+pub fn request_key(route: &Route, body: Option<&[u8]>) -> Option<String> {
+    let (kind, target) = match route {
+        Route::SendSessionMessage { session_id } => ("session", session_id),
+        Route::SendPanelMessage { panel_id } => ("panel", panel_id),
+        _ => return None,
+    };
+    let id = client_id(body?)?;
+    Some(format!("{kind}:{target}:{id}"))
+}
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A caller is sending it; `ticket` names that reservation.
+    InFlight { ticket: u64 },
+    /// The upstream's answer is stored.
+    Done,
+}
+
+/// A key's slot and when it was reserved or stored (ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub slot: Slot,
+    pub at: u64,
+}
+
+/// What [`Ledger::begin`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begun {
+    /// The answer is stored: return it.
+    Stored,
+    /// The caller holds the reservation: send, then store or release it.
+    Reserved { ticket: u64 },
+    /// Another caller holds it: ask again shortly.
+    InFlight,
+}
+
+/// A storage write that mirrors a change of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    Reserve {
+        key: String,
+        ticket: u64,
+        at: u64,
+    },
+    /// Store the answer body (which the caller holds) under `key`.
+    Store {
+        key: String,
+        at: u64,
+    },
+    Delete {
+        key: String,
+    },
+}
+
+/// The per-agent ledger of sends by key (bodies live in storage only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ledger {
+    entries: HashMap<String, Entry>,
+    keep: usize,
+    max_age_ms: u64,
+    lease_ms: u64,
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Self::new(KEEP, MAX_AGE_MS, LEASE_MS)
+    }
+}
+
+impl Ledger {
+    pub fn new(keep: usize, max_age_ms: u64, lease_ms: u64) -> Self {
+        Self {
+            entries: HashMap::new(),
+            keep,
+            max_age_ms,
+            lease_ms,
+        }
+    }
+
+    /// A ledger holding entries read back from storage.
+    pub fn restore(mut self, entries: impl IntoIterator<Item = (String, Entry)>) -> Self {
+        self.entries.extend(entries);
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The slot of `key`, if any (expired ones included until the next change).
+    pub fn get(&self, key: &str) -> Option<Entry> {
+        self.entries.get(key).copied()
+    }
+
+    fn expired(&self, entry: &Entry, now: u64) -> bool {
+        let age = now.saturating_sub(entry.at);
+        match entry.slot {
+            Slot::Done => age >= self.max_age_ms,
+            Slot::InFlight { .. } => age >= self.lease_ms,
+        }
+    }
+
+    /// Drops answers older than the maximum age and reservations past their lease.
+    fn expire(&mut self, now: u64, writes: &mut Vec<Write>) {
+        let gone: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| self.expired(e, now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            self.entries.remove(&key);
+            writes.push(Write::Delete { key });
+        }
+    }
+
+    /// Asks for `key`: its stored answer, the reservation (first caller), or
+    /// "in flight" (someone else holds it).
+    pub fn begin(&mut self, key: &str, now: u64) -> (Begun, Vec<Write>) {
+        let mut writes = Vec::new();
+        // The previous reservation's ticket, so a new one always differs.
+        let previous = match self.entries.get(key) {
+            Some(Entry {
+                slot: Slot::InFlight { ticket },
+                ..
+            }) => Some(*ticket),
+            _ => None,
+        };
+        self.expire(now, &mut writes);
+        match self.entries.get(key) {
+            Some(Entry {
+                slot: Slot::Done, ..
+            }) => (Begun::Stored, writes),
+            Some(Entry {
+                slot: Slot::InFlight { .. },
+                ..
+            }) => (Begun::InFlight, writes),
+            None => {
+                let ticket = previous.map_or(now, |t| now.max(t.saturating_add(1)));
+                self.entries.insert(
+                    key.to_owned(),
+                    Entry {
+                        slot: Slot::InFlight { ticket },
+                        at: now,
+                    },
+                );
+                // A delete of this key (an expired lease) is superseded.
+                writes.retain(|w| !matches!(w, Write::Delete { key: k } if k == key));
+                writes.push(Write::Reserve {
+                    key: key.to_owned(),
+                    ticket,
+                    at: now,
+                });
+                (Begun::Reserved { ticket }, writes)
+            }
+        }
+    }
+
+    /// The send under `key` was answered 201: keep its answer (whoever held
+    /// the reservation: the message is posted either way), then evict the
+    /// oldest answers beyond the limit.
+    pub fn finish(&mut self, key: &str, now: u64) -> Vec<Write> {
+        let mut writes = Vec::new();
+        self.expire(now, &mut writes);
+        writes.retain(|w| !matches!(w, Write::Delete { key: k } if k == key));
+        self.entries.insert(
+            key.to_owned(),
+            Entry {
+                slot: Slot::Done,
+                at: now,
+            },
+        );
+        writes.push(Write::Store {
+            key: key.to_owned(),
+            at: now,
+        });
+        let mut done: Vec<(u64, String)> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| e.slot == Slot::Done && k.as_str() != key)
+            .map(|(k, e)| (e.at, k.clone()))
+            .collect();
+        // The new answer counts too and is never the one evicted.
+        let excess = (done.len() + 1).saturating_sub(self.keep.max(1));
+        if excess > 0 {
+            done.sort_unstable();
+            for (_, old) in done.into_iter().take(excess) {
+                self.entries.remove(&old);
+                writes.push(Write::Delete { key: old });
+            }
+        }
+        writes
+    }
+
+    /// The send under `key` failed: release the reservation named `ticket`
+    /// so a later retry can post. A stored answer or a newer reservation stays.
+    pub fn abort(&mut self, key: &str, ticket: u64, now: u64) -> Vec<Write> {
+        let mut writes = Vec::new();
+        let held = matches!(
+            self.entries.get(key),
+            Some(Entry { slot: Slot::InFlight { ticket: t }, .. }) if *t == ticket
+        );
+        if held {
+            self.entries.remove(key);
+            writes.push(Write::Delete {
+                key: key.to_owned(),
+            });
+        }
+        self.expire(now, &mut writes);
+        writes
+    }
+
+    /// Forgets `key` (its stored body went missing).
+    pub fn forget(&mut self, key: &str) -> Vec<Write> {
+        match self.entries.remove(key) {
+            Some(_) => vec![Write::Delete {
+                key: key.to_owned(),
+            }],
+            None => Vec::new(),
+        }
+    }
+}
+
+/// A call from the worker to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum LedgerCall {
+    Begin { key: String },
+    Finish { key: String, body: String },
+    Abort { key: String, ticket: u64 },
+}
+
+/// The ledger's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum LedgerAnswer {
+    /// The stored answer body of the first send.
+    Stored { body: String },
+    /// The caller holds the reservation.
+    Reserved { ticket: u64 },
+    /// Another caller holds it.
+    InFlight,
+    /// A finish or abort was recorded.
+    Done,
+}
+
+#[derive(Deserialize)]
+struct EntryRow {
+    key: String,
+    ticket: f64,
+    at: f64,
+    done: f64,
+}
+
+#[derive(Deserialize)]
+struct BodyRow {
+    body: Option<String>,
+}
+
+fn int(n: u64) -> Result<SqlStorageValue> {
+    SqlStorageValue::try_from_i64(i64::try_from(n).map_err(|e| e.to_string())?)
+}
+
+/// A [`Ledger`] mirrored into a Durable Object's SQLite storage (table
+/// `outbox`; a row with a `NULL` body is a reservation).
+pub struct StoredLedger {
+    sql: SqlStorage,
+    ledger: RefCell<Option<Ledger>>,
+}
+
+impl StoredLedger {
+    pub fn new(sql: SqlStorage) -> Self {
+        Self {
+            sql,
+            ledger: RefCell::new(None),
+        }
+    }
+
+    /// Runs `f` on the ledger (loaded on first use), then applies its writes.
+    fn update<T>(
+        &self,
+        body: Option<&str>,
+        f: impl FnOnce(&mut Ledger) -> (T, Vec<Write>),
+    ) -> Result<T> {
+        let mut slot = self.ledger.borrow_mut();
+        let ledger = match slot.as_mut() {
+            Some(l) => l,
+            None => {
+                self.sql.exec(
+                    "CREATE TABLE IF NOT EXISTS outbox (
+                        key TEXT PRIMARY KEY,
+                        ticket INTEGER NOT NULL,
+                        at INTEGER NOT NULL,
+                        body TEXT
+                    )",
+                    None,
+                )?;
+                let rows: Vec<EntryRow> = self
+                    .sql
+                    .exec(
+                        "SELECT key, ticket, at, body IS NOT NULL AS done FROM outbox",
+                        None,
+                    )?
+                    .to_array()?;
+                let entries = rows.into_iter().map(|r| {
+                    let slot = if r.done != 0.0 {
+                        Slot::Done
+                    } else {
+                        Slot::InFlight {
+                            ticket: r.ticket as u64,
+                        }
+                    };
+                    (
+                        r.key,
+                        Entry {
+                            slot,
+                            at: r.at as u64,
+                        },
+                    )
+                });
+                slot.insert(Ledger::default().restore(entries))
+            }
+        };
+        let (out, writes) = f(ledger);
+        for w in writes {
+            match w {
+                Write::Reserve { key, ticket, at } => {
+                    self.sql.exec(
+                        "INSERT INTO outbox (key, ticket, at, body) VALUES (?, ?, ?, NULL)
+                         ON CONFLICT(key) DO UPDATE SET ticket = excluded.ticket,
+                            at = excluded.at, body = NULL",
+                        vec![key.into(), int(ticket)?, int(at)?],
+                    )?;
+                }
+                Write::Store { key, at } => {
+                    let text = body.unwrap_or_default().to_owned();
+                    self.sql.exec(
+                        "INSERT INTO outbox (key, ticket, at, body) VALUES (?, 0, ?, ?)
+                         ON CONFLICT(key) DO UPDATE SET at = excluded.at, body = excluded.body",
+                        vec![key.into(), int(at)?, text.into()],
+                    )?;
+                }
+                Write::Delete { key } => {
+                    self.sql
+                        .exec("DELETE FROM outbox WHERE key = ?", vec![key.into()])?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn stored_body(&self, key: &str) -> Result<Option<String>> {
+        let rows: Vec<BodyRow> = self
+            .sql
+            .exec(
+                "SELECT body FROM outbox WHERE key = ?",
+                vec![key.to_owned().into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().and_then(|r| r.body))
+    }
+
+    /// Answers one [`LedgerCall`] at `now` (no await inside: race-free).
+    pub fn call(&self, call: LedgerCall, now: u64) -> Result<LedgerAnswer> {
+        match call {
+            LedgerCall::Begin { key } => {
+                let begun = self.update(None, |l| l.begin(&key, now))?;
+                match begun {
+                    Begun::Reserved { ticket } => Ok(LedgerAnswer::Reserved { ticket }),
+                    Begun::InFlight => Ok(LedgerAnswer::InFlight),
+                    Begun::Stored => match self.stored_body(&key)? {
+                        Some(body) => Ok(LedgerAnswer::Stored { body }),
+                        None => {
+                            // Storage lost the body: start over for this key.
+                            self.update(None, |l| ((), l.forget(&key)))?;
+                            match self.update(None, |l| l.begin(&key, now))? {
+                                Begun::Reserved { ticket } => Ok(LedgerAnswer::Reserved { ticket }),
+                                _ => Ok(LedgerAnswer::InFlight),
+                            }
+                        }
+                    },
+                }
+            }
+            LedgerCall::Finish { key, body } => {
+                self.update(Some(&body), |l| ((), l.finish(&key, now)))?;
+                Ok(LedgerAnswer::Done)
+            }
+            LedgerCall::Abort { key, ticket } => {
+                self.update(None, |l| ((), l.abort(&key, ticket, now)))?;
+                Ok(LedgerAnswer::Done)
+            }
+        }
+    }
+
+    /// The object's side of [`LEDGER_PATH`]: a JSON [`LedgerCall`] in, a
+    /// [`LedgerAnswer`] out.
+    pub async fn fetch(&self, mut req: Request, now: u64) -> Result<Response> {
+        let call: LedgerCall = req.json().await?;
+        // From here to the answer nothing awaits.
+        let answer = self.call(call, now)?;
+        Response::from_json(&answer)
+    }
+}
+
+/// Asks the agent's ledger (on its [`crate::limiter::AgentLimiter`]).
+pub async fn ask(env: &Env, agent_id: &str, call: &LedgerCall) -> Result<LedgerAnswer> {
+    let stub = env
+        .durable_object(config::AGENT_LIMITER)?
+        .id_from_name(agent_id)?
+        .get_stub()?;
+    let body = serde_json::to_string(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
+    let url = format!("https://limiter.internal{LEDGER_PATH}");
+    let mut resp = stub
+        .fetch_with_request(Request::new_with_init(&url, &init)?)
+        .await?;
+    if resp.status_code() != 200 {
+        return Err(worker::Error::RustError(format!(
+            "the send ledger answered {}",
+            resp.status_code()
+        )));
+    }
+    resp.json().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: u64 = 60 * 60 * 1000;
+
+    fn send(sid: &str) -> Route {
+        Route::SendSessionMessage {
+            session_id: sid.into(),
+        }
+    }
+
+    #[test]
+    fn client_ids_and_keys() {
+        assert!(is_valid_client_id("c18c9a2b3f4e5a6b7"));
+        assert!(is_valid_client_id("c-e2e_1"));
+        assert!(is_valid_client_id(&"a".repeat(100)));
+        for bad in ["", "a b", "a/b", "a:b", "é", &"a".repeat(101)] {
+            assert!(!is_valid_client_id(bad), "{bad:?}");
+        }
+        let body = br#"{"content":"hi","meta":{"clientId":"c1"}}"#;
+        assert_eq!(client_id(body).as_deref(), Some("c1"));
+        assert_eq!(
+            request_key(&send("session_1"), Some(body)).as_deref(),
+            Some("session:session_1:c1")
+        );
+        assert_eq!(
+            request_key(
+                &Route::SendPanelMessage {
+                    panel_id: "panel_1".into()
+                },
+                Some(body)
+            )
+            .as_deref(),
+            Some("panel:panel_1:c1")
+        );
+        // Not a send, no body, or no usable client id: no key (forwarded as usual).
+        assert_eq!(
+            request_key(
+                &Route::ListSessionMessages {
+                    session_id: "s".into()
+                },
+                Some(body)
+            ),
+            None
+        );
+        assert_eq!(request_key(&send("s"), None), None);
+        for other in [
+            &b"not json"[..],
+            br#"{"content":"hi"}"#,
+            br#"{"content":"hi","meta":null}"#,
+            br#"{"content":"hi","meta":{"clientId":7}}"#,
+            br#"{"content":"hi","meta":{"clientId":""}}"#,
+            br#"{"content":"hi","meta":{"clientId":"a b"}}"#,
+            br#"{"content":"hi","meta":"clientId"}"#,
+            br#"[1,2]"#,
+            b"",
+        ] {
+            assert_eq!(
+                request_key(&send("s"), Some(other)),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
+    fn first_caller_reserves_others_wait_then_get_the_answer() {
+        let mut l = Ledger::default();
+        let (first, writes) = l.begin("k", 1_000);
+        assert_eq!(first, Begun::Reserved { ticket: 1_000 });
+        assert_eq!(
+            writes,
+            vec![Write::Reserve {
+                key: "k".into(),
+                ticket: 1_000,
+                at: 1_000
+            }]
+        );
+        // A racing retry: in flight, and nothing written.
+        assert_eq!(l.begin("k", 1_001), (Begun::InFlight, vec![]));
+        // Another key is independent.
+        assert!(matches!(l.begin("k2", 1_001).0, Begun::Reserved { .. }));
+        assert_eq!(
+            l.finish("k", 1_500),
+            vec![Write::Store {
+                key: "k".into(),
+                at: 1_500
+            }]
+        );
+        assert_eq!(l.begin("k", 1_600), (Begun::Stored, vec![]));
+        // A late abort of the finished reservation changes nothing.
+        assert_eq!(l.abort("k", 1_000, 1_700), vec![]);
+        assert_eq!(l.begin("k", 1_800).0, Begun::Stored);
+    }
+
+    #[test]
+    fn an_abort_releases_only_its_own_reservation() {
+        let mut l = Ledger::default();
+        let Begun::Reserved { ticket } = l.begin("k", 10).0 else {
+            panic!("reserved")
+        };
+        assert_eq!(l.abort("k", ticket + 1, 20), vec![], "not its ticket");
+        assert_eq!(l.begin("k", 30).0, Begun::InFlight);
+        assert_eq!(
+            l.abort("k", ticket, 40),
+            vec![Write::Delete { key: "k".into() }]
+        );
+        assert!(l.is_empty());
+        // A later retry posts.
+        assert!(matches!(l.begin("k", 50).0, Begun::Reserved { .. }));
+    }
+
+    #[test]
+    fn a_lost_reservation_expires_after_its_lease() {
+        let mut l = Ledger::new(KEEP, MAX_AGE_MS, 60_000);
+        let (Begun::Reserved { ticket: first }, _) = l.begin("k", 100_000) else {
+            panic!("reserved")
+        };
+        assert_eq!(l.begin("k", 159_999).0, Begun::InFlight);
+        let (again, writes) = l.begin("k", 160_000);
+        let Begun::Reserved { ticket: second } = again else {
+            panic!("a new reservation after the lease")
+        };
+        assert_ne!(first, second);
+        assert_eq!(
+            writes,
+            vec![Write::Reserve {
+                key: "k".into(),
+                ticket: second,
+                at: 160_000
+            }],
+            "no delete of the key it reserves again"
+        );
+        // The first holder's late abort does not release the new reservation.
+        assert_eq!(l.abort("k", first, 160_001), vec![]);
+        assert_eq!(l.begin("k", 160_002).0, Begun::InFlight);
+        // Its late finish is kept all the same: the message was posted.
+        l.finish("k", 160_003);
+        assert_eq!(l.begin("k", 160_004).0, Begun::Stored);
+        // Tickets differ even if the clock steps back.
+        let mut l = Ledger::new(KEEP, MAX_AGE_MS, 10);
+        let (Begun::Reserved { ticket: a }, _) = l.begin("k", 1_000) else {
+            panic!()
+        };
+        l.entries.get_mut("k").expect("entry").at = 0;
+        let (Begun::Reserved { ticket: b }, _) = l.begin("k", 500) else {
+            panic!()
+        };
+        assert!(b > a, "{a} then {b}");
+    }
+
+    #[test]
+    fn answers_are_kept_a_day() {
+        let mut l = Ledger::default();
+        l.begin("old", 0);
+        l.finish("old", 0);
+        l.begin("new", 10 * H);
+        l.finish("new", 10 * H);
+        assert_eq!(l.begin("old", 24 * H - 1).0, Begun::Stored);
+        let (again, writes) = l.begin("old", 24 * H);
+        assert!(
+            matches!(again, Begun::Reserved { .. }),
+            "a day later it posts again"
+        );
+        assert!(!writes.contains(&Write::Delete { key: "old".into() }));
+        assert_eq!(l.get("new").map(|e| e.slot), Some(Slot::Done));
+        // Expiry also happens on other keys' calls.
+        let writes = l.finish("other", 34 * H);
+        assert!(writes.contains(&Write::Delete { key: "new".into() }));
+        assert!(l.get("new").is_none());
+    }
+
+    #[test]
+    fn at_most_keep_answers_the_oldest_go_first() {
+        let mut l = Ledger::new(3, MAX_AGE_MS, LEASE_MS);
+        for (i, key) in ["a", "b", "c"].iter().enumerate() {
+            let t = 1_000 + i as u64;
+            l.begin(key, t);
+            assert_eq!(l.finish(key, t).len(), 1, "no eviction below the limit");
+        }
+        // A reservation is not an answer and is not counted.
+        l.begin("pending", 2_000);
+        let writes = l.finish("d", 3_000);
+        assert_eq!(
+            writes,
+            vec![
+                Write::Store {
+                    key: "d".into(),
+                    at: 3_000
+                },
+                Write::Delete { key: "a".into() }
+            ]
+        );
+        assert!(l.get("a").is_none());
+        assert_eq!(l.len(), 4, "b, c, d and the reservation");
+        // Re-finishing a kept key evicts nothing.
+        assert_eq!(l.finish("c", 3_001).len(), 1);
+        // Restored from storage with too many: trimmed on the next store.
+        let over = (0..10).map(|i| {
+            (
+                format!("k{i}"),
+                Entry {
+                    slot: Slot::Done,
+                    at: i,
+                },
+            )
+        });
+        let mut l = Ledger::new(3, MAX_AGE_MS, LEASE_MS).restore(over);
+        let writes = l.finish("new", 100);
+        assert_eq!(writes.len(), 1 + 8);
+        let mut left: Vec<_> = l.entries.keys().cloned().collect();
+        left.sort();
+        assert_eq!(left, vec!["k8", "k9", "new"]);
+    }
+
+    #[test]
+    fn wire_shapes() {
+        let call = LedgerCall::Abort {
+            key: "session:s:c".into(),
+            ticket: 1_700_000_000_123,
+        };
+        let text = serde_json::to_string(&call).expect("json");
+        assert_eq!(
+            text,
+            r#"{"op":"abort","key":"session:s:c","ticket":1700000000123}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<LedgerCall>(&text).expect("back"),
+            call
+        );
+        assert_eq!(
+            serde_json::to_string(&LedgerAnswer::InFlight).expect("json"),
+            r#"{"state":"inFlight"}"#
+        );
+        let stored: LedgerAnswer =
+            serde_json::from_str(r#"{"state":"stored","body":"{\"messageId\":\"m\"}"}"#)
+                .expect("parse");
+        assert_eq!(
+            stored,
+            LedgerAnswer::Stored {
+                body: r#"{"messageId":"m"}"#.into()
+            }
+        );
+    }
+}
