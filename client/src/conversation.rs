@@ -466,7 +466,7 @@ fn Composer(
                 data-testid="composer"
                 rows="2"
                 maxlength="10000"
-                placeholder=move || if closed.get() { "This session is closed." } else { "Write a message — Enter sends, Shift+Enter for a new line" }
+                placeholder=move || if closed.get() { "This session is closed." } else { "Message (Enter sends, Shift+Enter: new line)" }
                 disabled=closed
                 prop:value=text
                 on:input=move |ev| text.set(event_target_value(&ev))

@@ -52,8 +52,15 @@ impl Browser {
         } else {
             args.push("--blink-settings=preferredColorScheme=1".to_owned());
         }
+        let mut chrome = json!({ "binary": CHROMIUM, "args": args });
+        if width < 500 {
+            // Headless windows are at least 500 px wide; emulate a phone's viewport instead.
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2, "touch": true }
+            });
+        }
         let caps = json!({
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:chromeOptions": chrome,
             "goog:loggingPrefs": { "browser": "ALL" }
         });
         let caps = match caps {
