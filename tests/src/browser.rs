@@ -99,7 +99,7 @@ impl Browser {
 }
 
 /// How long a step of a browser test may wait for the page.
-pub const STEP: Duration = Duration::from_secs(30);
+pub const STEP: Duration = Duration::from_secs(60);
 
 type CmdResult<T> = Result<T, fantoccini::error::CmdError>;
 
@@ -154,5 +154,50 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+impl Browser {
+    /// Opens the dashboard at `origin` and signs in with `password`.
+    pub async fn sign_in(&self, origin: &str, password: &str) -> Result<(), String> {
+        let at = |step: &str, e: fantoccini::error::CmdError| format!("{step}: {e}");
+        self.client
+            .goto(origin)
+            .await
+            .map_err(|e| at("open the dashboard", e))?;
+        self.fill("#password", password)
+            .await
+            .map_err(|e| at("type the password", e))?;
+        self.click("[data-testid=signin] button[type=submit]")
+            .await
+            .map_err(|e| at("sign in", e))?;
+        self.wait_for("[data-testid=session-list]")
+            .await
+            .map_err(|e| at("session list after sign-in", e))?;
+        Ok(())
+    }
+
+    /// Types `text` into the open conversation's composer and presses Enter.
+    pub async fn send_message(&self, text: &str) -> CmdResult<()> {
+        let composer = self
+            .wait_for("[data-testid=composer]:not([disabled])")
+            .await?;
+        composer.send_keys(text).await?;
+        composer
+            .send_keys(&fantoccini::key::Key::Enter.to_string())
+            .await
+    }
+
+    /// Waits until a message whose text contains `text` is shown
+    /// (and, with `author`, written by someone whose name contains it).
+    pub async fn wait_message(&self, text: &str, author: Option<&str>) -> CmdResult<()> {
+        let text = serde_json::to_string(text).unwrap_or_default();
+        let author = serde_json::to_string(author.unwrap_or("")).unwrap_or_default();
+        self.wait_js(&format!(
+            "[...document.querySelectorAll('[data-testid=message]')].some(m => \
+             m.querySelector('[data-testid=content]').textContent.includes({text}) && \
+             m.querySelector('[data-testid=author]').textContent.includes({author}))"
+        ))
+        .await
     }
 }

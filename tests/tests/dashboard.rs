@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use fantoccini::key::Key;
 use mochat_api::UserType;
 use mochat_tests::toolchain::scratch_dir;
 use mochat_tests::{Browser, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
@@ -50,20 +49,8 @@ async fn scenario(
     password: &str,
 ) -> Result<(), String> {
     // Sign in.
-    b.client
-        .goto(&worker.origin())
-        .await
-        .map_err(at("open the dashboard"))?;
-    b.fill("#password", password)
-        .await
-        .map_err(at("type the password"))?;
-    b.screenshot("signin").await.map_err(at("screenshot"))?;
-    b.click("[data-testid=signin] button[type=submit]")
-        .await
-        .map_err(at("sign in"))?;
-    b.wait_for("[data-testid=session-list]")
-        .await
-        .map_err(at("session list after sign-in"))?;
+    b.sign_in(&worker.origin(), password).await?;
+    b.screenshot("signed-in").await.map_err(at("screenshot"))?;
 
     // The 500-message session: scroll back to its start; nothing missing or repeated.
     let mut backlog = None;
@@ -133,26 +120,14 @@ async fn scenario(
     ))
     .await
     .map_err(at("open helper session"))?;
-    b.wait_for("[data-testid=composer]:not([disabled])")
-        .await
-        .map_err(at("composer"))?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let composer = b
-        .wait_for("[data-testid=composer]")
+    b.send_message("Hello from the e2e test")
         .await
-        .map_err(at("composer"))?;
-    composer
-        .send_keys("Hello from the e2e test")
-        .await
-        .map_err(at("type"))?;
-    composer
-        .send_keys(&Key::Enter.to_string())
-        .await
-        .map_err(at("press Enter"))?;
-    b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('Hello from the e2e test'))")
+        .map_err(at("send in the helper's session"))?;
+    b.wait_message("Hello from the e2e test", Some("Operator"))
         .await
         .map_err(at("my message shows"))?;
-    b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('Hello from the e2e test') && e.closest('.message').querySelector('.author').textContent.includes('Helper'))")
+    b.wait_message("Hello from the e2e test", Some("Helper"))
         .await
         .map_err(at("the helper's live reply"))?;
 
@@ -229,19 +204,10 @@ async fn scenario(
         .await
         .map_err(at("panel view"))?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let composer = b
-        .wait_for("[data-testid=composer]")
+    b.send_message("Panel post from the e2e test")
         .await
-        .map_err(at("panel composer"))?;
-    composer
-        .send_keys("Panel post from the e2e test")
-        .await
-        .map_err(at("type"))?;
-    composer
-        .send_keys(&Key::Enter.to_string())
-        .await
-        .map_err(at("Enter"))?;
-    b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('Panel post from the e2e test'))")
+        .map_err(at("post in the panel"))?;
+    b.wait_message("Panel post from the e2e test", Some("Operator"))
         .await
         .map_err(at("panel post shows"))?;
 
@@ -320,17 +286,11 @@ async fn hostile_content_renders_inert() {
         .expect("headless Chromium starts");
     let outcome = async {
         let b = &browser;
-        b.client.goto(&worker.origin()).await.map_err(at("open"))?;
-        b.fill("#password", &options.password)
-            .await
-            .map_err(at("password"))?;
-        b.click("[data-testid=signin] button[type=submit]")
-            .await
-            .map_err(at("sign in"))?;
+        b.sign_in(&worker.origin(), &options.password).await?;
         b.click(&format!("[data-testid=session-item][data-id={session}]"))
             .await
             .map_err(at("open session"))?;
-        b.wait_js("[...document.querySelectorAll('[data-testid=content]')].some(e => e.textContent.includes('<script>window.__pwned=1</script>'))")
+        b.wait_message("<script>window.__pwned=1</script>", None)
             .await
             .map_err(at("hostile text shows as text"))?;
         tokio::time::sleep(Duration::from_secs(1)).await;

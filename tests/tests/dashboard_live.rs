@@ -14,23 +14,6 @@ fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{step}: {e}")
 }
 
-async fn sign_in(b: &Browser, origin: &str, password: &str) -> Result<(), String> {
-    b.client
-        .goto(origin)
-        .await
-        .map_err(at("open the dashboard"))?;
-    b.fill("#password", password)
-        .await
-        .map_err(at("type the password"))?;
-    b.click("[data-testid=signin] button[type=submit]")
-        .await
-        .map_err(at("sign in"))?;
-    b.wait_for("[data-testid=session-list]")
-        .await
-        .map_err(at("session list"))?;
-    Ok(())
-}
-
 /// The message ids the page shows, in order.
 async fn shown_ids(b: &Browser) -> Result<Vec<String>, String> {
     b.attrs("[data-testid=message]", "data-id")
@@ -74,7 +57,7 @@ async fn a_watched_session_survives_a_server_crash_without_loss_or_repeats() {
         .expect("headless Chromium starts");
     let outcome = async {
         let b = &browser;
-        sign_in(b, &worker.origin(), &options.password).await?;
+        b.sign_in(&worker.origin(), &options.password).await?;
         b.click(&format!("[data-testid=session-item][data-id={sid}]"))
             .await
             .map_err(at("open session"))?;
@@ -135,7 +118,7 @@ async fn phone_width_light_and_dark_without_horizontal_scroll() {
             .expect("headless Chromium starts");
         let outcome = async {
             let b = &browser;
-            sign_in(b, &worker.origin(), &options.password).await?;
+            b.sign_in(&worker.origin(), &options.password).await?;
             let fits = "document.documentElement.scrollWidth <= window.innerWidth";
             b.wait_js(fits).await.map_err(at("list fits the phone"))?;
             b.screenshot(&format!("phone-list-{theme}"))
