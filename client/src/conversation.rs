@@ -21,6 +21,7 @@ use crate::conn::Conn;
 use crate::message::MessageList;
 use crate::outbox::{Delivery, Outbox, Outgoing, new_client_id};
 use crate::timeline::Timeline;
+use crate::watch_cursor::WatchCursor;
 use crate::widgets::ErrorNote;
 
 /// What a conversation shows.
@@ -381,7 +382,7 @@ pub fn Conversation(
 /// while the tab is hidden or the browser offline, and stops when aborted.
 async fn watch_loop(
     session_id: String,
-    mut cursor: u64,
+    cursor: u64,
     signal: Option<web_sys::AbortSignal>,
     state: AppState,
     alive: StoredValue<bool>,
@@ -389,6 +390,7 @@ async fn watch_loop(
 ) {
     let Some(signal) = signal else { return };
     let mut backoff = Backoff::default();
+    let mut cursor = WatchCursor::new(cursor);
     while alive.try_get_value().unwrap_or(false) {
         if !browser::is_visible() || !browser::is_online() {
             if !browser::is_online() {
@@ -400,14 +402,13 @@ async fn watch_loop(
         let query = WatchQuery {
             timeout_ms: Some(25_000),
             limit: None,
-            cursor: Some(cursor),
+            cursor: Some(cursor.get()),
         };
         match api::watch(session_id.clone(), query, &signal).await {
             Ok(w) => {
                 backoff.reset();
                 state.conn.set(Conn::Live);
-                cursor = w.cursor.max(cursor);
-                for ev in w.events {
+                for ev in cursor.accept(w) {
                     on_event(ev);
                 }
             }

@@ -16,6 +16,7 @@ mod panels;
 pub mod rate;
 mod sessions;
 pub mod timeline;
+pub mod watch_cursor;
 mod widgets;
 
 pub use app::App;
