@@ -123,21 +123,27 @@ pub async fn forward(
     body: Option<Vec<u8>>,
 ) -> Flow<Response> {
     let (agent_id, token) = agent(req, env).await?;
-    let decision = admit(env, &agent_id).await?;
-    let limits = rate_limit_headers(&decision);
-    if !decision.allowed {
-        return Err(Halt::with_headers(
-            ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "This agent made {} requests in the last minute, its limit. Wait {} seconds.",
-                    mochat_api::limits::RATE_LIMIT,
-                    decision.retry_after()
+    // Benchmark only (worker/README.md): no admission check, no rate-limit headers.
+    let limits = if config::limiter_disabled(env) {
+        Vec::new()
+    } else {
+        let decision = admit(env, &agent_id).await?;
+        let limits = rate_limit_headers(&decision);
+        if !decision.allowed {
+            return Err(Halt::with_headers(
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "This agent made {} requests in the last minute, its limit. Wait {} seconds.",
+                        mochat_api::limits::RATE_LIMIT,
+                        decision.retry_after()
+                    ),
                 ),
-            ),
-            limits,
-        ));
-    }
+                limits,
+            ));
+        }
+        limits
+    };
     let base = config::upstream_base(env)?;
     let key = outbox::request_key(&route, body.as_deref());
     let out = outgoing(req, &base, &route, Some(token), body)?;

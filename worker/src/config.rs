@@ -24,6 +24,9 @@ pub const AGENT_LIMITER: &str = "AGENT_LIMITER";
 pub const RATE_LIMIT: &str = "RATE_LIMIT";
 /// Optional, for tests and benchmarks only: the window in seconds (default 60).
 pub const RATE_WINDOW_SECS: &str = "RATE_WINDOW_SECS";
+/// Benchmark only (`cargo xtask bench`): `1` skips the per-agent admission
+/// check, to measure what it costs. Never set it in production.
+pub const BENCH_DISABLE_LIMITER: &str = "BENCH_DISABLE_LIMITER";
 /// Durable Object binding: one [`crate::limiter::SignInThrottle`] per client address.
 pub const SIGN_IN_THROTTLE: &str = "SIGN_IN_THROTTLE";
 /// Durable Object binding: the one [`crate::vault::TokenVault`].
@@ -59,6 +62,16 @@ pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
             ),
         )
     })
+}
+
+/// Whether `BENCH_DISABLE_LIMITER` turns the admission check off (benchmark only).
+pub fn limiter_disabled(env: &Env) -> bool {
+    is_exactly_one(string(env, BENCH_DISABLE_LIMITER).as_deref())
+}
+
+/// Only the exact value `1` counts, so a stray value never lifts the limit.
+pub fn is_exactly_one(value: Option<&str>) -> bool {
+    value.map(str::trim) == Some("1")
 }
 
 /// The upstream base URL, checked and without a trailing slash.
@@ -116,6 +129,22 @@ impl DefaultAgent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_exact_one_disables_the_limiter() {
+        assert!(is_exactly_one(Some("1")));
+        assert!(is_exactly_one(Some(" 1 ")));
+        for other in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("true"),
+            Some("yes"),
+            Some("11"),
+        ] {
+            assert!(!is_exactly_one(other), "{other:?}");
+        }
+    }
 
     #[test]
     fn upstream_urls() {

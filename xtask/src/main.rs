@@ -8,7 +8,10 @@
 //!   browser tests and the end-to-end tests on loopback.
 //! - `setup`: only install what is missing.
 //! - `build`: only build the dashboard and the worker (release).
+//! - `bench`: build for release, run the stack on loopback, measure, and
+//!   write `BENCHMARKS.md` and `bench/results.json`.
 
+mod bench;
 mod build;
 mod csp;
 mod dev;
@@ -18,12 +21,13 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <dev|test|setup|build>
+const USAGE: &str = "usage: cargo xtask <dev|test|setup|build|bench>
 
   dev     run the product: local MoChat server (demo data) + worker + dashboard
   test    run every check and test (formatting, clippy, unit, browser, end-to-end)
   setup   install the pinned tools that are missing (idempotent)
-  build   build the dashboard and the worker for release";
+  build   build the dashboard and the worker for release
+  bench   build for release, measure on loopback, write BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_default();
@@ -32,6 +36,9 @@ fn main() -> ExitCode {
         "test" => test::run(),
         "setup" => tools::install_all(),
         "build" => tools::install_all().and_then(|()| build::all()),
+        "bench" => bench::run(),
+        // The measuring half of `bench`, started by it after the builds.
+        "bench-measure" => bench::measure(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

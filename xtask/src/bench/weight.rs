@@ -1,0 +1,271 @@
+//! Weight: the bytes a browser or Cloudflare receives, raw, gzip (level 9)
+//! and brotli (quality 11), each file compressed on its own as it is served.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::wasm;
+use crate::run::Result;
+
+/// One file's sizes.
+#[derive(Debug, Clone)]
+pub struct FileSize {
+    pub name: String,
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+/// A shipped artifact: a set of files, summed.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// `dashboard`, `widget_app`, `widget_loader`, `worker` (a breakdown's `artifact`).
+    pub key: &'static str,
+    pub name: String,
+    pub files: Vec<FileSize>,
+    /// Why there is no figure (e.g. not built yet).
+    pub missing: Option<String>,
+    /// Target in gzip bytes.
+    pub target_gzip: usize,
+}
+
+impl Artifact {
+    pub fn raw(&self) -> usize {
+        self.files.iter().map(|f| f.raw).sum()
+    }
+    pub fn gzip(&self) -> usize {
+        self.files.iter().map(|f| f.gzip).sum()
+    }
+    pub fn brotli(&self) -> usize {
+        self.files.iter().map(|f| f.brotli).sum()
+    }
+
+    pub fn to_json(&self) -> Value {
+        if let Some(why) = &self.missing {
+            return json!({
+                "key": self.key,
+                "name": self.name,
+                "missing": why,
+                "target_gzip_bytes": self.target_gzip,
+            });
+        }
+        json!({
+            "key": self.key,
+            "name": self.name,
+            "raw_bytes": self.raw(),
+            "gzip_bytes": self.gzip(),
+            "brotli_bytes": self.brotli(),
+            "target_gzip_bytes": self.target_gzip,
+            "target_met": self.gzip() <= self.target_gzip,
+            "files": self.files.iter().map(|f| json!({
+                "file": f.name, "raw": f.raw, "gzip": f.gzip, "brotli": f.brotli
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Where the bytes of a WebAssembly file go.
+#[derive(Debug, Clone)]
+pub struct Breakdown {
+    pub artifact: String,
+    /// The shipped wasm's sections.
+    pub shipped: String,
+    pub sections: Vec<(String, usize)>,
+    /// Code bytes per crate, from the wasm before wasm-bindgen and wasm-opt.
+    pub pre_opt: String,
+    pub crates: Vec<(String, usize)>,
+}
+
+impl Breakdown {
+    pub fn to_json(&self) -> Value {
+        let pairs = |v: &[(String, usize)]| {
+            v.iter()
+                .map(|(k, n)| json!({ "name": k, "bytes": n }))
+                .collect::<Vec<_>>()
+        };
+        json!({
+            "artifact": self.artifact,
+            "shipped_file": self.shipped,
+            "sections": pairs(&self.sections),
+            "pre_opt_file": self.pre_opt,
+            "code_by_crate": pairs(&self.crates),
+            "code_by_group": wasm::groups(&self.crates)
+                .iter()
+                .map(|(k, n)| json!({ "name": k, "bytes": n }))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub struct Weight {
+    pub artifacts: Vec<Artifact>,
+    pub breakdowns: Vec<Breakdown>,
+}
+
+impl Weight {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "artifacts": self.artifacts.iter().map(Artifact::to_json).collect::<Vec<_>>(),
+            "wasm_breakdowns": self.breakdowns.iter().map(Breakdown::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub const KB: usize = 1000;
+
+/// Measures `dist/` (dashboard) and `worker/build/` (worker) as built.
+pub fn measure(root: &Path) -> Result<Weight> {
+    let dist = root.join("dist");
+    let mut first_load = vec![dist.join("index.html")];
+    first_load.extend(files_with(&dist, &["wasm", "js", "css"])?);
+    let worker = root.join("worker/build");
+    let bundle = vec![worker.join("index.js"), worker.join("index_bg.wasm")];
+    let not_built = |key, name: &str, target_gzip| Artifact {
+        key,
+        name: name.to_owned(),
+        files: Vec::new(),
+        missing: Some("not built yet (the widget does not exist)".to_owned()),
+        target_gzip,
+    };
+    let artifacts = vec![
+        artifact(
+            "dashboard",
+            "Dashboard first load (html + js + wasm + css)",
+            &first_load,
+            150 * KB,
+        )?,
+        not_built("widget_app", "Widget app", 100 * KB),
+        not_built("widget_loader", "Widget loader", 3 * KB),
+        artifact(
+            "worker",
+            "Worker bundle (index.js + index_bg.wasm)",
+            &bundle,
+            600 * KB,
+        )?,
+    ];
+
+    let wasm_target = root.join("target/wasm32-unknown-unknown/release");
+    let mut breakdowns = Vec::new();
+    if let Some(shipped) = first_load
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+    {
+        breakdowns.push(breakdown(
+            "dashboard",
+            shipped,
+            &wasm_target.join("mochat-client.wasm"),
+        )?);
+    }
+    breakdowns.push(breakdown(
+        "worker",
+        &worker.join("index_bg.wasm"),
+        &wasm_target.join("mochat_worker.wasm"),
+    )?);
+    Ok(Weight {
+        artifacts,
+        breakdowns,
+    })
+}
+
+fn files_with(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn artifact(
+    key: &'static str,
+    name: &str,
+    files: &[PathBuf],
+    target_gzip: usize,
+) -> Result<Artifact> {
+    let mut sizes = Vec::new();
+    for path in files {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        sizes.push(FileSize {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            raw: bytes.len(),
+            gzip: gzip(&bytes)?,
+            brotli: brotli(&bytes)?,
+        });
+    }
+    Ok(Artifact {
+        key,
+        name: name.to_owned(),
+        files: sizes,
+        missing: None,
+        target_gzip,
+    })
+}
+
+fn breakdown(name: &str, shipped: &Path, pre_opt: &Path) -> Result<Breakdown> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let shipped_bytes = read(shipped)?;
+    // The pre-optimisation file is only for attribution; without it, no crate list.
+    let crates = read(pre_opt)
+        .map(|b| wasm::code_by_crate(&b))
+        .unwrap_or_default();
+    Ok(Breakdown {
+        artifact: name.to_owned(),
+        shipped: file_name(shipped),
+        sections: wasm::sections(&shipped_bytes),
+        pre_opt: file_name(pre_opt),
+        crates,
+    })
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// gzip at level 9, as a server with static compression would send it.
+pub fn gzip(bytes: &[u8]) -> Result<usize> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).map_err(|e| format!("gzip: {e}"))?;
+    Ok(enc.finish().map_err(|e| format!("gzip: {e}"))?.len())
+}
+
+/// brotli at quality 11, window 22 (the usual static settings).
+pub fn brotli(bytes: &[u8]) -> Result<usize> {
+    let mut out = Vec::new();
+    {
+        let mut enc = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        enc.write_all(bytes).map_err(|e| format!("brotli: {e}"))?;
+        enc.flush().map_err(|e| format!("brotli: {e}"))?;
+    }
+    Ok(out.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_shrinks_repetitive_text() {
+        let text = "hello mochat ".repeat(1000);
+        let g = gzip(text.as_bytes()).expect("gzip");
+        let b = brotli(text.as_bytes()).expect("brotli");
+        assert!(g < 200 && b < 200, "gzip {g}, brotli {b}");
+        assert!(
+            gzip(b"").expect("gzip") > 0,
+            "a gzip header even when empty"
+        );
+    }
+}
