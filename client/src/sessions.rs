@@ -41,6 +41,14 @@ pub fn SessionsPage() -> impl IntoView {
         })
     });
     let creating = RwSignal::new(false);
+    let new_button = NodeRef::<leptos::html::Button>::new();
+    // Closing the dialog gives focus back to the button that opened it.
+    let close_dialog = move || {
+        creating.set(false);
+        if let Some(b) = new_button.get_untracked() {
+            let _ = b.focus();
+        }
+    };
     // Budget-aware refresh of the list, paused while the tab is hidden.
     let handle = set_interval_with_handle(
         move || {
@@ -65,7 +73,7 @@ pub fn SessionsPage() -> impl IntoView {
             <aside class="sidebar" aria-label="Sessions">
                 <div class="sidebar-head">
                     <h1>"Sessions"</h1>
-                    <button class="primary small" data-testid="new-session" on:click=move |_| creating.set(true)>
+                    <button class="primary small" data-testid="new-session" node_ref=new_button on:click=move |_| creating.set(true)>
                         "New"
                     </button>
                 </div>
@@ -117,9 +125,9 @@ pub fn SessionsPage() -> impl IntoView {
             </section>
             {move || creating.get().then(|| view! {
                 <NewSessionDialog
-                    on_close=move || creating.set(false)
+                    on_close=close_dialog
                     on_created=move |s: Session| {
-                        creating.set(false);
+                        close_dialog();
                         sessions.refetch();
                         selected.set(Some(s.session_id));
                     }
@@ -147,8 +155,13 @@ fn SessionView(
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
             status.set(Some(d.session.status));
-            if let Some(m) = &d.session.last_message {
-                browser::store(&seen_key(&d.session.session_id), Some(&m.message_id));
+            let key = seen_key(&d.session.session_id);
+            if let Some(m) = &d.session.last_message
+                && browser::load(&key).as_deref() != Some(m.message_id.as_str())
+            {
+                browser::store(&key, Some(&m.message_id));
+                // Let the list drop its unread mark.
+                on_change();
             }
         }
     });
