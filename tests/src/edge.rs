@@ -58,7 +58,8 @@ impl Edge {
         }
     }
 
-    /// Sends a request as the dashboard would (cookie, same `Origin`), plus `extra` headers.
+    /// Sends a request as the dashboard would (cookie, same `Origin`), plus
+    /// `extra` headers; an extra `Origin` or `Cookie` replaces the default one.
     pub async fn send(
         &self,
         method: &str,
@@ -70,10 +71,14 @@ impl Edge {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.origin));
-        if method != reqwest::Method::GET && method != reqwest::Method::HEAD {
+        let overridden = |name: &str| extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if method != reqwest::Method::GET
+            && method != reqwest::Method::HEAD
+            && !overridden("Origin")
+        {
             req = req.header("Origin", &self.origin);
         }
-        if let Some(cookie) = &self.cookie {
+        if let Some(cookie) = self.cookie.as_ref().filter(|_| !overridden("Cookie")) {
             req = req.header("Cookie", format!("mochat_session={cookie}"));
         }
         for (name, value) in extra {
@@ -156,4 +161,20 @@ impl Edge {
     pub fn received(&self) -> usize {
         self.seen.lock().map(|s| s.len()).unwrap_or(0)
     }
+}
+
+/// A session cookie value signed the way the worker signs one
+/// (`v1.<expires>.<hex HMAC-SHA256>`), with any key and expiry: tests forge
+/// cookies with the wrong key or a past expiry to check they are refused.
+pub fn forge_cookie(secret: &str, expires_unix_secs: u64) -> String {
+    use hmac::{Hmac, Mac};
+    let payload = format!("v1.{expires_unix_secs}");
+    let mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .map(|mut mac| {
+            mac.update(payload.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        })
+        .unwrap_or_default();
+    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{payload}.{hex}")
 }

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
+use mochat_tests::edge::forge_cookie;
 use mochat_tests::toolchain::scratch_dir;
 use mochat_tests::{Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 struct Stack {
     local: LocalServer,
@@ -38,20 +37,6 @@ fn stack(name: &str, vars: &[(&str, &str)]) -> Stack {
         options,
         operator,
     }
-}
-
-/// A cookie value signed like the worker's, with any expiry.
-fn forge_cookie(secret: &str, expires: u64) -> String {
-    let payload = format!("v1.{expires}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(payload.as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{payload}.{hex}")
 }
 
 fn now_secs() -> u64 {
