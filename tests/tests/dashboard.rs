@@ -66,6 +66,30 @@ async fn scenario(
     b.wait_for("[data-testid=message]")
         .await
         .map_err(at("backlog messages"))?;
+    // Loading an older page keeps the reading position: the message that was
+    // at the top stays in view instead of the list jumping to the new top.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.client
+        .execute(
+            "const m = document.querySelector('.messages'); \
+             window.__top = document.querySelector('[data-testid=message]').dataset.id; \
+             window.__count = document.querySelectorAll('[data-testid=message]').length; \
+             m.scrollTop = 0; return 0;",
+            vec![],
+        )
+        .await
+        .map_err(at("scroll to the top once"))?;
+    b.wait_js("document.querySelectorAll('[data-testid=message]').length > window.__count")
+        .await
+        .map_err(at("an older page arrives"))?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.wait_js(
+        "(() => { const m = document.querySelector('.messages').getBoundingClientRect(); \
+         const t = document.querySelector(`[data-id=\"${window.__top}\"]`).getBoundingClientRect(); \
+         return t.top >= m.top - 1 && t.top < m.bottom; })()",
+    )
+    .await
+    .map_err(at("the reading position is kept"))?;
     for _ in 0..60 {
         if b.client
             .find(fantoccini::Locator::Css("[data-testid=history-start]"))
