@@ -7,6 +7,7 @@ use mochat_api::edge::EdgeAgent;
 
 use crate::agents::AgentsPage;
 use crate::api;
+use crate::browser;
 use crate::conn::{Conn, StatusLine};
 use crate::panels::PanelsPage;
 use crate::rate::RateInfo;
@@ -130,6 +131,7 @@ fn SignIn(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
 fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let state = expect_context::<AppState>();
     let section = RwSignal::new(Section::Sessions);
+    let notify = RwSignal::new(browser::notifications_on());
     let agents = LocalResource::new(api::agents);
     let sign_out = Action::new_local(|_: &()| api::sign_out());
     Effect::new(move |_| {
@@ -201,6 +203,19 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     }}
                 </select>
             </label>
+            <button
+                class="ghost notify-toggle"
+                data-testid="notify-toggle"
+                aria-pressed=move || notify.get().to_string()
+                title="Desktop notifications for new messages while this tab is hidden"
+                on:click=move |_| {
+                    let on = !notify.get_untracked();
+                    browser::set_notifications(on);
+                    notify.set(on);
+                }
+            >
+                {move || if notify.get() { "Notifications on" } else { "Notifications off" }}
+            </button>
             <button class="ghost" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(()); }>
                 "Sign out"
             </button>

@@ -79,3 +79,30 @@ pub fn set_title(title: &str) {
         d.set_title(title);
     }
 }
+
+/// `localStorage` key of the user's choice to get desktop notifications.
+const NOTIFY_KEY: &str = "mochat.notify";
+
+/// Whether the user turned desktop notifications on (and the browser allows them).
+pub fn notifications_on() -> bool {
+    load(NOTIFY_KEY).as_deref() == Some("on")
+        && web_sys::Notification::permission() == web_sys::NotificationPermission::Granted
+}
+
+/// Turns desktop notifications on (asking the browser's permission) or off.
+pub fn set_notifications(on: bool) {
+    store(NOTIFY_KEY, on.then_some("on"));
+    if on && web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
+        let _ = web_sys::Notification::request_permission();
+    }
+}
+
+/// Shows a desktop notification (text only) if the user turned them on.
+pub fn notify(title: &str, body: &str) {
+    if !notifications_on() {
+        return;
+    }
+    let options = web_sys::NotificationOptions::new();
+    options.set_body(body);
+    let _ = web_sys::Notification::new_with_options(title, &options);
+}

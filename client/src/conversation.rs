@@ -113,6 +113,8 @@ pub fn Conversation(
         if added {
             if !browser::is_visible() {
                 unseen.update(|n| *n += 1);
+                let preview: String = m.content.chars().take(140).collect();
+                browser::notify(&format!("{} on MoChat", m.author_info.name), &preview);
             }
             if stick_to_bottom.get_value() {
                 scroll_to_bottom();
