@@ -171,9 +171,18 @@ impl Browser {
         self.click("[data-testid=signin] button[type=submit]")
             .await
             .map_err(|e| at("sign in", e))?;
-        self.wait_for("[data-testid=session-list]")
-            .await
-            .map_err(|e| at("session list after sign-in", e))?;
+        if let Err(e) = self.wait_for("[data-testid=session-list]").await {
+            let _ = self.screenshot("sign-in-failure").await;
+            let page = self
+                .client
+                .execute("return document.body.innerText.slice(0, 1500);", vec![])
+                .await
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            return Err(format!(
+                "session list after sign-in: {e}\npage text:\n{page}"
+            ));
+        }
         Ok(())
     }
 
