@@ -8,6 +8,7 @@ pub mod edge;
 pub mod local;
 pub mod mochat;
 pub mod process;
+pub mod stack;
 pub mod toolchain;
 pub mod wrangler;
 
@@ -16,4 +17,5 @@ pub use edge::{Answer, Edge};
 pub use local::{LocalOptions, LocalServer};
 pub use mochat::Mochat;
 pub use process::{Service, free_port};
+pub use stack::Stack;
 pub use wrangler::{WorkerOptions, WranglerDev};

@@ -49,7 +49,10 @@ impl Service {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let log = dir.join(format!("{name}-{stamp}-{}.log", std::process::id()));
+        // Unique even for services started in the same millisecond by parallel tests.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("{name}-{stamp}-{}-{n}.log", std::process::id()));
         let out = File::create(&log)?;
         let err = out.try_clone()?;
         let child = cmd

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use mochat_api::UserType;
-use mochat_tests::toolchain::scratch_dir;
-use mochat_tests::{Browser, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use mochat_tests::{Browser, Stack};
 
 /// Turns any error into a message naming the step that failed.
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -14,40 +13,25 @@ fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() {
-    let dir = scratch_dir("dashboard");
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let token = local
-        .demo_token()
-        .expect("--demo writes the operator's token");
-    let options = WorkerOptions::for_demo(&local, &dir);
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
-    let operator = Mochat::new(local.base(), token);
+    let s = Stack::demo("dashboard", &[]);
     let browser = Browser::start(1280, 860, false)
         .await
         .expect("headless Chromium starts");
 
-    let outcome = scenario(&browser, &worker, &local, &operator, &options.password).await;
+    let outcome = scenario(&browser, &s).await;
     let _ = browser.screenshot("dashboard-last").await;
     browser.close().await;
     if let Err(e) = outcome {
         panic!(
             "{e}\n--- worker log ---\n{}",
-            mochat_tests::process::tail(&worker.output())
+            mochat_tests::process::tail(&s.worker.output())
         );
     }
 }
 
-async fn scenario(
-    b: &Browser,
-    worker: &WranglerDev,
-    local: &LocalServer,
-    operator: &Mochat,
-    password: &str,
-) -> Result<(), String> {
+async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
+    let (worker, local, operator) = (&s.worker, &s.local, &s.operator);
+    let password = &s.options.password;
     // Sign in.
     b.sign_in(&worker.origin(), password).await?;
     b.screenshot("signed-in").await.map_err(at("screenshot"))?;
@@ -282,18 +266,8 @@ async fn scenario(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_content_renders_inert() {
-    let dir = scratch_dir("hostile");
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let token = local
-        .demo_token()
-        .expect("--demo writes the operator's token");
-    let options = WorkerOptions::for_demo(&local, &dir);
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
-    let operator = Mochat::new(local.base(), token);
+    let s = Stack::demo("hostile", &[]);
+    let (worker, options, operator) = (&s.worker, &s.options, &s.operator);
     let session = operator.sessions().await.sessions[0].session_id.clone();
     let corpus = [
         "<img src=x onerror=\"window.__pwned=1\">",

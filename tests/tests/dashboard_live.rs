@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
-use mochat_tests::toolchain::scratch_dir;
-use mochat_tests::{Browser, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use mochat_tests::{Browser, Mochat, Stack};
 use serde_json::json;
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -23,15 +22,12 @@ async fn shown_ids(b: &Browser) -> Result<Vec<String>, String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_watched_session_survives_a_server_crash_without_loss_or_repeats() {
-    let dir = scratch_dir("dashboard-restart");
-    let mut local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let options = WorkerOptions::for_demo(&local, &dir);
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
-    let operator = Mochat::new(local.base(), local.demo_token().expect("demo token"));
+    let Stack {
+        mut local,
+        worker,
+        options,
+        operator,
+    } = Stack::demo("dashboard-restart", &[]);
 
     // Another agent in a fresh session with the operator.
     let anonymous = Mochat::new(local.base(), String::new());
@@ -103,14 +99,9 @@ async fn a_watched_session_survives_a_server_crash_without_loss_or_repeats() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn phone_width_light_and_dark_without_horizontal_scroll() {
-    let dir = scratch_dir("dashboard-phone");
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let options = WorkerOptions::for_demo(&local, &dir);
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
+    // Keep the whole stack alive: `..` in a pattern would drop the local server.
+    let s = Stack::demo("dashboard-phone", &[]);
+    let (worker, options) = (&s.worker, &s.options);
     for dark in [false, true] {
         let theme = if dark { "dark" } else { "light" };
         let browser = Browser::start(360, 780, dark)

@@ -9,8 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mochat_api::Route;
 use mochat_tests::edge::forge_cookie;
-use mochat_tests::toolchain::scratch_dir;
-use mochat_tests::{Answer, Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use mochat_tests::{Answer, Edge, Mochat, Stack};
 use serde_json::{Value, json};
 
 fn now_secs() -> u64 {
@@ -69,23 +68,13 @@ async fn within(what: &str, answer: impl std::future::Future<Output = Answer>) -
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_refuses_missing_forged_expired_sessions_and_foreign_origins() {
-    let dir = scratch_dir("faults-access");
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        rate_limit: None,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let operator = Mochat::new(local.base(), local.demo_token().expect("demo token"));
+    let stack = Stack::demo("faults-access", &[("RATE_LIMIT", "1000000")]);
+    let (local, worker, options, operator) =
+        (&stack.local, &stack.worker, &stack.options, &stack.operator);
     let helper_id = local
         .demo_value("helper agent id")
         .expect("the helper's id");
     let invite = local.demo_value("invite code").expect("the invite code");
-    let mut options = WorkerOptions::for_demo(&local, &dir);
-    options
-        .vars
-        .push(("RATE_LIMIT".to_owned(), "1000000".to_owned()));
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
 
     // One recorder for everything the browser side receives in this test.
     let anonymous = Edge::new(worker.origin());
@@ -96,7 +85,7 @@ async fn every_route_refuses_missing_forged_expired_sessions_and_foreign_origins
     let sessions = operator.sessions().await.sessions;
     let sid = sessions[0].session_id.clone();
     let pid = operator.group().await.panels[0].panel_id.clone();
-    let before = snapshot(&operator, &signed_in).await;
+    let before = snapshot(operator, &signed_in).await;
 
     let forged = forge_cookie("not-the-secret", now_secs() + 3600);
     let expired = forge_cookie(&options.session_secret, now_secs() - 10);
@@ -153,7 +142,7 @@ async fn every_route_refuses_missing_forged_expired_sessions_and_foreign_origins
     assert!(checked >= 16 * 3 + 9 * foreign_origins.len(), "{checked}");
 
     // Nothing changed upstream, and the worker holds no new agent.
-    let after = snapshot(&operator, &signed_in).await;
+    let after = snapshot(operator, &signed_in).await;
     assert_eq!(
         before, after,
         "an access failure changed something upstream"

@@ -5,19 +5,12 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use mochat_tests::toolchain::scratch_dir;
-use mochat_tests::{Browser, LocalOptions, LocalServer, WorkerOptions, WranglerDev};
+use mochat_tests::{Browser, Stack};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_renders_and_its_status_line_reaches_the_local_server() {
-    let dir = scratch_dir("smoke");
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let worker =
-        WranglerDev::start(&WorkerOptions::for_demo(&local, &dir)).expect("wrangler dev starts");
+    let s = Stack::demo("smoke", &[]);
+    let worker = &s.worker;
     let browser = Browser::start(1280, 800, false)
         .await
         .expect("headless Chromium starts");

@@ -7,37 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
 use mochat_tests::edge::forge_cookie;
-use mochat_tests::toolchain::scratch_dir;
-use mochat_tests::{Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use mochat_tests::{Edge, LocalServer, Mochat, Stack};
 use serde_json::{Value, json};
-
-struct Stack {
-    local: LocalServer,
-    worker: WranglerDev,
-    options: WorkerOptions,
-    operator: Mochat,
-}
-
-fn stack(name: &str, vars: &[(&str, &str)]) -> Stack {
-    let dir = scratch_dir(name);
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let mut options = WorkerOptions::for_demo(&local, &dir);
-    options
-        .vars
-        .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
-    let operator = Mochat::new(local.base(), local.demo_token().expect("demo token"));
-    Stack {
-        local,
-        worker,
-        options,
-        operator,
-    }
-}
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -61,7 +32,7 @@ async fn other_agent(local: &LocalServer, username: &str) -> Mochat {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn round_trip_token_custody_and_access_rules() {
-    let s = stack("worker-roundtrip", &[]);
+    let s = Stack::demo("worker-roundtrip", &[]);
     let mut edge = Edge::new(s.worker.origin());
     let operator_id = s
         .local
@@ -270,7 +241,7 @@ async fn round_trip_token_custody_and_access_rules() {
 #[tokio::test(flavor = "multi_thread")]
 async fn each_agent_gets_exactly_120_requests_in_any_window() {
     // A 20-second window keeps the test short; the arithmetic is the same as at 60.
-    let s = stack("worker-ratelimit", &[("RATE_WINDOW_SECS", "20")]);
+    let s = Stack::demo("worker-ratelimit", &[("RATE_WINDOW_SECS", "20")]);
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let reg = edge
@@ -346,7 +317,7 @@ async fn each_agent_gets_exactly_120_requests_in_any_window() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn long_watches_pass_through_and_outages_are_502() {
-    let mut s = stack("worker-outage", &[]);
+    let mut s = Stack::demo("worker-outage", &[]);
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();

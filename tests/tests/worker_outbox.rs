@@ -3,36 +3,8 @@
 //! for sessions and panels, also when the retries race.
 
 use mochat_api::{Message, MessagePage, Route};
-use mochat_tests::toolchain::scratch_dir;
-use mochat_tests::{Answer, Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use mochat_tests::{Answer, Edge, Mochat, Stack};
 use serde_json::{Value, json};
-
-struct Stack {
-    _local: LocalServer,
-    _worker: WranglerDev,
-    options: WorkerOptions,
-    operator: Mochat,
-    origin: String,
-}
-
-fn stack(name: &str) -> Stack {
-    let dir = scratch_dir(name);
-    let local = LocalServer::start(LocalOptions {
-        demo: true,
-        ..LocalOptions::in_dir(&dir)
-    })
-    .expect("local MoChat server starts");
-    let options = WorkerOptions::for_demo(&local, &dir);
-    let worker = WranglerDev::start(&options).expect("wrangler dev starts");
-    let operator = Mochat::new(local.base(), local.demo_token().expect("demo token"));
-    Stack {
-        origin: worker.origin(),
-        _local: local,
-        _worker: worker,
-        options,
-        operator,
-    }
-}
 
 /// Where messages are sent: a session or a panel.
 #[derive(Clone, Debug)]
@@ -231,8 +203,8 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_send_never_posts_twice() {
-    let s = stack("worker-outbox");
-    let mut edge = Edge::new(s.origin.clone());
+    let s = Stack::demo("worker-outbox", &[]);
+    let mut edge = Edge::new(s.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
 
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();

@@ -1,0 +1,49 @@
+//! The whole product on loopback for one test: the local MoChat server with
+//! its demo workspace, the real worker under `wrangler dev` in front of it,
+//! and the demo's operator as an API client of the local server.
+
+use crate::toolchain::scratch_dir;
+use crate::{LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+
+/// A running stack; everything stops when it is dropped.
+pub struct Stack {
+    pub local: LocalServer,
+    pub worker: WranglerDev,
+    /// How the worker was started (its password and session secret among them).
+    pub options: WorkerOptions,
+    /// The demo's operator agent, talking to the local server directly.
+    pub operator: Mochat,
+}
+
+impl Stack {
+    /// Starts the demo local server (rate limit off) and the worker with the
+    /// extra `vars`, files under a fresh `test-output/tmp/<name>-…`.
+    pub fn demo(name: &str, vars: &[(&str, &str)]) -> Self {
+        let dir = scratch_dir(name);
+        let local = LocalServer::start(LocalOptions {
+            demo: true,
+            ..LocalOptions::in_dir(&dir)
+        })
+        .expect("the local MoChat server starts");
+        let mut options = WorkerOptions::for_demo(&local, &dir);
+        options
+            .vars
+            .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let worker = WranglerDev::start(&options).expect("wrangler dev starts");
+        let operator = Mochat::new(
+            local.base(),
+            local.demo_token().expect("--demo writes a token"),
+        );
+        Self {
+            local,
+            worker,
+            options,
+            operator,
+        }
+    }
+
+    /// The worker's origin, e.g. `http://127.0.0.1:8787`.
+    pub fn origin(&self) -> String {
+        self.worker.origin()
+    }
+}
