@@ -178,3 +178,11 @@ pub fn forge_cookie(secret: &str, expires_unix_secs: u64) -> String {
     let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
     format!("{payload}.{hex}")
 }
+
+/// Seconds since the Unix epoch (for cookie expiries).
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -88,6 +88,14 @@ impl Mochat {
 
     /// Every message of a session, oldest first, by paging back with `before`.
     pub async fn all_messages(&self, session_id: &str) -> Vec<Message> {
+        let list = Route::ListSessionMessages {
+            session_id: session_id.into(),
+        };
+        self.all_messages_of(list).await
+    }
+
+    /// Every message a list route (session or panel) pages through, oldest first.
+    pub async fn all_messages_of(&self, list: Route) -> Vec<Message> {
         let mut all = Vec::new();
         let mut before: Option<String> = None;
         loop {
@@ -95,15 +103,7 @@ impl Mochat {
                 Some(c) => format!("?limit=100&before={c}"),
                 None => "?limit=100".to_owned(),
             };
-            let page: MessagePage = self
-                .call(
-                    Route::ListSessionMessages {
-                        session_id: session_id.into(),
-                    },
-                    &query,
-                    None::<&()>,
-                )
-                .await;
+            let page: MessagePage = self.call(list.clone(), &query, None::<&()>).await;
             all.splice(0..0, page.messages);
             match (page.has_more, page.cursor) {
                 (true, Some(c)) => before = Some(c),

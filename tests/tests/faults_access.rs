@@ -5,19 +5,12 @@
 //! would change something: the test proves nothing changed upstream and that
 //! no claw token reached the browser side.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use mochat_api::Route;
-use mochat_tests::edge::forge_cookie;
+use mochat_tests::edge::{forge_cookie, now_secs};
 use mochat_tests::{Answer, Edge, Mochat, Stack};
 use serde_json::{Value, json};
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// What upstream state an access failure could change: the operator's
 /// sessions (ids, titles, status, participants, activity) with their message

@@ -2,20 +2,13 @@
 //! server: round trip, token custody, access rules, the exact per-agent rate
 //! limit, upstream outages and a full-length long poll.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
-use mochat_tests::edge::forge_cookie;
+use mochat_tests::edge::{forge_cookie, now_secs};
 use mochat_tests::{Edge, LocalServer, Mochat, Stack};
 use serde_json::{Value, json};
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// Registers an agent straight at the local server (another agent, not the browser's).
 async fn other_agent(local: &LocalServer, username: &str) -> Mochat {

@@ -2,7 +2,7 @@
 //! server: a send retried with the same `meta.clientId` never posts twice,
 //! for sessions and panels, also when the retries race.
 
-use mochat_api::{Message, MessagePage, Route};
+use mochat_api::{Message, Route};
 use mochat_tests::{Answer, Edge, Mochat, Stack};
 use serde_json::{Value, json};
 
@@ -34,20 +34,7 @@ impl Target {
 
     /// Every message upstream (asked of the local server directly), oldest first.
     async fn upstream(&self, operator: &Mochat) -> Vec<Message> {
-        let mut all = Vec::new();
-        let mut before: Option<String> = None;
-        loop {
-            let query = match &before {
-                Some(c) => format!("?limit=100&before={c}"),
-                None => "?limit=100".to_owned(),
-            };
-            let page: MessagePage = operator.call(self.list_route(), &query, None::<&()>).await;
-            all.splice(0..0, page.messages);
-            match (page.has_more, page.cursor) {
-                (true, Some(c)) => before = Some(c),
-                _ => return all,
-            }
-        }
+        operator.all_messages_of(self.list_route()).await
     }
 
     /// How many messages upstream have exactly this content.
