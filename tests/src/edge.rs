@@ -186,3 +186,17 @@ pub fn now_secs() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// The 16 calls of the route table as the browser reaches them through the
+/// worker: each method with its `/api/…` path, ids filled in.
+pub fn api_paths(session_id: &str, panel_id: &str) -> Vec<(mochat_api::Method, String)> {
+    mochat_api::Route::TABLE
+        .iter()
+        .map(|(method, pattern)| {
+            let path = pattern
+                .replace(":sessionId", session_id)
+                .replace(":panelId", panel_id);
+            (*method, format!("{}{path}", mochat_api::routes::API_PREFIX))
+        })
+        .collect()
+}

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use mochat_api::Route;
-use mochat_tests::edge::{forge_cookie, now_secs};
+use mochat_tests::edge::{api_paths, forge_cookie, now_secs};
 use mochat_tests::{Answer, Edge, Mochat, Stack};
 use serde_json::{Value, json};
 
@@ -93,13 +93,7 @@ async fn every_route_refuses_missing_forged_expired_sessions_and_foreign_origins
         format!("http://127.0.0.1:{port}.evil.example"),
     ];
     let mut checked = 0;
-    for (method, pattern) in Route::TABLE {
-        let path = format!(
-            "/api{}",
-            pattern
-                .replace(":sessionId", &sid)
-                .replace(":panelId", &pid)
-        );
+    for (method, path) in api_paths(&sid, &pid) {
         let route = Route::parse_api(method.as_str(), &path).expect("a table route");
         let body = valid_body(&route, &helper_id, &invite);
         let method = method.as_str();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
-use mochat_tests::edge::{forge_cookie, now_secs};
+use mochat_tests::edge::{api_paths, forge_cookie, now_secs};
 use mochat_tests::{Edge, LocalServer, Mochat, Stack};
 use serde_json::{Value, json};
 
@@ -39,13 +39,7 @@ async fn round_trip_token_custody_and_access_rules() {
     let pid = group.panels[0].panel_id.clone();
     let forged = forge_cookie("not-the-secret", now_secs() + 3600);
     let expired = forge_cookie(&s.options.session_secret, now_secs() - 10);
-    for (method, pattern) in Route::TABLE {
-        let path = format!(
-            "/api{}",
-            pattern
-                .replace(":sessionId", &sid)
-                .replace(":panelId", &pid)
-        );
+    for (method, path) in api_paths(&sid, &pid) {
         let body = (method.as_str() != "GET").then(|| json!({}));
         for cookie in [None, Some(forged.clone()), Some(expired.clone())] {
             let mut e = edge.clone();
