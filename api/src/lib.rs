@@ -6,6 +6,7 @@ pub mod limits;
 pub mod model;
 pub mod requests;
 pub mod routes;
+pub mod widget;
 
 pub use error::{ApiError, ErrorCode, ErrorEnvelope};
 pub use model::{

@@ -33,13 +33,23 @@ pub const CLAW_TOKEN_PREFIX: &str = "claw_";
 
 /// `RateLimit-Policy` header value for the agent budget (ratelimit-headers draft 11).
 pub fn rate_limit_policy() -> String {
-    format!("\"agent\";q={RATE_LIMIT};w={RATE_WINDOW_SECS}")
+    policy_of("agent", RATE_LIMIT)
+}
+
+/// `RateLimit-Policy` header value of a named budget of `quota` per window.
+pub fn policy_of(name: &str, quota: u32) -> String {
+    format!("\"{name}\";q={quota};w={RATE_WINDOW_SECS}")
 }
 
 /// `RateLimit` header value: `remaining` requests left, `reset_secs` until the
 /// oldest request leaves the window.
 pub fn rate_limit_value(remaining: u32, reset_secs: u64) -> String {
-    format!("\"agent\";r={remaining};t={reset_secs}")
+    value_of("agent", remaining, reset_secs)
+}
+
+/// `RateLimit` header value of a named budget.
+pub fn value_of(name: &str, remaining: u32, reset_secs: u64) -> String {
+    format!("\"{name}\";r={remaining};t={reset_secs}")
 }
 
 /// Whether `token` has the shape of a claw token: `claw_` and at least 16 of `[A-Za-z0-9_-]`.

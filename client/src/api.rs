@@ -11,6 +11,10 @@ use mochat_api::requests::{
     ParticipantsRequest, RegisterRequest, SendMessageRequest, WatchQuery, WatchResponse,
 };
 use mochat_api::routes::API_PREFIX;
+use mochat_api::widget::{
+    BEARER, CONVERSATION_PATH, IdentifyRequest, ME_PATH, NewVisitorRequest, VISITOR_PATH,
+    VisitorInfo,
+};
 use mochat_api::{
     ApiError, ErrorCode, Group, Message, MessagePage, Method, Route, Session, SessionDetail,
     SessionPage,
@@ -30,8 +34,22 @@ type RateListener = Box<dyn Fn(RateInfo)>;
 thread_local! {
     /// The agent the dashboard acts as (`X-MoChat-Agent`); `None` is the worker's default.
     static AGENT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The widget visitor's token (`Authorization: Bearer`), in the widget only.
+    static VISITOR: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Called with the budget every API answer reports.
     static ON_RATE: RefCell<Option<RateListener>> = const { RefCell::new(None) };
+}
+
+/// Makes later calls as the widget visitor with this token.
+pub fn set_visitor_token(token: Option<String>) {
+    VISITOR.with(|v| *v.borrow_mut() = token);
+}
+
+fn with_visitor(b: RequestBuilder) -> RequestBuilder {
+    match VISITOR.with(|v| v.borrow().clone()) {
+        Some(token) => b.header("Authorization", &format!("{BEARER}{token}")),
+        None => b,
+    }
 }
 
 /// Picks the agent later calls act as.
@@ -96,10 +114,11 @@ fn builder(method: Method, url: &str) -> RequestBuilder {
         Method::Post => Request::post(url),
         Method::Delete => Request::delete(url),
     };
-    match agent() {
+    let b = match agent() {
         Some(id) => b.header(mochat_api::limits::AGENT_HEADER, &id),
         None => b,
-    }
+    };
+    with_visitor(b)
 }
 
 /// Sends one call of the route table, with an optional JSON body, query and abort signal.
@@ -176,6 +195,52 @@ pub async fn agents() -> ApiResult<AgentList> {
             .map_err(network_error)?,
     )
     .await
+}
+
+// --- the widget's routes -----------------------------------------------------
+
+/// `POST /edge/widget/visitor`: a new visitor of `site`, with their token.
+pub async fn new_visitor(site: String) -> ApiResult<VisitorInfo> {
+    let req = NewVisitorRequest {
+        site,
+        ..NewVisitorRequest::default()
+    };
+    let resp = Request::post(VISITOR_PATH)
+        .json(&req)
+        .map_err(network_error)?
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(resp).await
+}
+
+/// `GET /edge/widget/me`: the visitor's record (401 when the token is no longer valid).
+pub async fn visitor_me() -> ApiResult<VisitorInfo> {
+    let resp = with_visitor(Request::get(ME_PATH))
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(resp).await
+}
+
+/// `POST /edge/widget/me`: who the host page says the visitor is.
+pub async fn identify(name: Option<String>, email: Option<String>) -> ApiResult<VisitorInfo> {
+    let resp = with_visitor(Request::post(ME_PATH))
+        .json(&IdentifyRequest { name, email })
+        .map_err(network_error)?
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(resp).await
+}
+
+/// `POST /edge/widget/conversation`: opens (or returns) the visitor's session.
+pub async fn open_conversation() -> ApiResult<VisitorInfo> {
+    let resp = with_visitor(Request::post(CONVERSATION_PATH))
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(resp).await
 }
 
 // --- the 16 calls ------------------------------------------------------------

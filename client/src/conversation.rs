@@ -71,6 +71,8 @@ pub fn Conversation(
     #[prop(optional)] watch_from: Option<u64>,
     #[prop(into, optional)] closed: Signal<bool>,
     #[prop(optional)] on_session_event: Option<Callback<Event>>,
+    #[prop(optional)] on_message: Option<Callback<Message>>,
+    #[prop(default = None)] initial: Option<String>,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let timeline = RwSignal::new(None::<Timeline>);
@@ -111,6 +113,9 @@ pub fn Conversation(
             o.reconcile(&m);
         });
         if added {
+            if let Some(cb) = on_message {
+                cb.run(m.clone());
+            }
             if !browser::is_visible() {
                 unseen.update(|n| *n += 1);
                 let preview: String = m.content.chars().take(140).collect();
@@ -137,6 +142,15 @@ pub fn Conversation(
             });
         }
     };
+
+    // A first message typed before the conversation existed (the widget):
+    // queued now, sent with the rest of the outbox after the first page.
+    if let Some(content) = initial {
+        let id = new_client_id(browser::now_ms(), browser::random());
+        outbox.update(|o| {
+            o.push(id, content);
+        });
+    }
 
     // First page, then anything left in the outbox from an earlier visit.
     {
@@ -434,7 +448,7 @@ async fn watch_loop(
 
 /// The message box: Enter sends, Shift+Enter makes a new line.
 #[component]
-fn Composer(
+pub fn Composer(
     #[prop(into)] closed: Signal<bool>,
     on_send: impl Fn(String) + Clone + 'static,
 ) -> impl IntoView {

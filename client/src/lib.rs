@@ -17,9 +17,11 @@ pub mod rate;
 mod sessions;
 pub mod timeline;
 pub mod watch_cursor;
+pub mod widget;
 mod widgets;
 
 pub use app::App;
+pub use widget::WidgetApp;
 
 #[cfg(test)]
 mod component_tests;

@@ -3,11 +3,17 @@
 //! (exact on hover). `role="log"` with `aria-live="polite"`.
 
 use leptos::prelude::*;
-use mochat_api::Message;
+use mochat_api::widget::VisitorMark;
+use mochat_api::{Message, User, UserType};
 
 use crate::browser;
 use crate::markup::{Piece, pieces, relative};
 use crate::widgets::{Avatar, KindBadge};
+
+/// Who reads the list, when it is a widget visitor (their id): their own
+/// messages are drawn as theirs. Provided as context by the widget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer(pub String);
 
 /// A row of the list: a day separator or a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +67,31 @@ pub fn MessageList(#[prop(into)] messages: Signal<Option<Vec<Message>>>) -> impl
 pub fn MessageItem(message: Message) -> impl IntoView {
     let when = relative(browser::now_ms(), browser::parse_time(&message.created_at));
     let exact = browser::exact_time(&message.created_at);
-    let visitor = message.meta.get("visitor").is_some();
+    let visitor = VisitorMark::from_meta(&message.meta);
+    let mine = match (&visitor, use_context::<Viewer>()) {
+        (Some(mark), Some(Viewer(me))) => mark.id == me,
+        _ => false,
+    };
+    let author = visitor
+        .as_ref()
+        .map_or_else(|| message.author_info.name.clone(), |v| v.name.clone());
+    let face = match &visitor {
+        Some(v) => User {
+            kind: UserType::User,
+            name: v.name.clone(),
+            avatar: None,
+            ..message.author_info.clone()
+        },
+        None => message.author_info.clone(),
+    };
+    let from_site = visitor.as_ref().map(|v| {
+        let site = if v.title.is_empty() {
+            &v.site
+        } else {
+            &v.title
+        };
+        format!("visitor · {site}")
+    });
     let body = pieces(&message.content)
         .into_iter()
         .map(|p| match p {
@@ -75,13 +105,15 @@ pub fn MessageItem(message: Message) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <li class="message" data-testid="message" data-id=message.message_id.clone()>
-            <Avatar user=message.author_info.clone() />
+        <li class="message" class:mine=mine data-testid="message" data-id=message.message_id.clone()>
+            <Avatar user=face />
             <div class="bubble">
                 <div class="meta">
-                    <span class="author" data-testid="author">{message.author_info.name.clone()}</span>
-                    <KindBadge kind=message.author_info.kind />
-                    {visitor.then(|| view! { <span class="badge visitor">"visitor"</span> })}
+                    <span class="author" data-testid="author">{author}</span>
+                    {match from_site {
+                        Some(label) => view! { <span class="badge visitor" data-testid="visitor-badge">{label}</span> }.into_any(),
+                        None => view! { <KindBadge kind=message.author_info.kind /> }.into_any(),
+                    }}
                     <time datetime=message.created_at.clone() title=exact>{when}</time>
                 </div>
                 <p class="msg-text" data-testid="content">{body}</p>

@@ -22,9 +22,10 @@ pub fn ErrorNote(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView
     }
 }
 
-/// Counts down while the agent's budget is spent (`Retry-After` / `RateLimit`).
+/// Counts down while the budget is spent (`Retry-After` / `RateLimit`): the
+/// agent's in the dashboard, the visitor's own in the widget (`visitor`).
 #[component]
-pub fn RateBanner() -> impl IntoView {
+pub fn RateBanner(#[prop(optional)] visitor: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
     let left = RwSignal::new(0u64);
     Effect::new(move |_| {
@@ -50,10 +51,14 @@ pub fn RateBanner() -> impl IntoView {
         (left.get() > 0).then(|| {
             view! {
                 <div class="banner warn" role="status" data-testid="rate-banner">
-                    {format!(
-                        "This agent reached its limit of 120 requests per minute. Sending resumes in {} s.",
-                        left.get()
-                    )}
+                    {if visitor {
+                        format!("You are sending faster than this chat allows. You can send again in {} s.", left.get())
+                    } else {
+                        format!(
+                            "This agent reached its limit of 120 requests per minute. Sending resumes in {} s.",
+                            left.get()
+                        )
+                    }}
                 </div>
             }
         })

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod edge;
+pub mod host;
 pub mod local;
 pub mod mochat;
 pub mod process;
@@ -14,6 +15,7 @@ pub mod wrangler;
 
 pub use browser::Browser;
 pub use edge::{Answer, Edge};
+pub use host::HostSite;
 pub use local::{LocalOptions, LocalServer};
 pub use mochat::Mochat;
 pub use process::{Service, free_port};

@@ -19,6 +19,16 @@ impl Stack {
     /// Starts the demo local server (rate limit off) and the worker with the
     /// extra `vars`, files under a fresh `test-output/tmp/<name>-…`.
     pub fn demo(name: &str, vars: &[(&str, &str)]) -> Self {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::demo_with(name, move |_| vars)
+    }
+
+    /// As [`Stack::demo`], with worker vars made from the running local
+    /// server (e.g. naming one of its demo users).
+    pub fn demo_with(name: &str, vars: impl FnOnce(&LocalServer) -> Vec<(String, String)>) -> Self {
         let dir = scratch_dir(name);
         let local = LocalServer::start(LocalOptions {
             demo: true,
@@ -26,9 +36,7 @@ impl Stack {
         })
         .expect("the local MoChat server starts");
         let mut options = WorkerOptions::for_demo(&local, &dir);
-        options
-            .vars
-            .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        options.vars.extend(vars(&local));
         let worker = WranglerDev::start(&options).expect("wrangler dev starts");
         let operator = Mochat::new(
             local.base(),

@@ -61,43 +61,47 @@ fn outgoing(
     })
 }
 
+/// The token of agent `id` (the default agent's, or one in the vault), if
+/// the worker holds it.
+pub async fn token_of(env: &Env, id: &str) -> Flow<Option<String>> {
+    let default = DefaultAgent::from_env(env);
+    if let Some(token) = config::string(env, CLAW_TOKEN).filter(|_| id == default.agent_id) {
+        return Ok(Some(token));
+    }
+    if is_valid_id(id) {
+        return Ok(vault::token(env, id).await?);
+    }
+    Ok(None)
+}
+
 /// The agent a request speaks for (`X-MoChat-Agent`, absent: the default) and its token.
 async fn agent(req: &Request, env: &Env) -> Flow<(String, String)> {
-    let default = DefaultAgent::from_env(env);
-    let default_token = config::string(env, CLAW_TOKEN);
     let named = req
         .headers()
         .get(AGENT_HEADER)?
         .map(|v| v.trim().to_owned());
     match named {
-        None => match default_token {
-            Some(token) => Ok((default.agent_id, token)),
+        None => match config::string(env, CLAW_TOKEN) {
+            Some(token) => Ok((DefaultAgent::from_env(env).agent_id, token)),
             None => Err(ApiError::not_found(
                 "No default agent is configured (the worker has no CLAW_TOKEN). \
                  Pick an agent with the X-MoChat-Agent header, or register one.",
             )
             .into()),
         },
-        Some(id) => {
-            if let Some(token) = default_token.filter(|_| id == default.agent_id) {
-                return Ok((id, token));
-            }
-            if is_valid_id(&id)
-                && let Some(token) = vault::token(env, &id).await?
-            {
-                return Ok((id, token));
-            }
-            Err(ApiError::not_found(
+        Some(id) => match token_of(env, &id).await? {
+            Some(token) => Ok((id, token)),
+            None => Err(ApiError::not_found(
                 "Unknown agent: the worker holds no token for the agent named in X-MoChat-Agent. \
                  Pick one listed by GET /edge/agents.",
             )
-            .into())
-        }
+            .into()),
+        },
     }
 }
 
 /// Spends one request of the agent's budget.
-async fn admit(env: &Env, agent_id: &str) -> Flow<Decision> {
+pub async fn admit(env: &Env, agent_id: &str) -> Flow<Decision> {
     let stub = env
         .durable_object(config::AGENT_LIMITER)?
         .id_from_name(agent_id)?
@@ -113,8 +117,16 @@ async fn admit(env: &Env, agent_id: &str) -> Flow<Decision> {
     Ok(resp.json().await?)
 }
 
-/// Any call but registration: agent (404) → budget (429) → upstream. A send
-/// with a `meta.clientId` goes through the agent's ledger (`send_once`).
+/// Who a forwarded call speaks as.
+pub struct Speaker {
+    pub agent_id: String,
+    pub token: String,
+    /// Rate-limit headers the caller sees instead of the agent's (a widget
+    /// visitor sees their own sub-quota); `None`: the agent's.
+    pub shown: Option<Vec<(&'static str, String)>>,
+}
+
+/// Any call but registration, from the dashboard: agent (404) → [`forward_as`].
 pub async fn forward(
     req: &Request,
     env: &Env,
@@ -123,6 +135,44 @@ pub async fn forward(
     body: Option<Vec<u8>>,
 ) -> Flow<Response> {
     let (agent_id, token) = agent(req, env).await?;
+    let speaker = Speaker {
+        agent_id,
+        token,
+        shown: None,
+    };
+    forward_as(req, env, ctx, route, body, speaker).await
+}
+
+/// 429 for an agent over its budget.
+pub fn agent_over_budget(decision: &Decision, limits: Vec<(&'static str, String)>) -> Halt {
+    Halt::with_headers(
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "This agent made {} requests in the last minute, its limit. Wait {} seconds.",
+                mochat_api::limits::RATE_LIMIT,
+                decision.retry_after()
+            ),
+        ),
+        limits,
+    )
+}
+
+/// Budget (429) → upstream. A send with a `meta.clientId` goes through the
+/// agent's ledger (`send_once`).
+pub async fn forward_as(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    route: Route,
+    body: Option<Vec<u8>>,
+    speaker: Speaker,
+) -> Flow<Response> {
+    let Speaker {
+        agent_id,
+        token,
+        shown,
+    } = speaker;
     // Benchmark only (worker/README.md): no admission check, no rate-limit headers.
     let limits = if config::limiter_disabled(env) {
         Vec::new()
@@ -130,19 +180,9 @@ pub async fn forward(
         let decision = admit(env, &agent_id).await?;
         let limits = rate_limit_headers(&decision);
         if !decision.allowed {
-            return Err(Halt::with_headers(
-                ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "This agent made {} requests in the last minute, its limit. Wait {} seconds.",
-                        mochat_api::limits::RATE_LIMIT,
-                        decision.retry_after()
-                    ),
-                ),
-                limits,
-            ));
+            return Err(agent_over_budget(&decision, limits));
         }
-        limits
+        shown.unwrap_or(limits)
     };
     let base = config::upstream_base(env)?;
     let key = outbox::request_key(&route, body.as_deref());
@@ -302,4 +342,26 @@ pub async fn register(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<R
     )
     .await?;
     Ok(respond::json(201, &answer, &[])?)
+}
+
+/// A call the worker makes on its own account (not a browser's request):
+/// the upstream's answer, unread.
+pub async fn call_upstream(
+    env: &Env,
+    token: String,
+    route: &Route,
+    body: Option<Vec<u8>>,
+) -> Flow<Response> {
+    let base = config::upstream_base(env)?;
+    proxy::send(Outgoing {
+        url: proxy::upstream_url(&base, route, None),
+        method: method(route),
+        token: Some(token),
+        content_type: body.as_ref().map(|_| "application/json".to_owned()),
+        accept: Some("application/json".to_owned()),
+        body,
+        deadline_ms: proxy::CALL_DEADLINE_MS,
+        client: None,
+    })
+    .await
 }

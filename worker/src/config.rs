@@ -31,6 +31,14 @@ pub const BENCH_DISABLE_LIMITER: &str = "BENCH_DISABLE_LIMITER";
 pub const SIGN_IN_THROTTLE: &str = "SIGN_IN_THROTTLE";
 /// Durable Object binding: the one [`crate::vault::TokenVault`].
 pub const TOKEN_VAULT: &str = "TOKEN_VAULT";
+/// Optional var: the widget's sites, JSON (see [`crate::sites`]).
+pub const WIDGET_SITES: &str = "WIDGET_SITES";
+/// Optional, for tests only: one visitor's requests per window (default 20).
+pub const WIDGET_VISITOR_LIMIT: &str = "WIDGET_VISITOR_LIMIT";
+/// Durable Object binding: one [`crate::visitors::WidgetVisitor`] per widget visitor.
+pub const WIDGET_VISITOR: &str = "WIDGET_VISITOR";
+/// Assets binding: the built client (the widget page is read from it).
+pub const ASSETS: &str = "ASSETS";
 /// Name of the single vault instance.
 pub const VAULT_INSTANCE: &str = "vault";
 

@@ -1,5 +1,5 @@
 //! The checks in front of every call, in the contract's order: body size
-//! (413), session (401), `Origin` (403).
+//! (413), caller (401: session cookie or widget visitor token), `Origin` (403).
 
 use futures::StreamExt;
 use mochat_api::edge::SESSION_COOKIE;
@@ -9,7 +9,10 @@ use worker::{Date, Env, Request};
 
 use crate::config::{self, SESSION_SECRET};
 use crate::respond::Flow;
+use crate::routes::Access;
 use crate::session;
+use crate::visitor_token::Visitor;
+use crate::widget;
 
 /// How much of an over-long chunked body is read (and dropped) before the 413.
 const DRAIN_MAX_BYTES: usize = 1024 * 1024;
@@ -79,6 +82,53 @@ pub fn session(req: &Request, env: &Env) -> Flow<u64> {
             )
             .into()
         })
+}
+
+/// Who is calling, as far as the call's [`Access`] asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Not checked: a public call.
+    Anyone,
+    /// A signed-in operator; the session's end (Unix seconds).
+    Operator(u64),
+    /// A widget visitor.
+    Visitor(Visitor),
+}
+
+impl Caller {
+    /// The visitor, or 401 for anyone else.
+    pub fn visitor(&self) -> Flow<&Visitor> {
+        match self {
+            Self::Visitor(v) => Ok(v),
+            _ => Err(ApiError::unauthorized(
+                "This call is the chat widget's: it needs a visitor token. Reload the widget.",
+            )
+            .into()),
+        }
+    }
+
+    /// The operator session's end (0 for anyone else).
+    pub fn session_end(&self) -> u64 {
+        match self {
+            Self::Operator(end) => *end,
+            _ => 0,
+        }
+    }
+}
+
+/// The caller a call needs (401 otherwise): a session cookie for the
+/// operator's calls, a visitor token for the widget's, either for the API
+/// (a visitor token, when sent, decides).
+pub fn caller(req: &Request, env: &Env, access: Access) -> Flow<Caller> {
+    match access {
+        Access::Public => Ok(Caller::Anyone),
+        Access::Operator => Ok(Caller::Operator(session(req, env)?)),
+        Access::Visitor | Access::OperatorOrVisitor => match widget::bearer(req)? {
+            Some(token) => Ok(Caller::Visitor(widget::verify(env, &token)?)),
+            None if access == Access::Visitor => Caller::Anyone.visitor().map(|_| Caller::Anyone),
+            None => Ok(Caller::Operator(session(req, env)?)),
+        },
+    }
 }
 
 /// Whether a method may come without a matching `Origin`.

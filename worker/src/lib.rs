@@ -3,6 +3,7 @@
 pub mod api;
 pub mod config;
 pub mod edge;
+pub mod frame;
 pub mod guard;
 pub mod headers;
 pub mod limiter;
@@ -11,11 +12,16 @@ pub mod proxy;
 pub mod respond;
 pub mod routes;
 pub mod session;
+pub mod sites;
 pub mod vault;
+pub mod visitor_token;
+pub mod visitors;
+pub mod widget;
 
 use mochat_api::{ApiError, Route};
 use worker::{Context, Env, Request, Response, event};
 
+use crate::guard::Caller;
 use crate::respond::{Flow, Halt};
 use crate::routes::{Call, Miss};
 
@@ -44,30 +50,29 @@ fn miss(m: Miss) -> Halt {
 }
 
 /// The route table: match (404, 405), then the checks every call shares in
-/// the contract's order (body 413, session 401, Origin 403), then the handler.
+/// the contract's order (body 413, caller 401, Origin 403), then the handler.
 async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Flow<Response> {
     // The method as sent (worker's `Method` maps unknown ones to GET).
     let method = req.inner().method();
     let call = routes::classify(&method, &req.path()).map_err(miss)?;
-    let takes_body = match &call {
-        Call::SignIn => true,
-        Call::Api(route) => route.has_body(),
-        _ => false,
-    };
-    let body = guard::body(&mut req, takes_body).await?;
-    let session = if call.needs_session() {
-        Some(guard::session(&req, env)?)
-    } else {
-        None
-    };
+    let body = guard::body(&mut req, call.takes_body()).await?;
+    let caller = guard::caller(&req, env, call.access())?;
     guard::origin(&req, &method)?;
     match call {
         Call::SignIn => edge::sign_in(&req, env, body).await,
-        Call::SessionStatus => edge::session_status(session.unwrap_or_default()),
+        Call::SessionStatus => edge::session_status(caller.session_end()),
         Call::SignOut => edge::sign_out(),
         Call::Agents => edge::agents(env).await,
         Call::Health => edge::health(env).await,
+        Call::WidgetFrame => frame::page(&req, env).await,
+        Call::NewVisitor => widget::new_visitor(env, body).await,
+        Call::VisitorRecord => widget::me(env, caller.visitor()?).await,
+        Call::Identify => widget::identify(env, caller.visitor()?, body).await,
+        Call::OpenConversation => widget::open_conversation(env, caller.visitor()?).await,
         Call::Api(Route::Register) => api::register(&req, env, body).await,
-        Call::Api(route) => api::forward(&req, env, ctx, route, body).await,
+        Call::Api(route) => match &caller {
+            Caller::Visitor(v) => widget::visitor_call(&req, env, ctx, v, route, body).await,
+            _ => api::forward(&req, env, ctx, route, body).await,
+        },
     }
 }

@@ -172,7 +172,7 @@ impl SyncPlan {
 }
 
 /// A [`SlidingWindow`] mirrored into a Durable Object's SQLite storage.
-struct StoredWindow {
+pub(crate) struct StoredWindow {
     sql: SqlStorage,
     limit: u32,
     window_ms: u64,
@@ -185,7 +185,7 @@ struct HitRow {
 }
 
 impl StoredWindow {
-    fn new(state: &State, limit: u32, window_ms: u64) -> Self {
+    pub(crate) fn new(state: &State, limit: u32, window_ms: u64) -> Self {
         Self {
             sql: state.storage().sql(),
             limit,
@@ -195,7 +195,11 @@ impl StoredWindow {
     }
 
     /// Runs `f` on the window (loaded on first use), then writes what changed.
-    fn update(&self, now: u64, f: impl FnOnce(&mut SlidingWindow) -> Decision) -> Result<Decision> {
+    pub(crate) fn update(
+        &self,
+        now: u64,
+        f: impl FnOnce(&mut SlidingWindow) -> Decision,
+    ) -> Result<Decision> {
         let mut slot = self.window.borrow_mut();
         let window = match slot.as_mut() {
             Some(w) => w,
@@ -234,7 +238,20 @@ fn to_sql(ms: u64) -> Result<worker::SqlStorageValue> {
     worker::SqlStorageValue::try_from_i64(i64::try_from(ms).map_err(|e| e.to_string())?)
 }
 
-fn now_ms() -> u64 {
+/// A positive number from a test-only var (see worker/README.md), else `default`.
+pub(crate) fn positive(env: &Env, name: &str, default: u64) -> u64 {
+    crate::config::string(env, name)
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+/// The rate window in seconds (`RATE_WINDOW_SECS`, tests and benchmarks only; default 60).
+pub(crate) fn window_secs(env: &Env) -> u64 {
+    positive(env, crate::config::RATE_WINDOW_SECS, RATE_WINDOW_SECS)
+}
+
+pub(crate) fn now_ms() -> u64 {
     Date::now().as_millis()
 }
 
@@ -251,16 +268,13 @@ pub struct AgentLimiter {
 
 impl DurableObject for AgentLimiter {
     fn new(state: State, env: Env) -> Self {
-        // Overridable only for tests and benchmarks (see worker/README.md).
-        let number = |name: &str, default: u64| {
-            crate::config::string(&env, name)
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(default)
-        };
-        let limit = u32::try_from(number(crate::config::RATE_LIMIT, u64::from(RATE_LIMIT)))
-            .unwrap_or(RATE_LIMIT);
-        let window_ms = number(crate::config::RATE_WINDOW_SECS, RATE_WINDOW_SECS) * 1000;
+        let limit = u32::try_from(positive(
+            &env,
+            crate::config::RATE_LIMIT,
+            u64::from(RATE_LIMIT),
+        ))
+        .unwrap_or(RATE_LIMIT);
+        let window_ms = window_secs(&env) * 1000;
         Self {
             window: StoredWindow::new(&state, limit, window_ms),
             ledger: StoredLedger::new(state.storage().sql()),

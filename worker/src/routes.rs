@@ -3,6 +3,7 @@
 //! is not found. Pure: works on the method name and the raw path.
 
 use mochat_api::routes::{Method, allow_header};
+use mochat_api::widget;
 use mochat_api::{Route, RouteError};
 
 /// A request the worker answers.
@@ -18,8 +19,31 @@ pub enum Call {
     Agents,
     /// `GET /edge/health`
     Health,
+    /// `GET /edge/widget/frame`: the widget page.
+    WidgetFrame,
+    /// `POST /edge/widget/visitor`: a new widget visitor.
+    NewVisitor,
+    /// `GET /edge/widget/me`: the visitor's record.
+    VisitorRecord,
+    /// `POST /edge/widget/me`: the visitor's name and email.
+    Identify,
+    /// `POST /edge/widget/conversation`: the visitor's session.
+    OpenConversation,
     /// One of the API calls, forwarded upstream.
     Api(Route),
+}
+
+/// Who may make a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, sign-in, the widget page and minting a visitor.
+    Public,
+    /// A signed-in operator (session cookie).
+    Operator,
+    /// A widget visitor (visitor token).
+    Visitor,
+    /// Either: the API calls (a visitor only on their own session).
+    OperatorOrVisitor,
 }
 
 /// Why a request matches no call.
@@ -33,9 +57,25 @@ pub enum Miss {
 }
 
 impl Call {
-    /// Whether the call needs a signed-in session (all but health and sign-in).
-    pub fn needs_session(&self) -> bool {
-        !matches!(self, Self::Health | Self::SignIn)
+    /// Who may make the call.
+    pub fn access(&self) -> Access {
+        match self {
+            Self::Health | Self::SignIn | Self::WidgetFrame | Self::NewVisitor => Access::Public,
+            Self::SessionStatus | Self::SignOut | Self::Agents | Self::Api(Route::Register) => {
+                Access::Operator
+            }
+            Self::VisitorRecord | Self::Identify | Self::OpenConversation => Access::Visitor,
+            Self::Api(_) => Access::OperatorOrVisitor,
+        }
+    }
+
+    /// Whether the handler reads the request body.
+    pub fn takes_body(&self) -> bool {
+        match self {
+            Self::SignIn | Self::NewVisitor | Self::Identify => true,
+            Self::Api(route) => route.has_body(),
+            _ => false,
+        }
     }
 }
 
@@ -73,6 +113,13 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
         ]),
         "/edge/agents" => edge(&[(Method::Get, Call::Agents)]),
         "/edge/health" => edge(&[(Method::Get, Call::Health)]),
+        widget::FRAME_PATH => edge(&[(Method::Get, Call::WidgetFrame)]),
+        widget::VISITOR_PATH => edge(&[(Method::Post, Call::NewVisitor)]),
+        widget::ME_PATH => edge(&[
+            (Method::Get, Call::VisitorRecord),
+            (Method::Post, Call::Identify),
+        ]),
+        widget::CONVERSATION_PATH => edge(&[(Method::Post, Call::OpenConversation)]),
         _ => match Route::parse_api(method, raw_path) {
             Ok(route) => Ok(Call::Api(route)),
             Err(RouteError::NotFound) => Err(Miss::NotFound),
@@ -106,11 +153,41 @@ mod tests {
                 allow: "GET".into()
             })
         );
-        assert!(!Call::Health.needs_session());
-        assert!(!Call::SignIn.needs_session());
-        assert!(Call::SignOut.needs_session());
-        assert!(Call::Agents.needs_session());
-        assert!(Call::Api(Route::Register).needs_session());
+        assert_eq!(Call::Health.access(), Access::Public);
+        assert_eq!(Call::SignIn.access(), Access::Public);
+        assert_eq!(Call::SignOut.access(), Access::Operator);
+        assert_eq!(Call::Agents.access(), Access::Operator);
+        assert_eq!(Call::Api(Route::Register).access(), Access::Operator);
+        assert_eq!(
+            Call::Api(Route::ListSessions).access(),
+            Access::OperatorOrVisitor
+        );
+    }
+
+    #[test]
+    fn widget_routes() {
+        assert_eq!(classify("GET", "/edge/widget/frame"), Ok(Call::WidgetFrame));
+        assert_eq!(
+            classify("POST", "/edge/widget/visitor"),
+            Ok(Call::NewVisitor)
+        );
+        assert_eq!(classify("GET", "/edge/widget/me"), Ok(Call::VisitorRecord));
+        assert_eq!(classify("POST", "/edge/widget/me"), Ok(Call::Identify));
+        assert_eq!(
+            classify("POST", "/edge/widget/conversation"),
+            Ok(Call::OpenConversation)
+        );
+        assert_eq!(
+            classify("GET", "/edge/widget/visitor"),
+            Err(Miss::MethodNotAllowed {
+                allow: "POST".into()
+            })
+        );
+        assert_eq!(Call::WidgetFrame.access(), Access::Public);
+        assert_eq!(Call::NewVisitor.access(), Access::Public);
+        assert_eq!(Call::OpenConversation.access(), Access::Visitor);
+        assert!(Call::Identify.takes_body());
+        assert!(!Call::WidgetFrame.takes_body());
     }
 
     #[test]

@@ -10,11 +10,11 @@ use hmac::{Hmac, Mac};
 use mochat_api::edge::{SESSION_COOKIE, SESSION_TTL_SECS};
 use sha2::{Digest, Sha256};
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: &str = "v1";
 
-fn mac(secret: &str) -> HmacSha256 {
+pub(crate) fn mac(secret: &str) -> HmacSha256 {
     // HMAC takes keys of any length; this never fails.
     <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
@@ -88,7 +88,7 @@ pub fn rfc3339(unix_secs: u64) -> String {
         .unwrap_or_default()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -98,7 +98,7 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

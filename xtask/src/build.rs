@@ -11,10 +11,21 @@ pub fn all() -> Result {
     worker()
 }
 
-/// `trunk build --release` of the dashboard into `dist/`.
+/// `trunk build --release` of the dashboard into `dist/`, then of the
+/// widget into `dist/widget/` (served under `/widget/`).
 pub fn client() -> Result {
     step("Building the dashboard (trunk build --release → dist/)");
     status(command(cargo_tool("trunk")).args(["build", "--release"]))?;
+    step("Building the chat widget (trunk build --release client/widget.html → dist/widget/)");
+    status(command(cargo_tool("trunk")).args([
+        "build",
+        "client/widget.html",
+        "--release",
+        "--dist",
+        "dist/widget",
+        "--public-url",
+        "/widget/",
+    ]))?;
     let root = workspace_root();
     let read = |p: &str| {
         std::fs::read_to_string(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"))

@@ -1,0 +1,257 @@
+//! The chat widget's shell: the same conversation (message list, composer,
+//! outbox, watch) as the dashboard, for one visitor of one site, inside the
+//! iframe the loader (`www/widget.js`) opens. It talks to the host page only
+//! by `postMessage` pinned to the host's exact origin (see
+//! [`mochat_api::widget::bridge`]).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mochat_api::widget::{VisitorInfo, bridge};
+use mochat_api::{ApiError, ErrorCode, Message};
+use serde_json::{Value, json};
+use wasm_bindgen::JsCast;
+
+use crate::api;
+use crate::app::AppState;
+use crate::browser;
+use crate::conn::Conn;
+use crate::conversation::{Composer, Conversation, Source};
+use crate::message::Viewer;
+use crate::widgets::{ErrorNote, RateBanner};
+
+/// The page's query: which site, and the host page's origin.
+fn query_param(name: &str) -> String {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get(name))
+        .unwrap_or_default()
+}
+
+fn storage_key(site: &str) -> String {
+    format!("mochat.visitor.{site}")
+}
+
+/// Posts a bridge message to the host page, pinned to its origin.
+fn post_to_host(host: &str, kind: &str, extra: Value) {
+    let mut msg = json!({ "v": bridge::VERSION, "type": kind });
+    if let (Some(m), Value::Object(extra)) = (msg.as_object_mut(), extra) {
+        m.extend(extra);
+    }
+    let Ok(data) = js_sys::JSON::parse(&msg.to_string()) else {
+        return;
+    };
+    if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+        let _ = parent.post_message(&data, host);
+    }
+}
+
+/// A bridge message from the host, if `event` is one from exactly `host`.
+fn from_host(event: &web_sys::MessageEvent, host: &str) -> Option<Value> {
+    if event.origin() != host {
+        return None;
+    }
+    let text = js_sys::JSON::stringify(&event.data()).ok()?.as_string()?;
+    let value: Value = serde_json::from_str(&text).ok()?;
+    (value.get("v").and_then(Value::as_u64) == Some(bridge::VERSION)).then_some(value)
+}
+
+/// Signs the visitor in: the kept token if it is still good, else a new one.
+async fn visitor(site: String) -> Result<VisitorInfo, ApiError> {
+    let key = storage_key(&site);
+    if let Some(token) = browser::load(&key) {
+        api::set_visitor_token(Some(token));
+        match api::visitor_me().await {
+            Ok(info) => return Ok(info),
+            Err(e) if e.code == ErrorCode::Unauthorized => browser::store(&key, None),
+            Err(e) => return Err(e),
+        }
+    }
+    api::set_visitor_token(None);
+    let info = api::new_visitor(site).await?;
+    if let Some(token) = &info.token {
+        browser::store(&key, Some(token));
+        api::set_visitor_token(Some(token.clone()));
+    }
+    Ok(info)
+}
+
+/// The whole widget.
+#[component]
+pub fn WidgetApp() -> impl IntoView {
+    let state = AppState {
+        rate: RwSignal::new(None),
+        conn: RwSignal::new(Conn::Connecting),
+        agent: RwSignal::new(None),
+        signed_out: RwSignal::new(0),
+    };
+    provide_context(state);
+    api::on_rate_limit(move |info| state.rate.set(Some(info)));
+
+    let site = query_param("site");
+    let host = query_param("host");
+    let info = RwSignal::new(None::<VisitorInfo>);
+    let error = RwSignal::new(None::<ApiError>);
+    let open = RwSignal::new(true);
+    let unread = RwSignal::new(0u32);
+    // The first message, typed before the session existed.
+    let first = StoredValue::new(None::<String>);
+
+    let start = {
+        let site = site.clone();
+        move || {
+            let site = site.clone();
+            error.set(None);
+            spawn_local(async move {
+                match visitor(site).await {
+                    Ok(v) => info.set(Some(v)),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
+    };
+    start();
+    // A reload of the expired token: the watch reports it as signed out.
+    Effect::new({
+        let start = start.clone();
+        move |prev: Option<u32>| {
+            let n = state.signed_out.get();
+            if prev.is_some_and(|p| p != n) {
+                if let Some(site) = info.get_untracked().map(|i| i.site.key) {
+                    browser::store(&storage_key(&site), None);
+                }
+                info.set(None);
+                start();
+            }
+            n
+        }
+    });
+
+    // The host page: visibility and identity.
+    let listener = window_event_listener_untyped("message", {
+        let host = host.clone();
+        move |ev| {
+            let Ok(ev) = ev.dyn_into::<web_sys::MessageEvent>() else {
+                return;
+            };
+            let Some(msg) = from_host(&ev, &host) else {
+                return;
+            };
+            let field = |k: &str| msg.get(k).and_then(Value::as_str).map(str::to_owned);
+            match msg.get("type").and_then(Value::as_str) {
+                Some(bridge::VISIBILITY) => {
+                    let shown = msg.get("open").and_then(Value::as_bool).unwrap_or(true);
+                    open.set(shown);
+                    if shown {
+                        unread.set(0);
+                    }
+                }
+                Some(bridge::IDENTIFY) => {
+                    let (name, email) = (field("name"), field("email"));
+                    spawn_local(async move {
+                        match api::identify(name, email).await {
+                            Ok(v) => info.set(Some(v)),
+                            Err(e) => error.set(Some(e)),
+                        }
+                    });
+                }
+                _ => {}
+            }
+        }
+    });
+    on_cleanup(move || listener.remove());
+    Effect::new({
+        let host = host.clone();
+        move |_| post_to_host(&host, bridge::UNREAD, json!({ "count": unread.get() }))
+    });
+    post_to_host(&host, bridge::READY, json!({}));
+
+    let on_message = Callback::new({
+        let host = host.clone();
+        move |m: Message| {
+            let me = info.with_untracked(|i| i.as_ref().map(|i| i.visitor_id.clone()));
+            let theirs = mochat_api::widget::VisitorMark::from_meta(&m.meta).map(|v| v.id);
+            if theirs != me {
+                if !open.get_untracked() {
+                    unread.update(|n| *n += 1);
+                }
+                post_to_host(&host, bridge::MESSAGE, json!({ "messageId": m.message_id }));
+            }
+        }
+    });
+
+    let start_chat = move |content: String| {
+        first.set_value(Some(content));
+        error.set(None);
+        spawn_local(async move {
+            match api::open_conversation().await {
+                Ok(v) => info.set(Some(v)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let close = move |_| post_to_host(&host, bridge::CLOSE, json!({}));
+
+    let accent = move || {
+        info.with(|i| i.as_ref().map(|i| format!("--accent: {}", i.site.color)))
+            .unwrap_or_default()
+    };
+    let title = move || {
+        info.with(|i| i.as_ref().map(|i| i.site.title.clone()))
+            .unwrap_or_else(|| "Chat".to_owned())
+    };
+    let subtitle = move || {
+        info.with(|i| {
+            i.as_ref()
+                .map(|i| format!("{} answers here", i.site.agent_name))
+        })
+        .unwrap_or_default()
+    };
+
+    view! {
+        <div class="widget" style=accent data-testid="widget">
+            <header class="widget-head">
+                <div>
+                    <h1 data-testid="widget-title">{title}</h1>
+                    <p class="small">{subtitle}</p>
+                </div>
+                <button class="icon" aria-label="Close the chat" data-testid="widget-close" on:click=close>"×"</button>
+            </header>
+            <RateBanner visitor=true />
+            <ErrorNote error=error />
+            {move || match info.get() {
+                None if error.with(Option::is_some) => view! {
+                    <button class="primary center-block" on:click={
+                        let start = start.clone();
+                        move |_| start()
+                    }>"Try again"</button>
+                }.into_any(),
+                None => view! { <p class="muted center" data-testid="loading">"Connecting…"</p> }.into_any(),
+                Some(v) => match v.session_id.clone() {
+                    Some(session_id) => {
+                        provide_context(Viewer(v.visitor_id.clone()));
+                        view! {
+                            <Conversation
+                                source=Source::Session(session_id)
+                                on_message=on_message
+                                initial=first.try_update_value(Option::take).flatten()
+                            />
+                        }.into_any()
+                    }
+                    None => view! {
+                        <div class="conversation">
+                            <div class="messages">
+                                <p class="muted center" data-testid="welcome">
+                                    {format!("Hi {}! Ask us anything; {} answers here.", v.name, v.site.agent_name)}
+                                </p>
+                            </div>
+                            <Composer closed=Signal::derive(|| false) on_send=start_chat />
+                        </div>
+                    }.into_any(),
+                },
+            }}
+        </div>
+    }
+}

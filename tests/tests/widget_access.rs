@@ -1,0 +1,287 @@
+//! The widget's routes over HTTP against the real stack: the page is framable
+//! only by the site's origins, visitors get signed tokens, a visitor's
+//! messages carry the worker's visitor mark, a visitor reaches only their
+//! own session (everything else 401/403, nothing changed upstream), and one
+//! visitor over their sub-quota gets 429 while another still chats.
+
+use mochat_api::widget::VisitorInfo;
+use mochat_tests::{Answer, Edge, HostSite, Stack};
+use serde_json::{Value, json};
+
+/// `WIDGET_SITES` with one site, "acme", framable by `origin`.
+pub fn sites(origin: &str, helper: &str) -> String {
+    json!({
+        "acme": {
+            "origins": [origin],
+            "title": "Acme Support",
+            "color": "#0f766e",
+            "participants": [helper]
+        }
+    })
+    .to_string()
+}
+
+async fn as_visitor(
+    edge: &Edge,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Answer {
+    let auth = format!("Bearer {token}");
+    edge.send(method, path, body, &[("Authorization", auth.as_str())])
+        .await
+}
+
+async fn new_visitor(edge: &Edge, name: Option<&str>) -> (VisitorInfo, String) {
+    let mut body = json!({"site": "acme"});
+    if let Some(n) = name {
+        body["name"] = json!(n);
+    }
+    let a = edge.post("/edge/widget/visitor", &body).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let info: VisitorInfo = serde_json::from_str(&a.body).expect("a VisitorInfo");
+    let token = info.token.clone().expect("a minted token");
+    (info, token)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visitors_are_confined_to_their_own_session_and_quota() {
+    // A host site (its page is not needed here, only its origin).
+    let host = HostSite::start(String::new(), String::new()).expect("host site");
+    let mut helper = String::new();
+    let stack = Stack::demo_with("widget-access", |local| {
+        helper = local
+            .demo_value("helper agent id")
+            .expect("the demo's helper");
+        vec![("WIDGET_SITES".to_owned(), sites(&host.origin(), &helper))]
+    });
+    let edge = Edge::new(stack.origin());
+
+    // The page: framable by the site's origin only.
+    let frame = edge
+        .get(&format!(
+            "/edge/widget/frame?site=acme&host={}",
+            host.origin()
+        ))
+        .await;
+    assert_eq!(frame.status, 200, "{}", frame.body);
+    let csp = frame.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.ends_with(&format!("frame-ancestors {}", host.origin())),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("frame-ancestors 'none'") && !csp.contains('*'),
+        "{csp}"
+    );
+    assert_eq!(frame.header("x-frame-options"), None);
+    assert!(frame.body.contains("mochat-widget"), "the widget's page");
+    let foreign = edge
+        .get("/edge/widget/frame?site=acme&host=http://127.0.0.1:1")
+        .await;
+    assert_eq!(
+        (foreign.status, foreign.error_code().as_deref()),
+        (403, Some("FORBIDDEN"))
+    );
+    assert_eq!(foreign.header("x-frame-options").as_deref(), Some("DENY"));
+    let unknown = edge
+        .get(&format!(
+            "/edge/widget/frame?site=nope&host={}",
+            host.origin()
+        ))
+        .await;
+    assert_eq!(unknown.status, 404);
+
+    // Visitors: minted only for known sites, from the edge's own origin.
+    let bad_site = edge
+        .post("/edge/widget/visitor", &json!({"site": "nope"}))
+        .await;
+    assert_eq!(bad_site.status, 404);
+    let cross = edge
+        .send(
+            "POST",
+            "/edge/widget/visitor",
+            Some(&json!({"site": "acme"})),
+            &[("Origin", host.origin().as_str())],
+        )
+        .await;
+    assert_eq!(cross.status, 403, "a host page cannot mint visitors itself");
+    let (ada, ada_token) = new_visitor(&edge, Some("Ada")).await;
+    assert_eq!(ada.name, "Ada");
+    assert_eq!(ada.site.title, "Acme Support");
+    assert_eq!(ada.session_id, None);
+
+    // Before her first message Ada has no session: every API call is 403.
+    let sessions = as_visitor(&edge, "GET", "/api/claw/sessions", &ada_token, None).await;
+    assert_eq!(sessions.status, 403, "{}", sessions.body);
+
+    let opened = as_visitor(&edge, "POST", "/edge/widget/conversation", &ada_token, None).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let ada_sid = serde_json::from_str::<VisitorInfo>(&opened.body)
+        .unwrap()
+        .session_id
+        .expect("a session");
+    let again = as_visitor(&edge, "POST", "/edge/widget/conversation", &ada_token, None).await;
+    assert!(
+        again.body.contains(&ada_sid),
+        "opening twice keeps one session"
+    );
+
+    let send_path = format!("/api/claw/sessions/{ada_sid}/message");
+    let forged = json!({"content": "Hello, I need help", "meta": {"visitor": {"id": "someone-else"}, "clientId": "c-1"}});
+    let sent = as_visitor(&edge, "POST", &send_path, &ada_token, Some(&forged)).await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let msg = sent.json();
+    assert_eq!(
+        msg["meta"]["visitor"]["id"],
+        json!(ada.visitor_id),
+        "the worker's mark wins"
+    );
+    assert_eq!(msg["meta"]["visitor"]["name"], "Ada");
+    assert_eq!(msg["meta"]["visitor"]["site"], "acme");
+    let policy = sent.header("ratelimit-policy").unwrap_or_default();
+    assert_eq!(
+        policy, "\"visitor\";q=20;w=60",
+        "a visitor sees their own budget"
+    );
+
+    // Upstream: the session is the site agent's, with the helper, titled for the visitor.
+    let detail = stack.operator.detail(&ada_sid).await;
+    assert_eq!(detail.session.title, "Acme Support · Ada");
+    assert!(detail.session.participants.contains(&helper));
+    let before = detail.message_count;
+
+    // Bob: another visitor, reaching for Ada's session and for operator calls.
+    let (_bob, bob_token) = new_visitor(&edge, None).await;
+    let bob_open = as_visitor(&edge, "POST", "/edge/widget/conversation", &bob_token, None).await;
+    let bob_sid = serde_json::from_str::<VisitorInfo>(&bob_open.body)
+        .unwrap()
+        .session_id
+        .unwrap();
+    assert_ne!(bob_sid, ada_sid);
+    let attempts: Vec<(&str, String, Option<Value>)> = vec![
+        (
+            "GET",
+            format!("/api/claw/sessions/{ada_sid}/messages"),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/claw/sessions/{ada_sid}/watch?timeout=0"),
+            None,
+        ),
+        (
+            "POST",
+            send_path.clone(),
+            Some(json!({"content": "I am Ada"})),
+        ),
+        ("GET", format!("/api/claw/sessions/{ada_sid}/detail"), None),
+        ("GET", format!("/api/claw/sessions/{bob_sid}/detail"), None),
+        ("POST", format!("/api/claw/sessions/{bob_sid}/close"), None),
+        (
+            "POST",
+            format!("/api/claw/sessions/{bob_sid}/participants"),
+            Some(json!({"participants": [helper]})),
+        ),
+        ("GET", "/api/claw/sessions".to_owned(), None),
+        (
+            "POST",
+            "/api/claw/sessions".to_owned(),
+            Some(json!({"participants": [helper]})),
+        ),
+        ("GET", "/api/claw/workspace/group".to_owned(), None),
+        (
+            "POST",
+            "/api/claw/agents/bind".to_owned(),
+            Some(json!({"email": "x@example.com"})),
+        ),
+    ];
+    for (method, path, body) in &attempts {
+        let a = as_visitor(&edge, method, path, &bob_token, body.as_ref()).await;
+        assert_eq!(a.status, 403, "{method} {path}: {}", a.body);
+    }
+    for path in ["/edge/agents", "/edge/session"] {
+        let a = as_visitor(&edge, "GET", path, &bob_token, None).await;
+        assert_eq!(
+            a.status, 401,
+            "{path}: operator routes need the operator's cookie"
+        );
+    }
+    let register = as_visitor(
+        &edge,
+        "POST",
+        "/api/claw/register",
+        &bob_token,
+        Some(&json!({"name": "X", "username": "x_bob"})),
+    )
+    .await;
+    assert_eq!(register.status, 401, "{}", register.body);
+    let tampered = ada_token.replace(&ada.visitor_id, &"0".repeat(32));
+    let a = as_visitor(
+        &edge,
+        "GET",
+        &format!("/api/claw/sessions/{ada_sid}/messages"),
+        &tampered,
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 401, "a tampered token");
+    let after = stack.operator.detail(&ada_sid).await;
+    assert_eq!(after.message_count, before, "nothing reached Ada's session");
+    assert_eq!(
+        stack.operator.detail(&bob_sid).await.session.status,
+        mochat_api::SessionStatus::Open
+    );
+
+    // Bob spends his sub-quota: 429 with his own countdown; Ada still chats.
+    let own = format!("/api/claw/sessions/{bob_sid}/messages");
+    let mut admitted = 0;
+    let mut refused = None;
+    for _ in 0..30 {
+        let a = as_visitor(&edge, "GET", &own, &bob_token, None).await;
+        match a.status {
+            200 => admitted += 1,
+            429 => {
+                refused = Some(a);
+                break;
+            }
+            other => panic!("unexpected {other}: {}", a.body),
+        }
+    }
+    let refused = refused.expect("Bob is refused within 30 requests");
+    assert_eq!(
+        admitted, 19,
+        "exactly 20 per window: 1 went to opening his conversation, refusals cost nothing"
+    );
+    assert_eq!(refused.error_code().as_deref(), Some("RATE_LIMITED"));
+    let retry: u64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert!(
+        refused
+            .header("ratelimit")
+            .unwrap_or_default()
+            .starts_with("\"visitor\";r=0;")
+    );
+    let ada_again = as_visitor(
+        &edge,
+        "POST",
+        &send_path,
+        &ada_token,
+        Some(&json!({"content": "Are you there?"})),
+    )
+    .await;
+    assert_eq!(
+        ada_again.status, 201,
+        "Ada is not starved by Bob: {}",
+        ada_again.body
+    );
+
+    assert!(
+        edge.received_containing("claw_").is_empty(),
+        "no claw token reached a visitor"
+    );
+}

@@ -1,0 +1,100 @@
+//! Visitor tokens: what the worker gives a widget visitor instead of a
+//! session cookie (third-party cookies are blocked in many browsers; the
+//! widget keeps the token in its own storage).
+//!
+//! Token: `vt1.<site>.<visitorId>.<expires>.<mac>`, `mac` the hex HMAC-SHA256
+//! of `visitor|vt1.<site>.<visitorId>.<expires>` under `SESSION_SECRET` (the
+//! `visitor|` prefix keeps it from ever verifying as a session cookie).
+
+use hmac::Mac;
+use mochat_api::routes::is_valid_id;
+use mochat_api::widget::{VISITOR_TOKEN_PREFIX, VISITOR_TTL_SECS};
+
+use crate::session::{HmacSha256, hex, mac, unhex};
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    pub site: String,
+    pub id: String,
+    pub expires: u64,
+}
+
+fn tag(secret: &str, payload: &str) -> HmacSha256 {
+    let mut m = mac(secret);
+    m.update(b"visitor|");
+    m.update(payload.as_bytes());
+    m
+}
+
+/// A token for visitor `id` of `site` that ends at `expires` (Unix seconds).
+pub fn sign(secret: &str, site: &str, id: &str, expires: u64) -> String {
+    let payload = format!("{VISITOR_TOKEN_PREFIX}{site}.{id}.{expires}");
+    let m = tag(secret, &payload);
+    format!("{payload}.{}", hex(&m.finalize().into_bytes()))
+}
+
+/// The visitor of a token this secret signed that has not expired at `now`.
+pub fn verify(secret: &str, token: &str, now: u64) -> Option<Visitor> {
+    if token.len() > 512 {
+        return None;
+    }
+    let (payload, given) = token.rsplit_once('.')?;
+    let rest = payload.strip_prefix(VISITOR_TOKEN_PREFIX)?;
+    let mut parts = rest.split('.');
+    let (site, id, expires) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !is_valid_id(site) || !is_valid_id(id) {
+        return None;
+    }
+    if expires.is_empty() || expires.len() > 12 || !expires.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let expires: u64 = expires.parse().ok()?;
+    tag(secret, payload).verify_slice(&unhex(given)?).ok()?;
+    (expires > now && expires <= now.saturating_add(VISITOR_TTL_SECS)).then(|| Visitor {
+        site: site.to_owned(),
+        id: id.to_owned(),
+        expires,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "test-secret-0123456789";
+    const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn a_token_verifies_until_it_expires() {
+        let exp = NOW + VISITOR_TTL_SECS;
+        let t = sign(SECRET, "acme", "v0123", exp);
+        assert!(t.starts_with("vt1.acme.v0123."));
+        let v = verify(SECRET, &t, NOW).unwrap();
+        assert_eq!(
+            (v.site.as_str(), v.id.as_str(), v.expires),
+            ("acme", "v0123", exp)
+        );
+        assert_eq!(verify(SECRET, &t, exp), None);
+        assert_eq!(verify("other-secret", &t, NOW), None);
+    }
+
+    #[test]
+    fn altered_tokens_fail() {
+        let t = sign(SECRET, "acme", "v0123", NOW + 60);
+        assert_eq!(verify(SECRET, &t.replace("acme", "acmf"), NOW), None);
+        assert_eq!(verify(SECRET, &t.replace("v0123", "v0124"), NOW), None);
+        assert_eq!(verify(SECRET, &format!("{t}0"), NOW), None);
+        assert_eq!(verify(SECRET, "vt1.acme.v.1.zz", NOW), None);
+        assert_eq!(verify(SECRET, "", NOW), None);
+        // Too far in the future: never signed by this worker.
+        let far = sign(SECRET, "acme", "v0123", NOW + VISITOR_TTL_SECS + 10);
+        assert_eq!(verify(SECRET, &far, NOW), None);
+    }
+
+    #[test]
+    fn session_cookies_are_not_visitor_tokens() {
+        let cookie = crate::session::sign(SECRET, NOW + 60);
+        assert_eq!(verify(SECRET, &cookie, NOW), None);
+    }
+}
