@@ -194,8 +194,10 @@ pub fn WidgetApp() -> impl IntoView {
     };
     let close = move |_| post_to_host(&host, bridge::CLOSE, json!({}));
 
+    // Set through the CSSOM (`style:`), which the page's CSP allows; a
+    // `style` attribute would be refused (no 'unsafe-inline').
     let accent = move || {
-        info.with(|i| i.as_ref().map(|i| format!("--accent: {}", i.site.color)))
+        info.with(|i| i.as_ref().map(|i| i.site.color.clone()))
             .unwrap_or_default()
     };
     let title = move || {
@@ -211,7 +213,7 @@ pub fn WidgetApp() -> impl IntoView {
     };
 
     view! {
-        <div class="widget" style=accent data-testid="widget">
+        <div class="widget" style:--accent=accent data-testid="widget">
             <header class="widget-head">
                 <div>
                     <h1 data-testid="widget-title">{title}</h1>

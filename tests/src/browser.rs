@@ -221,3 +221,39 @@ impl Browser {
         .await
     }
 }
+
+impl Browser {
+    /// The embedding page's widget launcher (inside the loader's shadow root).
+    pub async fn widget_part(&self, testid: &str) -> CmdResult<fantoccini::elements::Element> {
+        self.wait_for("[data-mochat-widget]")
+            .await?
+            .shadow_root()
+            .await?
+            .find(fantoccini::Locator::Css(&format!("[data-testid={testid}]")))
+            .await
+    }
+
+    /// Clicks the launcher if the panel is closed, then switches into the
+    /// widget's iframe (back out with `client.enter_parent_frame()`).
+    pub async fn open_widget(&self) -> CmdResult<()> {
+        self.wait_js("window.MoChat && document.querySelector('[data-mochat-widget]')")
+            .await?;
+        let launcher = self.widget_part("launcher").await?;
+        if launcher.attr("aria-expanded").await?.as_deref() != Some("true") {
+            launcher.click().await?;
+        }
+        self.enter_widget().await
+    }
+
+    /// Switches into the widget's iframe.
+    pub async fn enter_widget(&self) -> CmdResult<()> {
+        let frame = self
+            .wait_for("[data-mochat-widget]")
+            .await?
+            .shadow_root()
+            .await?
+            .find(fantoccini::Locator::Css("iframe"))
+            .await?;
+        frame.enter_frame().await
+    }
+}

@@ -4,13 +4,17 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The page and its CSP.
+type Page = Arc<Mutex<(String, String)>>;
 
 /// A running host site; it stops when dropped.
 pub struct HostSite {
     pub port: u16,
+    page: Page,
     stop: Arc<AtomicBool>,
 }
 
@@ -21,19 +25,27 @@ impl HostSite {
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let page: Page = Arc::new(Mutex::new((html, csp)));
+        let (flag, shared) = (Arc::clone(&stop), Arc::clone(&page));
         std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (html, csp) = (html.clone(), csp.clone());
+                        let (html, csp) = shared.lock().map(|p| p.clone()).unwrap_or_default();
                         std::thread::spawn(move || serve(stream, &html, &csp));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
         });
-        Ok(Self { port, stop })
+        Ok(Self { port, page, stop })
+    }
+
+    /// Serves another page from now on (e.g. once the edge's origin is known).
+    pub fn set_page(&self, html: String, csp: String) {
+        if let Ok(mut p) = self.page.lock() {
+            *p = (html, csp);
+        }
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -45,6 +45,22 @@ pub fn run() -> Result {
     step(&format!(
         "Starting the worker (wrangler dev) on 127.0.0.1:{WORKER_PORT}; it builds first"
     ));
+    // The widget's demo site: /widget-demo.html on the worker's own origin
+    // embeds it; the demo's helper agent joins every visitor's session.
+    let helper = local
+        .output()
+        .lines()
+        .find_map(|l| l.strip_prefix("demo: helper agent id "))
+        .map(|id| id.trim().to_owned());
+    let mut site = serde_json::json!({
+        "origins": [format!("http://127.0.0.1:{WORKER_PORT}"), format!("http://localhost:{WORKER_PORT}")],
+        "title": "MoChat demo",
+        "color": "#0f766e",
+    });
+    if let Some(id) = helper {
+        site["participants"] = serde_json::json!([id]);
+    }
+    let sites = serde_json::json!({ "demo": site });
     let mut wrangler = command(node_tool("wrangler"));
     wrangler.args([
         "dev",
@@ -53,6 +69,8 @@ pub fn run() -> Result {
         "--port",
         &WORKER_PORT.to_string(),
         "--show-interactive-dev-session=false",
+        "--var",
+        &format!("WIDGET_SITES:{sites}"),
     ]);
     let mut wrangler = Service::spawn("wrangler", wrangler).map_err(|e| e.to_string())?;
     if !wait_for_port(WORKER_PORT, Duration::from_secs(300)) {
@@ -64,6 +82,7 @@ pub fn run() -> Result {
     let password = read_var(&dev_vars, "DASHBOARD_PASSWORD").unwrap_or_default();
     println!("\n  MoChat dashboard: http://127.0.0.1:{WORKER_PORT}/");
     println!("  password:         {password}");
+    println!("  widget demo page: http://127.0.0.1:{WORKER_PORT}/widget-demo");
     println!("  local MoChat API: http://127.0.0.1:{LOCAL_PORT}/api");
     println!(
         "  logs:             {}",
