@@ -115,20 +115,22 @@ impl Weight {
 
 pub const KB: usize = 1000;
 
-/// Measures `dist/` (dashboard) and `worker/build/` (worker) as built.
+/// Measures `dist/` (dashboard), `dist/widget/` and `dist/widget.js` (the
+/// widget and its loader) and `worker/build/` (worker) as built.
 pub fn measure(root: &Path) -> Result<Weight> {
     let dist = root.join("dist");
+    let loader = dist.join("widget.js");
     let mut first_load = vec![dist.join("index.html")];
-    first_load.extend(files_with(&dist, &["wasm", "js", "css"])?);
+    first_load.extend(
+        files_with(&dist, &["wasm", "js", "css"])?
+            .into_iter()
+            .filter(|p| *p != loader),
+    );
+    let widget_dir = dist.join("widget");
+    let mut widget = vec![widget_dir.join("index.html")];
+    widget.extend(files_with(&widget_dir, &["wasm", "js", "css"])?);
     let worker = root.join("worker/build");
     let bundle = vec![worker.join("index.js"), worker.join("index_bg.wasm")];
-    let not_built = |key, name: &str, target_gzip| Artifact {
-        key,
-        name: name.to_owned(),
-        files: Vec::new(),
-        missing: Some("not built yet (the widget does not exist)".to_owned()),
-        target_gzip,
-    };
     let artifacts = vec![
         artifact(
             "dashboard",
@@ -136,8 +138,18 @@ pub fn measure(root: &Path) -> Result<Weight> {
             &first_load,
             150 * KB,
         )?,
-        not_built("widget_app", "Widget app", 100 * KB),
-        not_built("widget_loader", "Widget loader", 3 * KB),
+        artifact(
+            "widget_app",
+            "Widget app, first open (html + js + wasm + css)",
+            &widget,
+            100 * KB,
+        )?,
+        artifact(
+            "widget_loader",
+            "Widget loader (widget.js)",
+            std::slice::from_ref(&loader),
+            3 * KB,
+        )?,
         artifact(
             "worker",
             "Worker bundle (index.js + index_bg.wasm)",
@@ -148,14 +160,24 @@ pub fn measure(root: &Path) -> Result<Weight> {
 
     let wasm_target = root.join("target/wasm32-unknown-unknown/release");
     let mut breakdowns = Vec::new();
-    if let Some(shipped) = first_load
-        .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
-    {
+    let shipped_wasm = |files: &[PathBuf]| {
+        files
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .cloned()
+    };
+    if let Some(shipped) = shipped_wasm(&first_load) {
         breakdowns.push(breakdown(
             "dashboard",
-            shipped,
+            &shipped,
             &wasm_target.join("mochat-client.wasm"),
+        )?);
+    }
+    if let Some(shipped) = shipped_wasm(&widget) {
+        breakdowns.push(breakdown(
+            "widget_app",
+            &shipped,
+            &wasm_target.join("mochat-widget.wasm"),
         )?);
     }
     breakdowns.push(breakdown(
