@@ -14,6 +14,15 @@ pub const BASE_MS: u32 = 500;
 /// The longest delay, in milliseconds.
 pub const MAX_MS: u32 = 30_000;
 
+/// Whether an error may pass by itself (a full budget, an unreachable or
+/// failing server), so a send is worth retrying without the user.
+pub fn is_transient(err: &ApiError) -> bool {
+    matches!(
+        err.code,
+        ErrorCode::RateLimited | ErrorCode::UpstreamUnavailable | ErrorCode::Internal
+    )
+}
+
 impl Backoff {
     /// Forgets past failures (after a success).
     pub fn reset(&mut self) {

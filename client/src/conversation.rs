@@ -15,7 +15,7 @@ use web_sys::AbortController;
 
 use crate::api::{self, ApiResult};
 use crate::app::AppState;
-use crate::backoff::Backoff;
+use crate::backoff::{Backoff, is_transient};
 use crate::browser;
 use crate::conn::Conn;
 use crate::message::MessageList;
@@ -127,19 +127,62 @@ pub fn Conversation(
         }
     };
 
-    let deliver = {
+    // The outbox goes out one message at a time, oldest first, so messages
+    // arrive in the order they were typed. A failure holds the rest back; a
+    // transient one (budget spent, server unreachable) is retried by itself.
+    let sending = StoredValue::new(false);
+    let pump = {
         let source = source.clone();
-        move |item: Outgoing| {
+        move || {
+            if sending.try_get_value() != Some(false) {
+                return;
+            }
+            sending.set_value(true);
             let source = source.clone();
             spawn_local(async move {
-                match source.send(&item).await {
-                    Ok(m) => {
-                        outbox.update(|o| o.acknowledge(&item.client_id));
-                        arrive(m);
+                let mut backoff = Backoff::default();
+                while let Some(item) = outbox.try_with_untracked(Outbox::next_pending).flatten() {
+                    match source.send(&item).await {
+                        Ok(m) => {
+                            backoff.reset();
+                            outbox.try_update(|o| o.acknowledge(&item.client_id));
+                            arrive(m);
+                        }
+                        Err(e) => {
+                            outbox.try_update(|o| o.fail_from(&item.client_id, e.message.clone()));
+                            if !is_transient(&e) || !alive.try_get_value().unwrap_or(false) {
+                                break;
+                            }
+                            let retry_after =
+                                state.rate.get_untracked().and_then(|r| r.retry_after);
+                            let delay = backoff.delay_after(&e, retry_after, browser::random());
+                            let delay = if e.code == ErrorCode::RateLimited {
+                                delay
+                            } else {
+                                delay.min(5_000)
+                            };
+                            sleep(Duration::from_millis(u64::from(delay))).await;
+                            if !alive.try_get_value().unwrap_or(false) {
+                                break;
+                            }
+                            outbox.try_update(|o| {
+                                o.retry_all();
+                            });
+                        }
                     }
-                    Err(e) => outbox.update(|o| o.fail(&item.client_id, e.message)),
                 }
+                sending.try_set_value(false);
             });
+        }
+    };
+    // Everything that failed goes again, in order.
+    let retry_failed = {
+        let pump = pump.clone();
+        move || {
+            outbox.try_update(|o| {
+                o.retry_all();
+            });
+            pump();
         }
     };
 
@@ -155,7 +198,7 @@ pub fn Conversation(
     // First page, then anything left in the outbox from an earlier visit.
     {
         let source = source.clone();
-        let deliver = deliver.clone();
+        let retry_failed = retry_failed.clone();
         spawn_local(async move {
             match source.page(None).await {
                 Ok(p) => {
@@ -167,10 +210,7 @@ pub fn Conversation(
                     });
                     timeline.set(Some(t));
                     scroll_to_bottom();
-                    let pending = outbox.try_update(|o| o.retry_all()).unwrap_or_default();
-                    for item in pending {
-                        deliver(item);
-                    }
+                    retry_failed();
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -276,29 +316,21 @@ pub fn Conversation(
         }
     });
 
-    // Coming back online or to the tab: resend what failed, reset the title.
-    let retry_failed = {
-        let deliver = deliver.clone();
-        move || {
-            let failed: Vec<Outgoing> = outbox
-                .try_update(|o| {
-                    let ids: Vec<String> = o
-                        .items()
-                        .iter()
-                        .filter(|i| matches!(i.delivery, Delivery::Failed(_)))
-                        .map(|i| i.client_id.clone())
-                        .collect();
-                    ids.iter().filter_map(|id| o.retry(id)).collect()
-                })
-                .unwrap_or_default();
-            for item in failed {
-                deliver(item);
-            }
-        }
-    };
+    // Coming back online, or the live connection coming back: resend what
+    // failed. Back to the tab: reset the title.
     let online = window_event_listener(leptos::ev::online, {
         let retry_failed = retry_failed.clone();
         move |_| retry_failed()
+    });
+    Effect::new({
+        let retry_failed = retry_failed.clone();
+        move |was_live: Option<bool>| {
+            let live = state.conn.get() == Conn::Live;
+            if live && was_live == Some(false) && outbox.with_untracked(Outbox::has_failed) {
+                retry_failed();
+            }
+            live
+        }
     });
     let visible = window_event_listener_untyped("visibilitychange", move |_| {
         if browser::is_visible() {
@@ -320,22 +352,18 @@ pub fn Conversation(
     });
 
     let send = {
-        let deliver = deliver.clone();
+        let pump = pump.clone();
         move |content: String| {
             let id = new_client_id(browser::now_ms(), browser::random());
-            let item = outbox.try_update(|o| o.push(id, content));
-            if let Some(item) = item {
+            if outbox.try_update(|o| o.push(id, content)).is_some() {
                 stick_to_bottom.set_value(true);
                 scroll_to_bottom();
-                deliver(item);
+                pump();
             }
         }
     };
-    let retry_one = move |client_id: String| {
-        if let Some(item) = outbox.try_update(|o| o.retry(&client_id)).flatten() {
-            deliver(item);
-        }
-    };
+    // Retrying one retries all that failed, so the order holds.
+    let retry_one = move |_client_id: String| retry_failed();
 
     let messages =
         Signal::derive(move || timeline.with(|t| t.as_ref().map(|t| t.messages().to_vec())));

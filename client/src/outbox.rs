@@ -1,7 +1,8 @@
 //! Messages typed but not yet acknowledged. Each carries a client id (also
 //! sent in `meta.clientId`), survives a reload in `localStorage`, and is sent
 //! again when the connection returns; one the timeline already holds (same
-//! client id) is dropped instead of being posted twice.
+//! client id) is dropped instead of being posted twice. They are sent one at
+//! a time, oldest first ([`Outbox::next_pending`]), so they arrive in order.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -87,6 +88,34 @@ impl Outbox {
         }
     }
 
+    /// The attempt for `client_id` failed: it and every item after it wait
+    /// (failed) until they are retried together, so the order holds.
+    pub fn fail_from(&mut self, client_id: &str, reason: String) {
+        let Some(at) = self.items.iter().position(|i| i.client_id == client_id) else {
+            return;
+        };
+        for i in &mut self.items[at..] {
+            i.delivery = Delivery::Failed(reason.clone());
+        }
+    }
+
+    /// The oldest item waiting to be sent, if any (only once every older one
+    /// is acknowledged or pending: a failed item holds back the ones after it).
+    pub fn next_pending(&self) -> Option<Outgoing> {
+        self.items
+            .iter()
+            .take_while(|i| i.delivery == Delivery::Pending)
+            .next()
+            .cloned()
+    }
+
+    /// Whether any item failed.
+    pub fn has_failed(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i.delivery, Delivery::Failed(_)))
+    }
+
     /// Marks every failed item pending again and returns all items to send, in order.
     pub fn retry_all(&mut self) -> Vec<Outgoing> {
         for i in &mut self.items {
@@ -148,6 +177,36 @@ mod tests {
         again.acknowledge("c1");
         assert_eq!(again.items().len(), 1);
         assert_eq!(Outbox::from_json(Some("not json")), Outbox::default());
+    }
+
+    #[wasm_bindgen_test]
+    fn sends_one_at_a_time_oldest_first() {
+        let mut outbox = Outbox::default();
+        for (id, text) in [("c1", "one"), ("c2", "two"), ("c3", "three")] {
+            outbox.push(id.into(), text.into());
+        }
+        assert_eq!(outbox.next_pending().map(|i| i.content), Some("one".into()));
+        outbox.acknowledge("c1");
+        outbox.fail_from("c2", "offline".into());
+        assert!(outbox.has_failed());
+        assert_eq!(
+            outbox.next_pending(),
+            None,
+            "a failed item holds the rest back"
+        );
+        assert!(
+            outbox
+                .items()
+                .iter()
+                .all(|i| i.delivery != Delivery::Pending)
+        );
+        outbox.retry_all();
+        assert_eq!(outbox.next_pending().map(|i| i.content), Some("two".into()));
+        outbox.acknowledge("c2");
+        assert_eq!(
+            outbox.next_pending().map(|i| i.content),
+            Some("three".into())
+        );
     }
 
     #[wasm_bindgen_test]

@@ -5,6 +5,8 @@
 
 pub mod browser;
 pub mod edge;
+pub mod faultproxy;
+pub mod faults;
 pub mod host;
 pub mod local;
 pub mod mochat;
@@ -15,6 +17,7 @@ pub mod wrangler;
 
 pub use browser::Browser;
 pub use edge::{Answer, Edge};
+pub use faultproxy::FaultProxy;
 pub use host::HostSite;
 pub use local::{LocalOptions, LocalServer};
 pub use mochat::Mochat;

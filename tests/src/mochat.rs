@@ -86,6 +86,59 @@ impl Mochat {
         .await
     }
 
+    /// A send that reports failure instead of panicking: the status (0 when
+    /// the server could not be reached) and body.
+    pub async fn try_send(
+        &self,
+        session_id: &str,
+        content: &str,
+    ) -> Result<Message, (u16, String)> {
+        let route = Route::SendSessionMessage {
+            session_id: session_id.into(),
+        };
+        let url = format!("{}{}", self.base, route.path());
+        let resp = self
+            .http
+            .post(&url)
+            .header("X-Claw-Token", &self.token)
+            .json(&SendMessageRequest {
+                content: content.into(),
+                meta: None,
+            })
+            .timeout(std::time::Duration::from_secs(20))
+            .send()
+            .await
+            .map_err(|e| (0, e.to_string()))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| (0, e.to_string()))?;
+        if status == 201 {
+            serde_json::from_str(&text).map_err(|e| (status, e.to_string()))
+        } else {
+            Err((status, text))
+        }
+    }
+
+    /// The newest `limit` messages of a session, or `None` if the server does not answer.
+    pub async fn try_latest(&self, session_id: &str, limit: u32) -> Option<Vec<Message>> {
+        let route = Route::ListSessionMessages {
+            session_id: session_id.into(),
+        };
+        let url = format!("{}{}?limit={limit}", self.base, route.path());
+        let resp = self
+            .http
+            .get(&url)
+            .header("X-Claw-Token", &self.token)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let page: MessagePage = resp.json().await.ok()?;
+        Some(page.messages)
+    }
+
     /// Every message of a session, oldest first, by paging back with `before`.
     pub async fn all_messages(&self, session_id: &str) -> Vec<Message> {
         let list = Route::ListSessionMessages {
