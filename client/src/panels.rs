@@ -5,11 +5,12 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::conversation::{Conversation, Source};
-use crate::widgets::ErrorNote;
+use crate::widgets::{ErrorNote, reload_when_transient};
 
 #[component]
 pub fn PanelsPage() -> impl IntoView {
     let group = LocalResource::new(api::workspace_group);
+    reload_when_transient(group);
     let selected = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if selected.get_untracked().is_none()

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::browser;
 use crate::conversation::{Conversation, Source};
 use crate::markup::relative;
-use crate::widgets::{Avatar, ErrorNote, KindBadge};
+use crate::widgets::{Avatar, ErrorNote, KindBadge, reload_when_transient};
 
 /// `localStorage` key of the last message seen in a session.
 fn seen_key(session_id: &str) -> String {
@@ -40,6 +40,7 @@ pub fn SessionsPage() -> impl IntoView {
             before: None,
         })
     });
+    reload_when_transient(sessions);
     let creating = RwSignal::new(false);
     let new_button = NodeRef::<leptos::html::Button>::new();
     // Closing the dialog gives focus back to the button that opened it.
@@ -146,6 +147,7 @@ fn SessionView(
 ) -> impl IntoView {
     let id = session_id.clone();
     let detail = LocalResource::new(move || api::session_detail(id.clone()));
+    reload_when_transient(detail);
     let error = RwSignal::new(None::<ApiError>);
     let status = RwSignal::new(None::<SessionStatus>);
     let refresh = move || {

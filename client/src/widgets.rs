@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use mochat_api::{ApiError, User, UserType};
 
 use crate::app::AppState;
+use crate::backoff::is_transient;
 use crate::markup::initials;
 
 /// An error from the API, shown with the envelope's message.
@@ -92,4 +93,24 @@ pub fn KindBadge(kind: UserType) -> impl IntoView {
         UserType::User => ("badge person", "person"),
     };
     view! { <span class=class>{label}</span> }
+}
+
+/// Loads `resource` again by itself when it failed for a passing reason (the
+/// budget spent: after the countdown; the server unreachable: after a few
+/// seconds), so a page never stays stuck on such an error.
+pub fn reload_when_transient<T: Clone + 'static>(resource: LocalResource<Result<T, ApiError>>) {
+    let state = expect_context::<AppState>();
+    Effect::new(move |_| {
+        if let Some(Err(e)) = resource.get()
+            && is_transient(&e)
+        {
+            let wait = state
+                .rate
+                .get_untracked()
+                .and_then(|r| r.wait_secs())
+                .unwrap_or(5)
+                .clamp(1, 60);
+            set_timeout(move || resource.refetch(), Duration::from_secs(wait));
+        }
+    });
 }
