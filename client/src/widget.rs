@@ -99,14 +99,19 @@ pub fn WidgetApp() -> impl IntoView {
     // The first message, typed before the session existed.
     let first = StoredValue::new(None::<String>);
 
+    // Ready (to the host) only once the visitor is known: the host then
+    // sends what it knows of them, which needs the visitor's token.
     let start = {
-        let site = site.clone();
+        let (site, host) = (site.clone(), host.clone());
         move || {
-            let site = site.clone();
+            let (site, host) = (site.clone(), host.clone());
             error.set(None);
             spawn_local(async move {
                 match visitor(site).await {
-                    Ok(v) => info.set(Some(v)),
+                    Ok(v) => {
+                        info.set(Some(v));
+                        post_to_host(&host, bridge::READY, json!({}));
+                    }
                     Err(e) => error.set(Some(e)),
                 }
             });
@@ -166,7 +171,6 @@ pub fn WidgetApp() -> impl IntoView {
         let host = host.clone();
         move |_| post_to_host(&host, bridge::UNREAD, json!({ "count": unread.get() }))
     });
-    post_to_host(&host, bridge::READY, json!({}));
 
     let on_message = Callback::new({
         let host = host.clone();
