@@ -32,10 +32,13 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Listens on a free port and forwards to `target_port` on 127.0.0.1.
-    pub async fn start(target_port: u16) -> io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
+    /// Listens on a free port and forwards to `target_port` on 127.0.0.1
+    /// (inside a Tokio runtime).
+    pub fn start(target_port: u16) -> io::Result<Self> {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let port = std_listener.local_addr()?.port();
+        let listener = TcpListener::from_std(std_listener)?;
         let shared = Arc::new(Shared::default());
         let (cut, _) = watch::channel(0u64);
         let (s, c) = (Arc::clone(&shared), cut.clone());

@@ -44,17 +44,63 @@ pub fn record(row: &Row) {
     }
 }
 
+/// A search of every byte one test's browsers received for `claw_`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeakScan {
+    pub test: String,
+    pub bytes: u64,
+    pub found: u64,
+}
+
+/// Records a scan (one file per test).
+pub fn record_scan(scan: &LeakScan) {
+    let dir = dir().join("scans");
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(json) = serde_json::to_string(scan) {
+        let _ = std::fs::write(dir.join(format!("{}.json", scan.test)), json);
+    }
+}
+
+/// The suite-wide token search as one row: every test's scans summed.
+pub fn scans_row() -> Option<Row> {
+    let scans: Vec<LeakScan> = std::fs::read_dir(dir().join("scans"))
+        .ok()?
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter_map(|t| serde_json::from_str(&t).ok())
+        .collect();
+    if scans.is_empty() {
+        return None;
+    }
+    let bytes: u64 = scans.iter().map(|s| s.bytes).sum();
+    Some(Row {
+        case: "token leak: every byte the browsers received, whole suite".into(),
+        attempts: scans.len() as u64,
+        leaked: scans.iter().map(|s| s.found).sum(),
+        note: format!(
+            "{:.1} MB of answers, headers and pages (uncompressed) from {} browser tests, searched for `claw_`",
+            bytes as f64 / 1e6,
+            scans.len()
+        ),
+        ..Row::default()
+    })
+}
+
 /// Every recorded row, by case name.
 pub fn collect() -> Vec<Row> {
     let mut rows: Vec<Row> = std::fs::read_dir(dir())
         .map(|entries| {
             entries
-                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .filter_map(|e| {
+                    let path = e.ok()?.path();
+                    path.is_file().then_some(path)
+                })
+                .filter_map(|path| std::fs::read_to_string(path).ok())
                 .filter_map(|text| serde_json::from_str(&text).ok())
                 .collect()
         })
         .unwrap_or_default();
     rows.sort_by(|a, b| a.case.cmp(&b.case));
+    rows.extend(scans_row());
     rows
 }
 

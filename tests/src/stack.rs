@@ -1,18 +1,24 @@
 //! The whole product on loopback for one test: the local MoChat server with
 //! its demo workspace, the real worker under `wrangler dev` in front of it,
-//! and the demo's operator as an API client of the local server.
+//! a [`FaultProxy`] that browsers reach the worker through, and the demo's
+//! operator as an API client of the local server. When a stack ends, every
+//! byte its browsers received is searched for claw tokens.
 
+use crate::faults::{LeakScan, record_scan};
 use crate::toolchain::scratch_dir;
-use crate::{LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use crate::{FaultProxy, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
 
-/// A running stack; everything stops when it is dropped.
+/// A running stack (inside a Tokio runtime); everything stops when it is dropped.
 pub struct Stack {
+    pub name: String,
     pub local: LocalServer,
     pub worker: WranglerDev,
     /// How the worker was started (its password and session secret among them).
     pub options: WorkerOptions,
     /// The demo's operator agent, talking to the local server directly.
     pub operator: Mochat,
+    /// Between the browsers and the worker: [`Stack::browser_origin`].
+    pub proxy: FaultProxy,
 }
 
 impl Stack {
@@ -42,16 +48,37 @@ impl Stack {
             local.base(),
             local.demo_token().expect("--demo writes a token"),
         );
+        let proxy = FaultProxy::start(worker.port).expect("the fault proxy starts");
         Self {
+            name: name.to_owned(),
             local,
             worker,
             options,
             operator,
+            proxy,
         }
     }
 
-    /// The worker's origin, e.g. `http://127.0.0.1:8787`.
+    /// Where browsers open the product: the worker, through the proxy.
+    pub fn browser_origin(&self) -> String {
+        self.proxy.origin()
+    }
+
+    /// The worker's own origin, e.g. `http://127.0.0.1:8787` (for HTTP clients).
     pub fn origin(&self) -> String {
         self.worker.origin()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let bytes = self.proxy.received_bytes() as u64;
+        if bytes > 0 {
+            record_scan(&LeakScan {
+                test: self.name.clone(),
+                bytes,
+                found: self.proxy.received_count("claw_") as u64,
+            });
+        }
     }
 }

@@ -30,10 +30,10 @@ async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() 
 }
 
 async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
-    let (worker, local, operator) = (&s.worker, &s.local, &s.operator);
+    let (local, operator) = (&s.local, &s.operator);
     let password = &s.options.password;
     // Sign in.
-    b.sign_in(&worker.origin(), password).await?;
+    b.sign_in(&s.browser_origin(), password).await?;
     b.screenshot("signed-in").await.map_err(at("screenshot"))?;
 
     // The 500-message session: scroll back to its start; nothing missing or repeated.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use mochat_api::Route;
 use mochat_tests::edge::{api_paths, forge_cookie, now_secs};
+use mochat_tests::faults;
 use mochat_tests::{Answer, Edge, Mochat, Stack};
 use serde_json::{Value, json};
 
@@ -142,5 +143,15 @@ async fn every_route_refuses_missing_forged_expired_sessions_and_foreign_origins
     // Nothing the browser side received held a claw token.
     assert!(anonymous.received() > checked, "{}", anonymous.received());
     let leaks = anonymous.received_containing("claw_");
+    faults::record(&faults::Row {
+        case: "access: every route without a session, forged/expired cookie, foreign Origin".into(),
+        attempts: checked as u64,
+        leaked: leaks.len() as u64,
+        note: format!(
+            "all 401/403 in the envelope; upstream unchanged ({} foreign origins)",
+            foreign_origins.len()
+        ),
+        ..faults::Row::default()
+    });
     assert!(leaks.is_empty(), "claw_ reached the browser: {leaks:?}");
 }

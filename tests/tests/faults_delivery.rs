@@ -7,7 +7,7 @@
 //!   is then lost after the upstream stored it: all 20 arrive once, in order.
 //! - SIGKILL after N acknowledged sends: all N are there after the restart.
 //!
-//! Browsers reach the worker through a [`FaultProxy`], which also keeps every
+//! Browsers reach the worker through the stack's fault proxy, which also keeps every
 //! byte they received for the token search.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use mochat_api::requests::RegisterResponse;
 use mochat_api::{Message, Route, Session};
 use mochat_tests::faults::{Row, compare, record};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Edge, FaultProxy, HostSite, Mochat, Stack};
+use mochat_tests::{Browser, Edge, HostSite, Mochat, Stack};
 use serde_json::json;
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -113,7 +113,7 @@ async fn a_burst_survives_server_crashes_and_dropped_connections() {
             ("WIDGET_VISITOR_LIMIT".to_owned(), "1000000".to_owned()),
         ]
     });
-    let proxy = FaultProxy::start(stack.worker.port).await.expect("proxy");
+    let proxy = &stack.proxy;
     let edge = proxy.origin();
     host.set_page(
         page_with_widget(&edge, "acme", "Acme shop"),
@@ -230,7 +230,7 @@ async fn a_burst_survives_server_crashes_and_dropped_connections() {
 async fn messages_typed_offline_arrive_once_in_order() {
     const N: usize = 20;
     let stack = Stack::demo("faults-outbox", &[]);
-    let proxy = FaultProxy::start(stack.worker.port).await.expect("proxy");
+    let proxy = &stack.proxy;
     let (peer_id, _peer) = register(stack.local.base(), "outbox_peer").await;
     let session: Session = stack
         .operator

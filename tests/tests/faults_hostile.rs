@@ -12,7 +12,7 @@ use mochat_api::requests::RegisterResponse;
 use mochat_api::{Route, Session};
 use mochat_tests::faults::{Row, record};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Edge, FaultProxy, HostSite, Mochat, Stack};
+use mochat_tests::{Browser, Edge, HostSite, Mochat, Stack};
 use serde_json::{Value, json};
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -108,7 +108,7 @@ async fn hostile_content_stays_text_in_the_dashboard_and_the_widget() {
         let sites = json!({"acme": {"origins": [host.origin()], "title": "<b>Acme</b> <img src=x onerror=window.__pwned=1>"}});
         vec![("WIDGET_SITES".to_owned(), sites.to_string())]
     });
-    let proxy = FaultProxy::start(s.worker.port).await.expect("proxy");
+    let proxy = &s.proxy;
     let edge = proxy.origin();
     host.set_page(
         page_with_widget(&edge, "acme", "Acme shop"),

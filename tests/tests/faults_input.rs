@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use mochat_api::Route;
+use mochat_tests::faults;
 use mochat_tests::toolchain::scratch_dir;
 use mochat_tests::{Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
 use serde_json::{Value, json};
@@ -675,7 +676,8 @@ async fn run_corpus(
     (rows, failures)
 }
 
-fn print_table(target: &str, rows: &BTreeMap<String, Row>, took: Duration) {
+/// Prints the rows and their total; returns the total.
+fn print_table(target: &str, rows: &BTreeMap<String, Row>, took: Duration) -> Row {
     println!("\n== {target}: {} cases in {took:.1?}", rows.len());
     println!(
         "{:<48} {:>8} {:>5} {:>13} {:>5} {:>5} {:>6} {:>6}",
@@ -706,6 +708,7 @@ fn print_table(target: &str, rows: &BTreeMap<String, Row>, took: Duration) {
         total.exempt,
         total.other
     );
+    total
 }
 
 /// A normal call still works: the session list answers 200 with sessions.
@@ -807,7 +810,22 @@ async fn every_bad_input_on_every_route_is_a_4xx_envelope() {
     for target in &targets {
         let started = Instant::now();
         let (rows, failures) = run_corpus(target, &cases, &routes).await;
-        print_table(target.name, &rows, started.elapsed());
+        let total = print_table(target.name, &rows, started.elapsed());
+        faults::record(&faults::Row {
+            case: format!("bad input corpus on every route ({})", target.name),
+            attempts: total.attempts as u64,
+            server_errors: total.c5xx as u64,
+            hung: total.hung as u64,
+            note: format!(
+                "{} cases x 16 routes: {} 4xx envelopes, {} allowed 2xx, {} exempt, {} other",
+                rows.len(),
+                total.c4xx,
+                total.c2xx,
+                total.exempt,
+                total.other
+            ),
+            ..faults::Row::default()
+        });
         write_report(&dir, target.name, &failures);
         still_answers(target).await;
         all_failures.extend(failures);

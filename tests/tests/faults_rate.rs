@@ -82,7 +82,7 @@ async fn three_agents_racing_get_exactly_120_each_and_the_dashboard_recovers() {
     // The dashboard, acting as a spent agent: countdown, then back by itself.
     let b = Browser::start(1280, 860, false).await.expect("Chromium");
     let outcome = async {
-        b.sign_in(&s.origin(), &s.options.password).await?;
+        b.sign_in(&s.browser_origin(), &s.options.password).await?;
         let picker = b
             .wait_for("[data-testid=agent-picker]")
             .await

@@ -16,7 +16,7 @@ async fn dashboard_renders_and_its_status_line_reaches_the_local_server() {
         .expect("headless Chromium starts");
 
     let outcome = async {
-        browser.client.goto(&worker.origin()).await?;
+        browser.client.goto(&s.browser_origin()).await?;
         let brand = browser
             .client
             .wait()

@@ -56,7 +56,7 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         }});
         vec![("WIDGET_SITES".to_owned(), sites.to_string())]
     });
-    let edge = stack.origin();
+    let edge = stack.browser_origin();
     host.set_page(
         page_with_widget(&edge, "acme", "Acme shop"),
         strict_csp(&edge),

@@ -5,6 +5,7 @@
 //! visitor over their sub-quota gets 429 while another still chats.
 
 use mochat_api::widget::VisitorInfo;
+use mochat_tests::faults;
 use mochat_tests::{Answer, Edge, HostSite, Stack};
 use serde_json::{Value, json};
 
@@ -280,6 +281,14 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
         ada_again.body
     );
 
+    faults::record(&faults::Row {
+        case: "access: a widget visitor reaching another visitor's session and operator routes".into(),
+        attempts: (attempts.len() + 4) as u64,
+        lost: u64::from(after.message_count != before),
+        leaked: edge.received_containing("claw_").len() as u64,
+        note: "403 for every other session and route, 401 for operator routes and tampered tokens; nothing changed upstream; sub-quota 20 exact".into(),
+        ..faults::Row::default()
+    });
     assert!(
         edge.received_containing("claw_").is_empty(),
         "no claw token reached a visitor"

@@ -50,6 +50,7 @@ pub fn run() -> Result {
     build::all()?;
 
     let mut total = Counts::default();
+    mochat_tests::faults::clear();
     step("Native unit, integration and end-to-end tests");
     total.add(tests(&mut cargo(&[
         "test",
@@ -66,11 +67,29 @@ pub fn run() -> Result {
         "wasm32-unknown-unknown",
     ]))?);
 
+    faults_summary(&root);
     println!("\nxtask: {} passed, {} failed", total.passed, total.failed);
     if total.failed > 0 {
         return Err(format!("{} tests failed", total.failed));
     }
     Ok(())
+}
+
+/// Prints the faults suite's table (one row per case the tests recorded)
+/// and writes it to `test-output/faults.md`.
+fn faults_summary(root: &std::path::Path) {
+    let rows = mochat_tests::faults::collect();
+    if rows.is_empty() {
+        return;
+    }
+    let table = mochat_tests::faults::table(&rows);
+    step("Faults and abuse suite: summary");
+    println!("{table}");
+    let doc = format!(
+        "# Faults and abuse suite: last run\n\nWritten by `cargo xtask test` from the rows the \
+         tests in `tests/tests/faults_*.rs` and `widget_access.rs` recorded.\n\n{table}"
+    );
+    let _ = std::fs::write(root.join("test-output/faults.md"), doc);
 }
 
 #[derive(Default)]
