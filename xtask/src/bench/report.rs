@@ -263,7 +263,9 @@ fn weight_section(md: &mut String, r: &Report) {
          into `dist/`, `worker-build --release` into `worker/build/`). Each file is compressed \
          on its own, as it is served: gzip level 9 (flate2), brotli quality 11, window 22. \
          Dashboard first load = `index.html` + every `.js`, `.wasm` and `.css` in `dist/` \
-         (the favicon is left out). Worker bundle = what `wrangler.toml`'s `main` loads: \
+         (the favicon and the widget's loader are left out). Widget app = what the widget's \
+         frame loads on first open: `dist/widget/index.html` + its `.js`, `.wasm` and `.css`. \
+         Widget loader = `dist/widget.js`, the one script a host page includes. Worker bundle = what `wrangler.toml`'s `main` loads: \
          `worker/build/index.js` + `index_bg.wasm`.\n\n",
     );
     let Some(w) = ok(&r.weight) else {
