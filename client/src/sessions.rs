@@ -150,12 +150,15 @@ fn SessionView(
     reload_when_transient(detail);
     let error = RwSignal::new(None::<ApiError>);
     let status = RwSignal::new(None::<SessionStatus>);
+    // Messages that arrived since the detail was loaded (its count is a snapshot).
+    let arrived = RwSignal::new(0u64);
     let refresh = move || {
         detail.refetch();
         on_change();
     };
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
+            arrived.set(0);
             status.set(Some(d.session.status));
             let key = seen_key(&d.session.session_id);
             if let Some(m) = &d.session.last_message
@@ -189,6 +192,7 @@ fn SessionView(
                         watch_from=cursor
                         closed=closed
                         on_session_event=Callback::new(move |_| refresh())
+                        on_message=Callback::new(move |_| arrived.update(|n| *n += 1))
                     />
                 }
             })
@@ -200,7 +204,7 @@ fn SessionView(
             {move || match detail.get() {
                 None => view! { <p class="muted" data-testid="loading">"Loading session…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(d)) => view! { <SessionHeader detail=d on_back=on_back on_close=move || { close.dispatch(()); } on_changed=refresh error=error /> }.into_any(),
+                Some(Ok(d)) => view! { <SessionHeader detail=d arrived=arrived on_back=on_back on_close=move || { close.dispatch(()); } on_changed=refresh error=error /> }.into_any(),
             }}
             <ErrorNote error=error />
             {conversation}
@@ -208,10 +212,20 @@ fn SessionView(
     }
 }
 
+/// " · 1 message", " · 12 messages".
+fn count_label(n: u64) -> String {
+    if n == 1 {
+        " · 1 message".to_owned()
+    } else {
+        format!(" · {n} messages")
+    }
+}
+
 /// Title, status, participants (with add and remove) and the close button.
 #[component]
 fn SessionHeader(
     detail: SessionDetail,
+    #[prop(into)] arrived: Signal<u64>,
     on_back: impl Fn() + Copy + Send + Sync + 'static,
     on_close: impl Fn() + Copy + Send + Sync + 'static,
     on_changed: impl Fn() + Copy + Send + Sync + 'static,
@@ -267,7 +281,9 @@ fn SessionHeader(
                 <span class=if open { "badge open" } else { "badge closed" } data-testid="session-status">
                     {if open { "open" } else { "closed" }}
                 </span>
-                <span class="muted small">{format!(" · {} messages", detail.message_count)}</span>
+                <span class="muted small" data-testid="message-count">
+                    {move || count_label(detail.message_count + arrived.get())}
+                </span>
             </div>
             {open.then(|| view! {
                 <button class="ghost danger" data-testid="close-session" on:click=move |_| on_close()>"Close session"</button>

@@ -211,6 +211,14 @@ async fn a_burst_survives_server_crashes_and_dropped_connections() {
         }
         assert_eq!(leaked, 0, "a claw token reached a browser");
         assert_eq!(unexpected_5xx + sent.server_errors, 0, "5xx other than 502");
+        // The header's count follows the live messages too.
+        let count = format!("{} messages", expected.len());
+        dashboard
+            .wait_js(&format!(
+                "document.querySelector('[data-testid=message-count]')?.textContent.includes('{count}')"
+            ))
+            .await
+            .map_err(at("the header counts every message"))?;
         dashboard.screenshot("faults-burst-dashboard").await.map_err(at("screenshot"))?;
         Ok::<(), String>(())
     }
