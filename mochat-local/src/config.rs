@@ -26,6 +26,9 @@ pub struct Config {
     pub rate_limit: Option<u32>,
     /// Length of the rate-limit window (60 s; shorter only in tests).
     pub rate_window: Duration,
+    /// Tests only: how long a session send's answer waits after the message
+    /// is stored (to lose an answer in flight on purpose). Zero by default.
+    pub answer_delay: Duration,
     /// Seed the demo workspace (once) and run the helper agent.
     pub demo: bool,
     /// Where `--demo` writes `CLAW_TOKEN=…` for the operator agent: by default the
@@ -62,6 +65,7 @@ impl Default for Config {
             storage: Storage::File(root.join("data").join("mochat-local.db")),
             rate_limit: Some(RATE_LIMIT),
             rate_window: Duration::from_secs(RATE_WINDOW_SECS),
+            answer_delay: Duration::ZERO,
             demo: false,
             dev_vars: root.join(".dev.vars"),
         }
@@ -92,6 +96,7 @@ impl Config {
             ("MOCHAT_DB", "--db"),
             ("MOCHAT_RATE_LIMIT", "--rate-limit"),
             ("MOCHAT_RATE_WINDOW_MS", "--rate-window-ms"),
+            ("MOCHAT_ANSWER_DELAY_MS", "--answer-delay-ms"),
             ("MOCHAT_DEV_VARS", "--dev-vars"),
         ];
         for (var, option) in env_options {
@@ -120,7 +125,7 @@ impl Config {
                 "--memory" => memory = true,
                 "--demo" => config.demo = true,
                 "--bind" | "--port" | "--db" | "--rate-limit" | "--rate-window-ms"
-                | "--dev-vars" => {
+                | "--answer-delay-ms" | "--dev-vars" => {
                     let value = match inline {
                         Some(value) => value.to_owned(),
                         None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
@@ -170,6 +175,7 @@ impl Config {
                 }
             }
             "--rate-window-ms" => self.rate_window = Duration::from_millis(number(value)?.max(1)),
+            "--answer-delay-ms" => self.answer_delay = Duration::from_millis(number(value)?),
             "--dev-vars" => self.dev_vars = PathBuf::from(value),
             _ => return Err(format!("unknown option {option}")),
         }

@@ -39,6 +39,8 @@ pub struct AppState {
     limiter: Option<Arc<RateLimiter>>,
     /// Turns true when the server is stopping: pending watches answer at once.
     shutdown: signal::Receiver<bool>,
+    /// Tests only: the wait between storing a session send and answering it.
+    answer_delay: std::time::Duration,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
                 hub: Arc::new(Hub::default()),
                 limiter,
                 shutdown,
+                answer_delay: config.answer_delay,
             },
             stop,
         ))

@@ -66,6 +66,10 @@ pub async fn send_session(
 ) -> AppResult<Response> {
     let (content, meta) = message_body(body)?;
     let message = send(state, &caller.user_id, &session_id, content, meta).await?;
+    if !state.answer_delay.is_zero() {
+        // Tests only (`--answer-delay-ms`): stored, but not yet answered.
+        tokio::time::sleep(state.answer_delay).await;
+    }
     json(StatusCode::CREATED, &message)
 }
 

@@ -19,6 +19,8 @@ pub struct LocalOptions {
     pub rate_limit: Option<u32>,
     /// Where `--demo` writes the operator's token (`CLAW_TOKEN=…`).
     pub dev_vars: Option<PathBuf>,
+    /// `--answer-delay-ms`: a session send is stored, then answered this late.
+    pub answer_delay_ms: Option<u64>,
 }
 
 impl LocalOptions {
@@ -29,6 +31,7 @@ impl LocalOptions {
             demo: false,
             rate_limit: None,
             dev_vars: Some(dir.join("demo.vars")),
+            answer_delay_ms: None,
         }
     }
 }
@@ -82,6 +85,9 @@ impl LocalServer {
         }
         if let Some(vars) = &options.dev_vars {
             cmd.arg("--dev-vars").arg(vars);
+        }
+        if let Some(ms) = options.answer_delay_ms {
+            cmd.args(["--answer-delay-ms", &ms.to_string()]);
         }
         cmd.env("RUST_LOG", "info");
         let mut service = Service::spawn("mochat-local", cmd)?;

@@ -75,7 +75,22 @@ impl WranglerDev {
             ));
         }
         std::fs::create_dir_all(root.join("dist"))?;
-        let port = free_port();
+        Self::start_on(options, free_port())
+    }
+
+    /// SIGKILL of wrangler and workerd: open connections die, nothing is flushed.
+    pub fn kill9(&mut self) {
+        self.service.kill9();
+    }
+
+    /// Starts again on the same port with the same state (`persist_to`).
+    pub fn restart(&mut self, options: &WorkerOptions) -> io::Result<()> {
+        self.service.stop();
+        *self = Self::start_on(options, self.port)?;
+        Ok(())
+    }
+
+    fn start_on(options: &WorkerOptions, port: u16) -> io::Result<Self> {
         let inspector = free_port();
         let mut cmd = command(node_tool("wrangler"));
         cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])

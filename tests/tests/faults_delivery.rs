@@ -6,6 +6,8 @@
 //! - 20 messages typed while the worker is unreachable, one of whose answers
 //!   is then lost after the upstream stored it: all 20 arrive once, in order.
 //! - SIGKILL after N acknowledged sends: all N are there after the restart.
+//! - The worker SIGKILLed after the upstream stored a send but before it
+//!   answered: the retry (same client id) gets that message, nothing posts twice.
 //!
 //! Browsers reach the worker through the stack's fault proxy, which also keeps every
 //! byte they received for the token search.
@@ -18,7 +20,10 @@ use mochat_api::requests::RegisterResponse;
 use mochat_api::{Message, Route, Session};
 use mochat_tests::faults::{Row, compare, record};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Edge, HostSite, Mochat, Stack};
+use mochat_tests::toolchain::scratch_dir;
+use mochat_tests::{
+    Browser, Edge, HostSite, LocalOptions, LocalServer, Mochat, Stack, WorkerOptions, WranglerDev,
+};
 use serde_json::json;
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -377,4 +382,77 @@ async fn acknowledged_sends_survive_a_sigkill() {
     assert_eq!(lost, 0);
     assert_eq!(after.len(), before + N);
     assert!(edge.received_containing("claw_").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_whose_worker_died_after_posting_is_not_posted_again() {
+    // The local server stores a session send, then answers 4 s later: time
+    // to kill the worker while the answer is on its way.
+    let dir = scratch_dir("faults-worker-crash");
+    let local = LocalServer::start(LocalOptions {
+        demo: true,
+        answer_delay_ms: Some(4_000),
+        ..LocalOptions::in_dir(&dir)
+    })
+    .expect("the local MoChat server starts");
+    let options = WorkerOptions::for_demo(&local, &dir);
+    let mut worker = WranglerDev::start(&options).expect("wrangler dev starts");
+    let operator = Mochat::new(local.base(), local.demo_token().expect("a token"));
+    let sid = operator.sessions().await.sessions[0].session_id.clone();
+    let mut edge = Edge::new(worker.origin());
+    assert_eq!(edge.sign_in(&options.password).await, 204);
+    let path = format!("/api/claw/sessions/{sid}/message");
+    let body = json!({"content": "sent as the worker died", "meta": {"clientId": "crash-1"}});
+    let first = {
+        let (edge, path, body) = (edge.clone(), path.clone(), body.clone());
+        tokio::spawn(async move { edge.post(&path, &body).await })
+    };
+    let stored_with_id = |messages: &[Message]| {
+        messages
+            .iter()
+            .filter(|m| m.meta.get("clientId").and_then(|v| v.as_str()) == Some("crash-1"))
+            .map(|m| m.message_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let started = Instant::now();
+    loop {
+        let latest = operator.try_latest(&sid, 5).await.unwrap_or_default();
+        if !stored_with_id(&latest).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the send never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Stored upstream, answer not yet sent: the worker dies with it.
+    worker.kill9();
+    let lost = first.await.expect("task");
+    assert_eq!(lost.status, 0, "the answer was lost: {}", lost.body);
+    worker.restart(&options).expect("wrangler dev starts again");
+    let retried = edge.post(&path, &body).await;
+    let upstream = stored_with_id(&operator.all_messages(&sid).await);
+    record(&Row {
+        case:
+            "outbox: the worker killed after the upstream stored a send, then the same send retried"
+                .into(),
+        attempts: 1,
+        lost: u64::from(upstream.is_empty()),
+        duplicated: upstream.len().saturating_sub(1) as u64,
+        leaked: edge.received_containing("claw_").len() as u64,
+        server_errors: u64::from(retried.status >= 500),
+        hung: 0,
+        note: format!(
+            "answer delayed 4 s upstream, wrangler SIGKILLed in between and restarted; the retry answered {}",
+            retried.status
+        ),
+    });
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(upstream.len(), 1, "posted once");
+    assert_eq!(
+        retried.json()["messageId"],
+        json!(upstream[0]),
+        "the retry answers the stored message"
+    );
 }

@@ -188,7 +188,7 @@ pub async fn forward_as(
     let key = outbox::request_key(&route, body.as_deref());
     let out = outgoing(req, &base, &route, Some(token), body)?;
     let answer = match key {
-        Some(key) => send_once(env, ctx, agent_id, key, out, &limits).await,
+        Some(key) => send_once(env, ctx, &route, agent_id, key, out, &limits).await,
         None => match proxy::send(out).await {
             Ok(upstream) => proxy::pass_through(upstream, &limits).await,
             Err(halt) => Err(halt),
@@ -223,19 +223,32 @@ enum Sent {
 async fn send_once(
     env: &Env,
     ctx: &Context,
+    route: &Route,
     agent_id: String,
     key: String,
     mut out: Outgoing,
     limits: &[(&'static str, String)],
 ) -> Flow<Response> {
     let started = Date::now().as_millis();
+    let token = out.token.clone().unwrap_or_default();
     let ticket = loop {
         let begin = LedgerCall::Begin { key: key.clone() };
         match outbox::ask(env, &agent_id, &begin).await? {
             LedgerAnswer::Stored { body } => return Ok(respond::json_text(201, body, limits)?),
-            LedgerAnswer::Reserved { ticket } => break ticket,
+            LedgerAnswer::Reserved { ticket, lapsed } => {
+                // The last holder never came back: it may have posted before it died.
+                if lapsed && let Some(body) = settle(env, route, &agent_id, &key, &token).await? {
+                    return Ok(respond::json_text(201, body, limits)?);
+                }
+                break ticket;
+            }
             LedgerAnswer::InFlight | LedgerAnswer::Done => {
                 if Date::now().as_millis().saturating_sub(started) >= IN_FLIGHT_WAIT_MS {
+                    // Still held: if the message is upstream, its holder
+                    // posted it and then died or lost its answer.
+                    if let Some(body) = settle(env, route, &agent_id, &key, &token).await? {
+                        return Ok(respond::json_text(201, body, limits)?);
+                    }
                     return Err(ApiError::conflict(
                         "This message is still being sent; try again in a moment.",
                     )
@@ -262,6 +275,40 @@ async fn send_once(
         Sent::Created(body) => Ok(respond::json_text(201, body, limits)?),
         Sent::Other(upstream) => proxy::pass_through(upstream, limits).await,
     }
+}
+
+/// How many of a conversation's newest messages a read-back looks through.
+pub const READ_BACK_LIMIT: u32 = 100;
+
+/// The message a send's client id already posted, read back from the newest
+/// [`READ_BACK_LIMIT`] of its conversation; when found it is stored under
+/// `key`, so later retries get it at once.
+async fn settle(
+    env: &Env,
+    route: &Route,
+    agent_id: &str,
+    key: &str,
+    token: &str,
+) -> Flow<Option<String>> {
+    let (Some(list), Some((_, client_id))) = (outbox::list_route(route), key.rsplit_once(':'))
+    else {
+        return Ok(None);
+    };
+    let query = format!("limit={READ_BACK_LIMIT}");
+    let mut upstream = call_upstream(env, token.to_owned(), &list, Some(&query), None).await?;
+    if upstream.status_code() != 200 {
+        return Ok(None);
+    }
+    let text = upstream.text().await?;
+    let Some(body) = outbox::sent_with(&text, client_id) else {
+        return Ok(None);
+    };
+    let finish = LedgerCall::Finish {
+        key: key.to_owned(),
+        body: body.clone(),
+    };
+    outbox::ask(env, agent_id, &finish).await?;
+    Ok(Some(body))
 }
 
 /// Sends a reserved message; stores a 201 answer, releases the reservation otherwise.
@@ -350,11 +397,12 @@ pub async fn call_upstream(
     env: &Env,
     token: String,
     route: &Route,
+    query: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Flow<Response> {
     let base = config::upstream_base(env)?;
     proxy::send(Outgoing {
-        url: proxy::upstream_url(&base, route, None),
+        url: proxy::upstream_url(&base, route, query),
         method: method(route),
         token: Some(token),
         content_type: body.as_ref().map(|_| "application/json".to_owned()),

@@ -62,6 +62,29 @@ pub fn request_key(route: &Route, body: Option<&[u8]>) -> Option<String> {
     Some(format!("{kind}:{target}:{id}"))
 }
 
+/// The list call that reads back what a send route posted.
+pub fn list_route(send: &Route) -> Option<Route> {
+    match send {
+        Route::SendSessionMessage { session_id } => Some(Route::ListSessionMessages {
+            session_id: session_id.clone(),
+        }),
+        Route::SendPanelMessage { panel_id } => Some(Route::ListPanelMessages {
+            panel_id: panel_id.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// In a message page (JSON), the message posted with `client_id`, as JSON.
+pub fn sent_with(page: &str, client_id: &str) -> Option<String> {
+    let page: mochat_api::MessagePage = serde_json::from_str(page).ok()?;
+    let message = page
+        .messages
+        .into_iter()
+        .find(|m| m.meta.get("clientId").and_then(Value::as_str) == Some(client_id))?;
+    serde_json::to_string(&message).ok()
+}
+
 /// What a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
@@ -84,7 +107,9 @@ pub enum Begun {
     /// The answer is stored: return it.
     Stored,
     /// The caller holds the reservation: send, then store or release it.
-    Reserved { ticket: u64 },
+    /// `lapsed`: it replaces a reservation whose holder never came back (a
+    /// worker that died mid-send), so the message may already be upstream.
+    Reserved { ticket: u64, lapsed: bool },
     /// Another caller holds it: ask again shortly.
     InFlight,
 }
@@ -210,7 +235,13 @@ impl Ledger {
                     ticket,
                     at: now,
                 });
-                (Begun::Reserved { ticket }, writes)
+                (
+                    Begun::Reserved {
+                        ticket,
+                        lapsed: previous.is_some(),
+                    },
+                    writes,
+                )
             }
         }
     }
@@ -295,8 +326,12 @@ pub enum LedgerCall {
 pub enum LedgerAnswer {
     /// The stored answer body of the first send.
     Stored { body: String },
-    /// The caller holds the reservation.
-    Reserved { ticket: u64 },
+    /// The caller holds the reservation (`lapsed`: see [`Begun::Reserved`]).
+    Reserved {
+        ticket: u64,
+        #[serde(default)]
+        lapsed: bool,
+    },
     /// Another caller holds it.
     InFlight,
     /// A finish or abort was recorded.
@@ -425,7 +460,9 @@ impl StoredLedger {
             LedgerCall::Begin { key } => {
                 let begun = self.update(None, |l| l.begin(&key, now))?;
                 match begun {
-                    Begun::Reserved { ticket } => Ok(LedgerAnswer::Reserved { ticket }),
+                    Begun::Reserved { ticket, lapsed } => {
+                        Ok(LedgerAnswer::Reserved { ticket, lapsed })
+                    }
                     Begun::InFlight => Ok(LedgerAnswer::InFlight),
                     Begun::Stored => match self.stored_body(&key)? {
                         Some(body) => Ok(LedgerAnswer::Stored { body }),
@@ -433,7 +470,9 @@ impl StoredLedger {
                             // Storage lost the body: start over for this key.
                             self.update(None, |l| ((), l.forget(&key)))?;
                             match self.update(None, |l| l.begin(&key, now))? {
-                                Begun::Reserved { ticket } => Ok(LedgerAnswer::Reserved { ticket }),
+                                Begun::Reserved { ticket, lapsed } => {
+                                    Ok(LedgerAnswer::Reserved { ticket, lapsed })
+                                }
                                 _ => Ok(LedgerAnswer::InFlight),
                             }
                         }
@@ -558,7 +597,13 @@ mod tests {
     fn first_caller_reserves_others_wait_then_get_the_answer() {
         let mut l = Ledger::default();
         let (first, writes) = l.begin("k", 1_000);
-        assert_eq!(first, Begun::Reserved { ticket: 1_000 });
+        assert_eq!(
+            first,
+            Begun::Reserved {
+                ticket: 1_000,
+                lapsed: false
+            }
+        );
         assert_eq!(
             writes,
             vec![Write::Reserve {
@@ -587,7 +632,7 @@ mod tests {
     #[test]
     fn an_abort_releases_only_its_own_reservation() {
         let mut l = Ledger::default();
-        let Begun::Reserved { ticket } = l.begin("k", 10).0 else {
+        let Begun::Reserved { ticket, .. } = l.begin("k", 10).0 else {
             panic!("reserved")
         };
         assert_eq!(l.abort("k", ticket + 1, 20), vec![], "not its ticket");
@@ -597,21 +642,63 @@ mod tests {
             vec![Write::Delete { key: "k".into() }]
         );
         assert!(l.is_empty());
-        // A later retry posts.
-        assert!(matches!(l.begin("k", 50).0, Begun::Reserved { .. }));
+        // A later retry posts; the released reservation did not lapse.
+        assert!(matches!(
+            l.begin("k", 50).0,
+            Begun::Reserved { lapsed: false, .. }
+        ));
+    }
+
+    #[test]
+    fn a_read_back_finds_the_message_by_client_id() {
+        let send = Route::SendSessionMessage {
+            session_id: "s1".into(),
+        };
+        assert_eq!(
+            list_route(&send),
+            Some(Route::ListSessionMessages {
+                session_id: "s1".into()
+            })
+        );
+        assert_eq!(list_route(&Route::ListSessions), None);
+        let message = |id: &str, client: &str| {
+            serde_json::json!({
+                "messageId": id, "sessionId": "s1", "author": "a1",
+                "authorInfo": {"userId": "a1", "type": "agent", "name": "A"},
+                "content": "hi", "meta": {"clientId": client},
+                "createdAt": "2026-01-01T00:00:00.000Z"
+            })
+        };
+        let page = serde_json::json!({
+            "messages": [message("m1", "c-1"), message("m2", "c-2")],
+            "hasMore": false
+        })
+        .to_string();
+        let found = sent_with(&page, "c-2").expect("found");
+        assert!(found.contains("\"messageId\":\"m2\""), "{found}");
+        assert_eq!(sent_with(&page, "c-3"), None);
+        assert_eq!(sent_with("not json", "c-1"), None);
     }
 
     #[test]
     fn a_lost_reservation_expires_after_its_lease() {
         let mut l = Ledger::new(KEEP, MAX_AGE_MS, 60_000);
-        let (Begun::Reserved { ticket: first }, _) = l.begin("k", 100_000) else {
+        let (Begun::Reserved { ticket: first, .. }, _) = l.begin("k", 100_000) else {
             panic!("reserved")
         };
         assert_eq!(l.begin("k", 159_999).0, Begun::InFlight);
         let (again, writes) = l.begin("k", 160_000);
-        let Begun::Reserved { ticket: second } = again else {
+        let Begun::Reserved {
+            ticket: second,
+            lapsed,
+        } = again
+        else {
             panic!("a new reservation after the lease")
         };
+        assert!(
+            lapsed,
+            "the holder never came back: the send may be upstream"
+        );
         assert_ne!(first, second);
         assert_eq!(
             writes,
@@ -630,11 +717,11 @@ mod tests {
         assert_eq!(l.begin("k", 160_004).0, Begun::Stored);
         // Tickets differ even if the clock steps back.
         let mut l = Ledger::new(KEEP, MAX_AGE_MS, 10);
-        let (Begun::Reserved { ticket: a }, _) = l.begin("k", 1_000) else {
+        let (Begun::Reserved { ticket: a, .. }, _) = l.begin("k", 1_000) else {
             panic!()
         };
         l.entries.get_mut("k").expect("entry").at = 0;
-        let (Begun::Reserved { ticket: b }, _) = l.begin("k", 500) else {
+        let (Begun::Reserved { ticket: b, .. }, _) = l.begin("k", 500) else {
             panic!()
         };
         assert!(b > a, "{a} then {b}");

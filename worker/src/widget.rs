@@ -297,7 +297,7 @@ pub async fn open_conversation(env: &Env, visitor: &Visitor) -> Flow<Response> {
     };
     let body = serde_json::to_vec(&create).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut upstream =
-        api::call_upstream(env, token.clone(), &Route::CreateSession, Some(body)).await?;
+        api::call_upstream(env, token.clone(), &Route::CreateSession, None, Some(body)).await?;
     if upstream.status_code() != 201 {
         return crate::proxy::pass_through(upstream, &limits).await;
     }
@@ -312,7 +312,7 @@ pub async fn open_conversation(env: &Env, visitor: &Visitor) -> Flow<Response> {
         let close = Route::CloseSession {
             session_id: session.session_id,
         };
-        if let Err(Halt::Fault(e)) = api::call_upstream(env, token, &close, None).await {
+        if let Err(Halt::Fault(e)) = api::call_upstream(env, token, &close, None, None).await {
             worker::console_error!(
                 "mochat-worker: could not close a duplicate visitor session: {e}"
             );
