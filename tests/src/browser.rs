@@ -15,6 +15,8 @@ pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
     _driver: Service,
+    /// This browser's own profile directory, removed on close.
+    profile: std::path::PathBuf,
 }
 
 impl Browser {
@@ -32,7 +34,14 @@ impl Browser {
                 driver.output()
             )));
         }
-        let profile = state_dir().join("tmp").join(format!("chromium-{port}"));
+        // A fresh profile every time: a reused one would carry cookies (which
+        // ignore ports) and storage from an earlier test into this one.
+        static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let profile = state_dir()
+            .join("tmp")
+            .join(format!("chromium-{}-{n}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
         let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
@@ -75,6 +84,7 @@ impl Browser {
         Ok(Self {
             client,
             _driver: driver,
+            profile,
         })
     }
 
@@ -95,6 +105,7 @@ impl Browser {
     /// Ends the WebDriver session (closing Chromium), then chromedriver.
     pub async fn close(self) {
         let _ = self.client.close().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
