@@ -45,17 +45,25 @@ pub struct AppState {
     pub signed_out: RwSignal<u32>,
 }
 
+impl AppState {
+    /// Fresh state, provided as context, hearing every answer's budget.
+    pub fn provide() -> Self {
+        let state = Self {
+            rate: RwSignal::new(None),
+            conn: RwSignal::new(Conn::Connecting),
+            agent: RwSignal::new(None),
+            signed_out: RwSignal::new(0),
+        };
+        provide_context(state);
+        api::on_rate_limit(move |info| state.rate.set(Some(info)));
+        state
+    }
+}
+
 /// The whole dashboard.
 #[component]
 pub fn App() -> impl IntoView {
-    let state = AppState {
-        rate: RwSignal::new(None),
-        conn: RwSignal::new(Conn::Connecting),
-        agent: RwSignal::new(None),
-        signed_out: RwSignal::new(0),
-    };
-    provide_context(state);
-    api::on_rate_limit(move |info| state.rate.set(Some(info)));
+    let state = AppState::provide();
 
     let signed_in = RwSignal::new(None::<bool>);
     let check = LocalResource::new(api::session_status);

@@ -14,7 +14,6 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::app::AppState;
 use crate::browser;
-use crate::conn::Conn;
 use crate::conversation::{Composer, Conversation, Source};
 use crate::message::Viewer;
 use crate::widgets::{ErrorNote, RateBanner};
@@ -81,14 +80,7 @@ async fn visitor(site: String) -> Result<VisitorInfo, ApiError> {
 /// The whole widget.
 #[component]
 pub fn WidgetApp() -> impl IntoView {
-    let state = AppState {
-        rate: RwSignal::new(None),
-        conn: RwSignal::new(Conn::Connecting),
-        agent: RwSignal::new(None),
-        signed_out: RwSignal::new(0),
-    };
-    provide_context(state);
-    api::on_rate_limit(move |info| state.rate.set(Some(info)));
+    let state = AppState::provide();
 
     let site = query_param("site");
     let host = query_param("host");

@@ -1,6 +1,7 @@
 //! The real edge worker under `wrangler dev` against the real local MoChat
-//! server: round trip, token custody, access rules, the exact per-agent rate
-//! limit, upstream outages and a full-length long poll.
+//! server: round trip, token custody, access rules, upstream outages and a
+//! full-length long poll. (The exact per-agent limit under a race is in
+//! `faults_rate.rs`.)
 
 use std::time::{Duration, Instant};
 
@@ -223,83 +224,6 @@ async fn round_trip_token_custody_and_access_rules() {
     assert!(edge.received() > 60);
     let leaks = edge.received_containing("claw_");
     assert!(leaks.is_empty(), "claw_ reached the browser: {leaks:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn each_agent_gets_exactly_120_requests_in_any_window() {
-    // A 20-second window keeps the test short; the arithmetic is the same as at 60.
-    let s = Stack::demo("worker-ratelimit", &[("RATE_WINDOW_SECS", "20")]);
-    let mut edge = Edge::new(s.worker.origin());
-    assert_eq!(edge.sign_in(&s.options.password).await, 204);
-    let reg = edge
-        .post(
-            "/api/claw/register",
-            &json!({"name": "Second", "username": "second_agent"}),
-        )
-        .await;
-    let second = reg.json()["agentId"]
-        .as_str()
-        .expect("an agent id")
-        .to_owned();
-
-    let started = Instant::now();
-    let burst = (0..200).map(|_| {
-        let edge = edge.clone();
-        tokio::spawn(async move { edge.get("/api/claw/sessions?limit=1").await })
-    });
-    let answers: Vec<_> = futures::future::join_all(burst)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(18),
-        "the burst took {took:?}, longer than the window allows judging"
-    );
-    let ok = answers.iter().filter(|a| a.status == 200).count();
-    let limited: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
-    assert_eq!(
-        (ok, limited.len()),
-        (120, 80),
-        "statuses: {:?}",
-        answers.iter().map(|a| a.status).collect::<Vec<_>>()
-    );
-    for a in &limited {
-        assert_eq!(a.error_code().as_deref(), Some("RATE_LIMITED"));
-        let retry: u64 = a
-            .header("retry-after")
-            .and_then(|v| v.parse().ok())
-            .expect("Retry-After");
-        assert!((1..=20).contains(&retry), "Retry-After {retry}");
-        assert!(a.header("ratelimit").is_some_and(|v| v.contains(";r=0;")));
-    }
-
-    // Another agent has its own budget.
-    let other = edge
-        .send(
-            "GET",
-            "/api/claw/sessions?limit=1",
-            None,
-            &[("X-MoChat-Agent", &second)],
-        )
-        .await;
-    assert_eq!(other.status, 200, "{}", other.body);
-    assert!(
-        other
-            .header("ratelimit")
-            .is_some_and(|v| v.starts_with("\"agent\";r=119;"))
-    );
-
-    // The budget frees as the window slides past the burst.
-    let wait: u64 = limited
-        .iter()
-        .filter_map(|a| a.header("retry-after")?.parse().ok())
-        .max()
-        .unwrap_or(20);
-    tokio::time::sleep(Duration::from_secs(wait + 1)).await;
-    let again = edge.get("/api/claw/sessions?limit=1").await;
-    assert_eq!(again.status, 200, "{}", again.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]
