@@ -81,13 +81,6 @@ impl Outbox {
         self.items.retain(|i| i.client_id != client_id);
     }
 
-    /// The attempt failed.
-    pub fn fail(&mut self, client_id: &str, reason: String) {
-        if let Some(i) = self.items.iter_mut().find(|i| i.client_id == client_id) {
-            i.delivery = Delivery::Failed(reason);
-        }
-    }
-
     /// The attempt for `client_id` failed: it and every item after it wait
     /// (failed) until they are retried together, so the order holds.
     pub fn fail_from(&mut self, client_id: &str, reason: String) {
@@ -124,13 +117,6 @@ impl Outbox {
         self.items.clone()
     }
 
-    /// Marks one item pending again and returns it.
-    pub fn retry(&mut self, client_id: &str) -> Option<Outgoing> {
-        let item = self.items.iter_mut().find(|i| i.client_id == client_id)?;
-        item.delivery = Delivery::Pending;
-        Some(item.clone())
-    }
-
     /// Drops items whose message already arrived (e.g. the answer was lost but
     /// the watch delivered it); returns whether anything changed.
     pub fn reconcile(&mut self, arrived: &Message) -> bool {
@@ -164,7 +150,7 @@ mod tests {
         let mut outbox = Outbox::default();
         outbox.push("c1".into(), "one".into());
         outbox.push("c2".into(), "two".into());
-        outbox.fail("c1", "offline".into());
+        outbox.fail_from("c1", "offline".into());
         let saved = outbox.to_json();
         let mut again = Outbox::from_json(Some(&saved));
         assert_eq!(again, outbox);

@@ -55,8 +55,7 @@ impl WidgetVisitor {
 
 impl DurableObject for WidgetVisitor {
     fn new(state: State, env: Env) -> Self {
-        let limit = positive(&env, WIDGET_VISITOR_LIMIT, u64::from(VISITOR_RATE_LIMIT));
-        let limit = u32::try_from(limit).unwrap_or(VISITOR_RATE_LIMIT);
+        let limit = limit(&env);
         let window_ms = window_secs(&env) * 1000;
         Self {
             storage: state.storage(),
@@ -91,6 +90,12 @@ impl DurableObject for WidgetVisitor {
             _ => Ok(Response::empty()?.with_status(404)),
         }
     }
+}
+
+/// One visitor's requests per window: 20, or `WIDGET_VISITOR_LIMIT` (tests only).
+pub fn limit(env: &Env) -> u32 {
+    let limit = positive(env, WIDGET_VISITOR_LIMIT, u64::from(VISITOR_RATE_LIMIT));
+    u32::try_from(limit).unwrap_or(VISITOR_RATE_LIMIT)
 }
 
 fn stub(env: &Env, visitor: &Visitor) -> Result<Stub> {

@@ -6,9 +6,9 @@
 use mochat_api::limits::{TITLE_MAX_CHARS, policy_of, value_of};
 use mochat_api::requests::CreateSessionRequest;
 use mochat_api::widget::{
-    BEARER, IdentifyRequest, NewVisitorRequest, SiteInfo, VISITOR_META_KEY, VISITOR_RATE_LIMIT,
-    VISITOR_TOKEN_PREFIX, VISITOR_TTL_SECS, VisitorInfo, VisitorMark, clean_name,
-    default_visitor_name, is_plausible_email,
+    BEARER, IdentifyRequest, NewVisitorRequest, SiteInfo, VISITOR_META_KEY, VISITOR_TOKEN_PREFIX,
+    VISITOR_TTL_SECS, VisitorInfo, VisitorMark, clean_name, default_visitor_name,
+    is_plausible_email,
 };
 use mochat_api::{ApiError, ErrorCode, Route, Session};
 use serde_json::{Map, Value};
@@ -105,11 +105,7 @@ pub fn visitor_limits(decision: &Decision, quota: u32) -> Vec<(&'static str, Str
 /// Spends one request of the visitor's sub-quota; 429 past it.
 async fn spend(env: &Env, visitor: &Visitor) -> Flow<Vec<(&'static str, String)>> {
     let decision = visitors::admit(env, visitor).await?;
-    // The quota as configured, for the policy header (remaining + used).
-    let quota = config::string(env, config::WIDGET_VISITOR_LIMIT)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(VISITOR_RATE_LIMIT);
-    let limits = visitor_limits(&decision, quota);
+    let limits = visitor_limits(&decision, visitors::limit(env));
     if decision.allowed {
         return Ok(limits);
     }

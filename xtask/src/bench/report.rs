@@ -171,10 +171,7 @@ fn targets_table(r: &Report) -> String {
     match ok(&r.weight) {
         Some(w) => {
             for a in &w.artifacts {
-                let (figure, v) = match &a.missing {
-                    Some(why) => (why.clone(), "no figure".to_owned()),
-                    None => (format!("{} gzip", kb(a.gzip())), size_verdict(a)),
-                };
+                let (figure, v) = (format!("{} gzip", kb(a.gzip())), size_verdict(a));
                 let _ = writeln!(
                     t,
                     "| {} | {figure} | ≤ {} gzip | {v} |",
@@ -274,15 +271,6 @@ fn weight_section(md: &mut String, r: &Report) {
     };
     md.push_str("| artifact / file | raw | gzip | brotli | target (gzip) | verdict |\n|---|---|---|---|---|---|\n");
     for a in &w.artifacts {
-        if let Some(why) = &a.missing {
-            let _ = writeln!(
-                md,
-                "| **{}** | {why} | | | ≤ {} | no figure |",
-                a.name,
-                kb(a.target_gzip)
-            );
-            continue;
-        }
         let _ = writeln!(
             md,
             "| **{}** | **{}** | **{}** | **{}** | ≤ {} | {} |",
@@ -304,7 +292,7 @@ fn weight_section(md: &mut String, r: &Report) {
             );
         }
     }
-    for a in w.artifacts.iter().filter(|a| a.missing.is_none()) {
+    for a in &w.artifacts {
         if a.gzip() > a.target_gzip {
             let _ = writeln!(md, "\n{}", what_dominates(a, w));
         }

@@ -25,8 +25,6 @@ pub struct Artifact {
     pub key: &'static str,
     pub name: String,
     pub files: Vec<FileSize>,
-    /// Why there is no figure (e.g. not built yet).
-    pub missing: Option<String>,
     /// Target in gzip bytes.
     pub target_gzip: usize,
 }
@@ -43,14 +41,6 @@ impl Artifact {
     }
 
     pub fn to_json(&self) -> Value {
-        if let Some(why) = &self.missing {
-            return json!({
-                "key": self.key,
-                "name": self.name,
-                "missing": why,
-                "target_gzip_bytes": self.target_gzip,
-            });
-        }
         json!({
             "key": self.key,
             "name": self.name,
@@ -230,7 +220,6 @@ fn artifact(
         key,
         name: name.to_owned(),
         files: sizes,
-        missing: None,
         target_gzip,
     })
 }
