@@ -75,7 +75,22 @@ impl WranglerDev {
             ));
         }
         std::fs::create_dir_all(root.join("dist"))?;
-        Self::start_on(options, free_port())
+        Self::start_retrying(options, None)
+    }
+
+    /// Starts on `port` (or a free one). A port found free can be taken by a
+    /// parallel test before wrangler binds it: then again, with new ports.
+    fn start_retrying(options: &WorkerOptions, port: Option<u16>) -> io::Result<Self> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::start_on(options, port.unwrap_or_else(free_port)) {
+                Err(e) if attempt < 3 && e.to_string().contains("Address already in use") => {
+                    eprintln!("wrangler dev: a port was taken meanwhile; trying again");
+                }
+                other => return other,
+            }
+        }
     }
 
     /// SIGKILL of wrangler and workerd: open connections die, nothing is flushed.
@@ -86,7 +101,7 @@ impl WranglerDev {
     /// Starts again on the same port with the same state (`persist_to`).
     pub fn restart(&mut self, options: &WorkerOptions) -> io::Result<()> {
         self.service.stop();
-        *self = Self::start_on(options, self.port)?;
+        *self = Self::start_retrying(options, Some(self.port))?;
         Ok(())
     }
 
@@ -114,13 +129,17 @@ impl WranglerDev {
             cmd.arg("--var").arg(format!("{name}:{value}"));
         }
         let mut service = Service::spawn("wrangler", cmd)?;
-        if !wait_for_port(port, Duration::from_secs(120)) {
-            let log = service.output();
-            service.stop();
-            return Err(io::Error::other(format!(
-                "wrangler dev did not listen on {port} within 120 s:\n{}",
-                crate::process::tail(&log)
-            )));
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !wait_for_port(port, Duration::from_millis(500)) {
+            // Given up, or wrangler already exited (e.g. a port in use): say why.
+            if std::time::Instant::now() > deadline || !service.is_running() {
+                let log = service.output();
+                service.stop();
+                return Err(io::Error::other(format!(
+                    "wrangler dev did not listen on {port}:\n{}",
+                    crate::process::tail(&log)
+                )));
+            }
         }
         service.wait_for_line("Ready on", Duration::from_secs(60))?;
         Ok(Self { service, port })
