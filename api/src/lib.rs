@@ -3,6 +3,7 @@
 pub mod edge;
 pub mod error;
 pub mod limits;
+pub mod live;
 pub mod model;
 pub mod requests;
 pub mod routes;
