@@ -15,6 +15,48 @@ pub enum Storage {
     Memory,
 }
 
+/// Which dialects of the API the server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialects {
+    /// Only the reference's REST routes (`GET /api/claw/sessions/:id/messages`, …).
+    Rest,
+    /// Only the live service's `POST /api/claw/<noun>/<verb>` calls.
+    Live,
+    /// Both, on the same port over the same data.
+    #[default]
+    Both,
+}
+
+impl Dialects {
+    /// Parses `rest`, `live` or `both`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "rest" => Some(Self::Rest),
+            "live" => Some(Self::Live),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Live => "live",
+            Self::Both => "both",
+        }
+    }
+
+    /// Whether the reference's routes are answered.
+    pub fn rest(self) -> bool {
+        self != Self::Live
+    }
+
+    /// Whether the live calls are answered.
+    pub fn live(self) -> bool {
+        self != Self::Rest
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -22,6 +64,8 @@ pub struct Config {
     /// 0 picks a free port.
     pub port: u16,
     pub storage: Storage,
+    /// Which dialects of the API it answers.
+    pub dialects: Dialects,
     /// Requests per agent per window; `None` turns the limit off.
     pub rate_limit: Option<u32>,
     /// Length of the rate-limit window (60 s; shorter only in tests).
@@ -45,6 +89,8 @@ Usage: mochat-local [OPTIONS]
   --db PATH            SQLite file (default data/mochat-local.db)     [MOCHAT_DB]
   --memory             keep everything in memory instead              [MOCHAT_MEMORY]
   --rate-limit N|off   requests per agent per minute (default 120)    [MOCHAT_RATE_LIMIT]
+  --dialect D          rest, live or both (default both): the reference's
+                       routes, the live service's POST calls, or both  [MOCHAT_DIALECT]
   --demo               seed the demo workspace, run the helper agent  [MOCHAT_DEMO]
   --dev-vars PATH      where --demo writes CLAW_TOKEN (default .dev.vars) [MOCHAT_DEV_VARS]
   -h, --help           print this help
@@ -63,6 +109,7 @@ impl Default for Config {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 11000,
             storage: Storage::File(root.join("data").join("mochat-local.db")),
+            dialects: Dialects::Both,
             rate_limit: Some(RATE_LIMIT),
             rate_window: Duration::from_secs(RATE_WINDOW_SECS),
             answer_delay: Duration::ZERO,
@@ -95,6 +142,7 @@ impl Config {
             ("MOCHAT_PORT", "--port"),
             ("MOCHAT_DB", "--db"),
             ("MOCHAT_RATE_LIMIT", "--rate-limit"),
+            ("MOCHAT_DIALECT", "--dialect"),
             ("MOCHAT_RATE_WINDOW_MS", "--rate-window-ms"),
             ("MOCHAT_ANSWER_DELAY_MS", "--answer-delay-ms"),
             ("MOCHAT_DEV_VARS", "--dev-vars"),
@@ -124,8 +172,8 @@ impl Config {
             match name.as_str() {
                 "--memory" => memory = true,
                 "--demo" => config.demo = true,
-                "--bind" | "--port" | "--db" | "--rate-limit" | "--rate-window-ms"
-                | "--answer-delay-ms" | "--dev-vars" => {
+                "--bind" | "--port" | "--db" | "--rate-limit" | "--dialect"
+                | "--rate-window-ms" | "--answer-delay-ms" | "--dev-vars" => {
                     let value = match inline {
                         Some(value) => value.to_owned(),
                         None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
@@ -174,6 +222,10 @@ impl Config {
                     },
                 }
             }
+            "--dialect" => {
+                self.dialects = Dialects::parse(value)
+                    .ok_or_else(|| format!("--dialect takes rest, live or both, not {value:?}"))?
+            }
             "--rate-window-ms" => self.rate_window = Duration::from_millis(number(value)?.max(1)),
             "--answer-delay-ms" => self.answer_delay = Duration::from_millis(number(value)?),
             "--dev-vars" => self.dev_vars = PathBuf::from(value),
@@ -213,6 +265,37 @@ mod tests {
         assert_eq!(config.rate_limit, Some(120));
         assert!(matches!(&config.storage, Storage::File(p) if p.ends_with("data/mochat-local.db")));
         assert_eq!(config.dev_vars, workspace_root().join(".dev.vars"));
+        assert_eq!(config.dialects, Dialects::Both);
+    }
+
+    #[test]
+    fn dialects() {
+        for (value, want) in [
+            ("rest", Dialects::Rest),
+            ("live", Dialects::Live),
+            ("both", Dialects::Both),
+        ] {
+            assert_eq!(
+                parse(&["--dialect", value], &[]).expect("parses").dialects,
+                want
+            );
+            assert_eq!(
+                parse(&[], &[("MOCHAT_DIALECT", value)])
+                    .expect("parses")
+                    .dialects,
+                want
+            );
+            assert_eq!(want.as_str(), value);
+        }
+        let config = parse(&["--dialect=rest"], &[("MOCHAT_DIALECT", "live")]).expect("parses");
+        assert_eq!(config.dialects, Dialects::Rest, "the command line wins");
+        assert!(Dialects::Rest.rest() && !Dialects::Rest.live());
+        assert!(!Dialects::Live.rest() && Dialects::Live.live());
+        assert!(Dialects::Both.rest() && Dialects::Both.live());
+        for bad in ["REST", "", "all"] {
+            assert!(parse(&["--dialect", bad], &[]).is_err(), "{bad:?}");
+        }
+        assert!(parse(&[], &[("MOCHAT_DIALECT", "json")]).is_err());
     }
 
     #[test]

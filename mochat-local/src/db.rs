@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use mochat_api::live::DEFAULT_VISIBILITY;
 use mochat_api::model::ParticipantsChange;
 use mochat_api::{Event, EventType, Message, Session, SessionStatus, User, UserType};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -49,6 +50,8 @@ CREATE INDEX IF NOT EXISTS messages_panel ON messages (panel_id, seq);
 CREATE TABLE IF NOT EXISTS events (
     session_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, ts_ms INTEGER NOT NULL,
     payload TEXT NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS session_extras (
+    session_id TEXT PRIMARY KEY, visibility TEXT NOT NULL, metadata TEXT NOT NULL);
 ";
 
 /// The database handle shared by every request.
@@ -611,6 +614,79 @@ pub fn events_after(
     .collect()
 }
 
+// ---- what the live dialect keeps beyond the reference ---------------------------------
+
+/// A session's live-dialect fields: its visibility and its metadata (without
+/// `title`, which is the session's own column). Sessions created by the
+/// reference's dialect have the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionExtras {
+    pub visibility: String,
+    pub metadata: Map<String, Value>,
+}
+
+impl Default for SessionExtras {
+    fn default() -> Self {
+        Self {
+            visibility: DEFAULT_VISIBILITY.to_owned(),
+            metadata: Map::new(),
+        }
+    }
+}
+
+/// Stores a session's live-dialect fields.
+pub fn set_session_extras(
+    conn: &Connection,
+    session_id: &str,
+    extras: &SessionExtras,
+) -> AppResult<()> {
+    let metadata = serde_json::to_string(&extras.metadata).map_err(AppError::internal)?;
+    conn.execute(
+        "INSERT INTO session_extras (session_id, visibility, metadata) VALUES (?1, ?2, ?3)
+         ON CONFLICT (session_id) DO UPDATE SET visibility = excluded.visibility,
+             metadata = excluded.metadata",
+        params![session_id, extras.visibility, metadata],
+    )?;
+    Ok(())
+}
+
+/// A session's live-dialect fields (the defaults when it has none stored).
+pub fn session_extras(conn: &Connection, session_id: &str) -> rusqlite::Result<SessionExtras> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT visibility, metadata FROM session_extras WHERE session_id = ?1",
+            [session_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((visibility, metadata)) => SessionExtras {
+            visibility,
+            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+        },
+        None => SessionExtras::default(),
+    })
+}
+
+/// The ids of up to `limit` sessions of `user` whose `updatedAt` is after
+/// `after_ms` (every one when `None`), newest activity first.
+pub fn sessions_updated_after(
+    conn: &Connection,
+    user: &str,
+    after_ms: Option<i64>,
+    limit: u32,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT s.id FROM sessions s
+         JOIN participants p ON p.session_id = s.id AND p.user_id = ?1
+         WHERE s.updated_ms > ?2 ORDER BY s.activity DESC LIMIT ?3",
+    )?;
+    stmt.query_map(params![user, after_ms.unwrap_or(i64::MIN), limit], |r| {
+        r.get(0)
+    })?
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,6 +729,43 @@ mod tests {
             assert_eq!(events[0].message().map(|m| m.content), Some("two".into()));
             assert_eq!(last_seq(conn, &sid)?, 2);
             assert!(session_for(conn, &sid, "agent_other").is_err());
+            Ok(())
+        })
+        .expect("works");
+    }
+
+    #[test]
+    fn extras_default_and_the_updated_after_filter_is_strict() {
+        let db = Db::open(&Storage::Memory).expect("opens");
+        db.with(|conn| {
+            let a = agent(conn, "a");
+            let ws = default_workspace(conn)?;
+            let old = insert_session(conn, &ws, "old", &a, &[], None, 1000)?;
+            let new = insert_session(conn, &ws, "new", &a, &[], None, 2000)?;
+            assert_eq!(session_extras(conn, &old)?, SessionExtras::default());
+            let mut metadata = Map::new();
+            metadata.insert("topic".into(), Value::from("launch"));
+            let extras = SessionExtras {
+                visibility: "public".into(),
+                metadata,
+            };
+            set_session_extras(conn, &new, &extras)?;
+            assert_eq!(session_extras(conn, &new)?, extras);
+            assert_eq!(
+                sessions_updated_after(conn, &a, None, 10)?,
+                [new.clone(), old.clone()]
+            );
+            assert_eq!(
+                sessions_updated_after(conn, &a, Some(999), 10)?,
+                [new.clone(), old]
+            );
+            assert_eq!(
+                sessions_updated_after(conn, &a, Some(1000), 10)?,
+                std::slice::from_ref(&new)
+            );
+            assert_eq!(sessions_updated_after(conn, &a, Some(1999), 1)?, [new]);
+            assert!(sessions_updated_after(conn, &a, Some(2000), 10)?.is_empty());
+            assert!(sessions_updated_after(conn, "agent_other", None, 10)?.is_empty());
             Ok(())
         })
         .expect("works");

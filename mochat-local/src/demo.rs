@@ -106,7 +106,15 @@ fn post(
     content: &str,
     clock: &mut Clock,
 ) -> AppResult<()> {
-    messages::send_to_panel(conn, author, panel_id, content, &Map::new(), clock.tick(90))?;
+    messages::send_to_panel(
+        conn,
+        author,
+        panel_id,
+        None,
+        content,
+        &Map::new(),
+        clock.tick(90),
+    )?;
     Ok(())
 }
 
@@ -175,7 +183,8 @@ fn seed_in(conn: &Connection) -> AppResult<DemoInfo> {
     let (op, helper, scout, ada, grace) = (&operator_id, &helper_id, &scout_id, &ada_id, &grace_id);
 
     // The operator's direct line to Ada, as a bind makes it.
-    let (bound, _) = accounts::bind_email(conn, &operator, "ada@example.com", clock.tick(60))?;
+    let (bound, _) =
+        accounts::bind_email(conn, &operator, "ada@example.com", None, clock.tick(60))?;
     let dm = bound.session_id;
     say(
         conn,
@@ -367,7 +376,8 @@ fn seed_in(conn: &Connection) -> AppResult<DemoInfo> {
     )?;
 
     // The operator's line to Grace.
-    let (bound, _) = accounts::bind_email(conn, &operator, "grace@example.com", clock.tick(600))?;
+    let (bound, _) =
+        accounts::bind_email(conn, &operator, "grace@example.com", None, clock.tick(600))?;
     say(
         conn,
         &bound.session_id,

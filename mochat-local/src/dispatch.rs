@@ -1,6 +1,7 @@
-//! The one handler behind every path: route table → method → body size → auth →
-//! rate limit → the call's handler, in the contract's order of precedence, with
-//! one log line per request.
+//! The one handler behind every path: route (of either dialect, see `routing`) →
+//! method → body size → auth → rate limit → the call's handler, in the contract's
+//! order of precedence, with one log line per request. Both dialects share the
+//! token check and each agent's budget; errors are written in the call's dialect.
 
 use std::time::Instant;
 
@@ -9,12 +10,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mochat_api::limits::BODY_MAX_BYTES;
-use mochat_api::routes::allow_header;
-use mochat_api::{ErrorCode, Route, RouteError};
+use mochat_api::{ErrorCode, Route};
 
 use crate::accounts::{self, Caller};
-use crate::error::{AppError, AppResult, json};
-use crate::{AppState, groups, messages, sessions, watch};
+use crate::error::{AppError, AppResult, json, respond};
+use crate::routing::{self, Call, Refusal};
+use crate::{AppState, groups, live, messages, sessions, watch};
 
 const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -49,50 +50,35 @@ async fn handle(state: &AppState, request: Request) -> Response {
             .into_response()
         };
     }
-    let route = match Route::parse_api(request.method().as_str(), path) {
-        Ok(route) => route,
-        Err(RouteError::NotFound) => {
-            return AppError::not_found(format!(
-                "There is no API call at {path}. The calls live under /api/claw/; see the API reference."
-            ))
-            .into_response();
-        }
-        Err(RouteError::MethodNotAllowed { allow }) => {
-            let allow = allow_header(&allow);
-            return AppError::new(
-                ErrorCode::MethodNotAllowed,
-                format!(
-                    "{} is not allowed on {path}; use {allow}.",
-                    request.method()
-                ),
-            )
-            .with_header(header::ALLOW, allow)
-            .into_response();
-        }
+    let call = match routing::resolve(state.dialects, request.method().as_str(), path) {
+        Ok(call) => call,
+        Err(Refusal { dialect, error }) => return error.into_dialect_response(dialect),
     };
     let (parts, body) = request.into_parts();
     let body = match read_body(&parts.headers, body).await {
         Ok(body) => body,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.into_dialect_response(call.dialect()),
     };
+    let call = call.settle(state.dialects, &body);
+    let dialect = call.dialect();
     let query = parts.uri.query();
-    if !route.needs_token() {
-        return accounts::register(state, &body).await.into_response();
+    if !call.needs_token() {
+        let answer = match call {
+            Call::Rest(_) => accounts::register(state, &body).await,
+            Call::Live(_) => live::self_register(state, &body).await,
+        };
+        return respond(answer, dialect);
     }
-    let caller = match accounts::authenticate(state, &parts.headers).await {
+    let caller = match accounts::authenticate(state, &parts.headers, dialect).await {
         Ok(caller) => caller,
-        Err(error) => return error.into_response(),
+        Err(error) => return error.into_dialect_response(dialect),
     };
     let Some(limiter) = &state.limiter else {
-        return call(state, route, &caller, query, &body)
-            .await
-            .into_response();
+        return respond(run(state, call, &caller, query, &body).await, dialect);
     };
     let (mut response, budget) = match limiter.check(&caller.user_id, Instant::now()) {
         Ok(budget) => (
-            call(state, route, &caller, query, &body)
-                .await
-                .into_response(),
+            respond(run(state, call, &caller, query, &body).await, dialect),
             budget,
         ),
         Err(budget) => {
@@ -104,7 +90,7 @@ async fn handle(state: &AppState, request: Request) -> Response {
                 ),
             )
             .with_header(header::RETRY_AFTER, budget.reset_secs.to_string());
-            (error.into_response(), budget)
+            (error.into_dialect_response(dialect), budget)
         }
     };
     let headers = response.headers_mut();
@@ -117,6 +103,20 @@ async fn handle(state: &AppState, request: Request) -> Response {
         }
     }
     response
+}
+
+/// Runs an authenticated, admitted call of either dialect.
+async fn run(
+    state: &AppState,
+    call: Call,
+    caller: &Caller,
+    query: Option<&str>,
+    body: &[u8],
+) -> AppResult<Response> {
+    match call {
+        Call::Rest(route) => rest(state, route, caller, query, body).await,
+        Call::Live(call) => live::call(state, call, caller, body).await,
+    }
 }
 
 /// Reads the whole body, refusing more than 64 KiB with a 413.
@@ -142,8 +142,8 @@ async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Bytes> {
         .map_err(|_| too_large())
 }
 
-/// Runs the handler of an authenticated, admitted call.
-async fn call(
+/// Runs the handler of an authenticated, admitted call of the reference's dialect.
+async fn rest(
     state: &AppState,
     route: Route,
     caller: &Caller,

@@ -41,51 +41,80 @@ pub fn group(conn: &Connection, group_id: &str) -> AppResult<Group> {
     })
 }
 
-/// `GET /claw/workspace/group`: the group of the caller's workspace.
-pub async fn workspace_group(state: &AppState, caller: &Caller) -> AppResult<Response> {
-    let workspace_id = caller.workspace_id.clone();
-    let group = state
+/// The group `group_id` (404 when unknown, 403 when the caller is not a member),
+/// or without one the group of the caller's workspace.
+pub async fn group_for(
+    state: &AppState,
+    caller: &Caller,
+    group_id: Option<String>,
+) -> AppResult<Group> {
+    let (workspace_id, user) = (caller.workspace_id.clone(), caller.user_id.clone());
+    state
         .db
         .call(move |conn| {
-            let group_id = db::workspace_group(conn, &workspace_id)?.ok_or_else(|| {
-                AppError::not_found(format!("Workspace {workspace_id} has no group."))
-            })?;
-            group(conn, &group_id)
+            let Some(group_id) = group_id else {
+                let group_id = db::workspace_group(conn, &workspace_id)?.ok_or_else(|| {
+                    AppError::not_found(format!("Workspace {workspace_id} has no group."))
+                })?;
+                return group(conn, &group_id);
+            };
+            let found = group(conn, &group_id)?;
+            if !found.members.iter().any(|m| m.user_id == user) {
+                return Err(AppError::forbidden(format!(
+                    "You are not a member of group {group_id}. Join it with its invite code first."
+                )));
+            }
+            Ok(found)
         })
-        .await?;
+        .await
+}
+
+/// `GET /claw/workspace/group`: the group of the caller's workspace.
+pub async fn workspace_group(state: &AppState, caller: &Caller) -> AppResult<Response> {
+    let group = group_for(state, caller, None).await?;
     json(StatusCode::OK, &group)
 }
 
-/// `POST /claw/groups/join`: joins the group of an invite code (a member joining is a no-op).
-pub async fn join(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Response> {
-    let request: JoinRequest = input::json_body(body)?;
-    let code = request.invite_code.trim().to_uppercase();
+/// Joins the group of an invite code (a member joining is a no-op); `field` names
+/// the code in messages. Returns the group id and its workspace id.
+pub async fn join_code(
+    state: &AppState,
+    caller: &Caller,
+    field: &str,
+    raw: String,
+) -> AppResult<(String, String)> {
+    let code = raw.trim().to_uppercase();
     if code.is_empty() {
-        return Err(AppError::bad_request(
-            "The inviteCode is empty. Paste the code you were given.",
-        ));
+        return Err(AppError::bad_request(format!(
+            "The {field} is empty. Paste the code you were given."
+        )));
     }
     let user = caller.user_id.clone();
-    let group_id = state
+    state
         .db
         .call(move |conn| {
-            let group_id: String = conn
+            let (group_id, workspace_id): (String, String) = conn
                 .query_row(
-                    "SELECT id FROM chat_groups WHERE invite_code = ?1",
+                    "SELECT id, workspace_id FROM chat_groups WHERE invite_code = ?1",
                     [&code],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?
                 .ok_or_else(|| {
                     AppError::not_found(format!(
-                        "No group has the invite code {:?}. Check the code with whoever sent it.",
-                        request.invite_code
+                        "No group has the invite code {raw:?}. Check the code with whoever sent it."
                     ))
                 })?;
             db::add_group_member(conn, &group_id, &user)?;
-            Ok(group_id)
+            Ok((group_id, workspace_id))
         })
-        .await?;
+        .await
+}
+
+/// `POST /claw/groups/join`: joins the group of an invite code.
+pub async fn join(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Response> {
+    let request: JoinRequest = input::json_body(body)?;
+    let (group_id, _) = join_code(state, caller, "inviteCode", request.invite_code).await?;
     json(
         StatusCode::OK,
         &JoinResponse {

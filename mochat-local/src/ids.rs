@@ -18,6 +18,11 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", pick(LOWER_ALNUM, 20))
 }
 
+/// `len` random lowercase alphanumerics, e.g. to make a name unique.
+pub fn new_suffix(len: usize) -> String {
+    pick(LOWER_ALNUM, len)
+}
+
 /// A new agent token: `claw_` and 32 random `[A-Za-z0-9]`.
 pub fn new_token() -> String {
     let rest: String = rand::rng()

@@ -19,6 +19,12 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
             "This call needs a JSON object as its body, and the body was empty.",
         ));
     }
+    // Serde would also read a struct from an array of its fields; only objects are bodies.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::bad_request(
+            "This call needs a JSON object ({\"field\": …}) as its body.",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_syntax() || e.is_eof() {
             "The body is not valid JSON"
@@ -225,6 +231,8 @@ mod tests {
             br#"{"content":5}"#,
             br#"{}"#,
             br#"{"content":"x","meta":[]}"#,
+            br#"["hi"]"#,
+            b"\xef\xbb\xbf{\"content\":\"hi\"}",
         ] {
             let err = json_body::<SendMessageRequest>(bad).expect_err("rejects");
             assert_eq!(err.error.status(), 400);

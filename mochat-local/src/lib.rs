@@ -10,8 +10,11 @@ mod groups;
 mod helper;
 mod ids;
 mod input;
+mod live;
+mod live_shapes;
 mod messages;
 mod rate_limit;
+mod routing;
 mod sessions;
 mod time;
 mod watch;
@@ -24,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch as signal;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, Storage};
+pub use config::{Config, Dialects, Storage};
 pub use demo::DemoInfo;
 
 use crate::db::Db;
@@ -37,6 +40,8 @@ pub struct AppState {
     db: Db,
     hub: Arc<Hub>,
     limiter: Option<Arc<RateLimiter>>,
+    /// Which dialects of the API are answered.
+    dialects: Dialects,
     /// Turns true when the server is stopping: pending watches answer at once.
     shutdown: signal::Receiver<bool>,
     /// Tests only: the wait between storing a session send and answering it.
@@ -56,6 +61,7 @@ impl AppState {
                 db,
                 hub: Arc::new(Hub::default()),
                 limiter,
+                dialects: config.dialects,
                 shutdown,
                 answer_delay: config.answer_delay,
             },
@@ -65,7 +71,7 @@ impl AppState {
 }
 
 /// The HTTP application: every path goes to one dispatcher that follows the
-/// shared route table.
+/// shared route table and the live dialect's calls.
 pub fn app(state: AppState) -> Router {
     Router::new().fallback(dispatch::dispatch).with_state(state)
 }
@@ -186,8 +192,10 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 /// demo's invite code and helper id), then shuts down gracefully.
 pub async fn serve(config: Config) -> Result<(), String> {
     let stopped = stop_signal();
+    let dialects = config.dialects;
     let server = start(config).await?;
     println!("mochat-local listening on {}", server.base_url());
+    tracing::info!(dialects = dialects.as_str(), "answering the API dialects");
     if let Some(demo) = server.demo() {
         println!(
             "demo: operator agent {} (token written to the dev vars file)",

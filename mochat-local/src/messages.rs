@@ -57,6 +57,23 @@ fn message_body(body: &[u8]) -> AppResult<(String, Map<String, Value>)> {
     ))
 }
 
+/// Sends a session message for an HTTP call of either dialect: [`send`], then
+/// the test-only wait of `--answer-delay-ms` before answering.
+pub async fn send_answered(
+    state: &AppState,
+    caller: &Caller,
+    session_id: &str,
+    content: String,
+    meta: Map<String, Value>,
+) -> AppResult<Message> {
+    let message = send(state, &caller.user_id, session_id, content, meta).await?;
+    if !state.answer_delay.is_zero() {
+        // Tests only (`--answer-delay-ms`): stored, but not yet answered.
+        tokio::time::sleep(state.answer_delay).await;
+    }
+    Ok(message)
+}
+
 /// `POST /claw/sessions/:id/message`.
 pub async fn send_session(
     state: &AppState,
@@ -65,31 +82,39 @@ pub async fn send_session(
     body: &[u8],
 ) -> AppResult<Response> {
     let (content, meta) = message_body(body)?;
-    let message = send(state, &caller.user_id, &session_id, content, meta).await?;
-    if !state.answer_delay.is_zero() {
-        // Tests only (`--answer-delay-ms`): stored, but not yet answered.
-        tokio::time::sleep(state.answer_delay).await;
-    }
+    let message = send_answered(state, caller, &session_id, content, meta).await?;
     json(StatusCode::CREATED, &message)
 }
 
-/// Checks that a panel exists (404) and that the user is a member of its group (403).
-fn panel_for(conn: &Connection, panel_id: &str, user: &str) -> AppResult<()> {
-    let group: Option<String> = conn
+/// Checks that a panel exists (404), that it is in `group` when one is named
+/// (404), and that the user is a member of its group (403). Returns the group id.
+fn panel_for(
+    conn: &Connection,
+    panel_id: &str,
+    group: Option<&str>,
+    user: &str,
+) -> AppResult<String> {
+    let found: Option<String> = conn
         .query_row(
             "SELECT group_id FROM panels WHERE id = ?1",
             [panel_id],
             |r| r.get(0),
         )
         .optional()?;
-    let Some(group) = group else {
+    let Some(found) = found else {
         return Err(AppError::not_found(format!(
             "Panel {panel_id} does not exist or was deleted."
         )));
     };
+    if let Some(group) = group.filter(|g| *g != found) {
+        return Err(AppError::not_found(format!(
+            "Panel {panel_id} is not a panel of group {group}. Leave groupId out, or pass the \
+             panel's own group."
+        )));
+    }
     let member: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?1 AND user_id = ?2)",
-        params![group, user],
+        params![found, user],
         |r| r.get(0),
     )?;
     if !member {
@@ -97,21 +122,49 @@ fn panel_for(conn: &Connection, panel_id: &str, user: &str) -> AppResult<()> {
             "You are not a member of the group of panel {panel_id}. Join it with its invite code first."
         )));
     }
-    Ok(())
+    Ok(found)
 }
 
-/// Posts a message to a panel of a group the author belongs to.
+/// Posts a message to a panel of a group the author belongs to (and of `group`,
+/// when one is named). Returns the panel's group id and the message.
 pub fn send_to_panel(
     tx: &Connection,
     author: &str,
     panel_id: &str,
+    group: Option<&str>,
     content: &str,
     meta: &Map<String, Value>,
     now: i64,
-) -> AppResult<Message> {
-    panel_for(tx, panel_id, author)?;
+) -> AppResult<(String, Message)> {
+    let group_id = panel_for(tx, panel_id, group, author)?;
     let (message, _) = db::insert_message(tx, Target::Panel(panel_id), author, content, meta, now)?;
-    Ok(message)
+    Ok((group_id, message))
+}
+
+/// Posts a panel message for an HTTP call of either dialect.
+pub async fn post_panel(
+    state: &AppState,
+    caller: &Caller,
+    panel_id: String,
+    group: Option<String>,
+    content: String,
+    meta: Map<String, Value>,
+) -> AppResult<(String, Message)> {
+    let user = caller.user_id.clone();
+    state
+        .db
+        .transact(move |conn| {
+            send_to_panel(
+                conn,
+                &user,
+                &panel_id,
+                group.as_deref(),
+                &content,
+                &meta,
+                time::now_ms(),
+            )
+        })
+        .await
 }
 
 /// `POST /claw/panels/:id/message`.
@@ -122,13 +175,7 @@ pub async fn send_panel(
     body: &[u8],
 ) -> AppResult<Response> {
     let (content, meta) = message_body(body)?;
-    let user = caller.user_id.clone();
-    let message = state
-        .db
-        .transact(move |conn| {
-            send_to_panel(conn, &user, &panel_id, &content, &meta, time::now_ms())
-        })
-        .await?;
+    let (_, message) = post_panel(state, caller, panel_id, None, content, meta).await?;
     json(StatusCode::CREATED, &message)
 }
 
@@ -164,6 +211,45 @@ fn page(
     })
 }
 
+/// A page of a session the caller takes part in (404, 403, then 400 for a
+/// cursor of another conversation).
+pub async fn session_page(
+    state: &AppState,
+    caller: &Caller,
+    session_id: String,
+    limit: u32,
+    before: Option<String>,
+) -> AppResult<MessagePage> {
+    let user = caller.user_id.clone();
+    state
+        .db
+        .call(move |conn| {
+            db::session_for(conn, &session_id, &user)?;
+            page(conn, Target::Session(&session_id), limit, before.as_deref())
+        })
+        .await
+}
+
+/// A page of a panel of a group the caller belongs to, with the panel's group id.
+pub async fn panel_page(
+    state: &AppState,
+    caller: &Caller,
+    panel_id: String,
+    group: Option<String>,
+    limit: u32,
+    before: Option<String>,
+) -> AppResult<(String, MessagePage)> {
+    let user = caller.user_id.clone();
+    state
+        .db
+        .call(move |conn| {
+            let group_id = panel_for(conn, &panel_id, group.as_deref(), &user)?;
+            let page = page(conn, Target::Panel(&panel_id), limit, before.as_deref())?;
+            Ok((group_id, page))
+        })
+        .await
+}
+
 /// `GET /claw/sessions/:id/messages?limit&before`.
 pub async fn list_session(
     state: &AppState,
@@ -172,19 +258,8 @@ pub async fn list_session(
     query: Option<&str>,
 ) -> AppResult<Response> {
     let query = input::page_query(query)?;
-    let user = caller.user_id.clone();
-    let page = state
-        .db
-        .call(move |conn| {
-            db::session_for(conn, &session_id, &user)?;
-            page(
-                conn,
-                Target::Session(&session_id),
-                input::page_limit(&query),
-                query.before.as_deref(),
-            )
-        })
-        .await?;
+    let limit = input::page_limit(&query);
+    let page = session_page(state, caller, session_id, limit, query.before).await?;
     json(StatusCode::OK, &page)
 }
 
@@ -196,18 +271,7 @@ pub async fn list_panel(
     query: Option<&str>,
 ) -> AppResult<Response> {
     let query = input::page_query(query)?;
-    let user = caller.user_id.clone();
-    let page = state
-        .db
-        .call(move |conn| {
-            panel_for(conn, &panel_id, &user)?;
-            page(
-                conn,
-                Target::Panel(&panel_id),
-                input::page_limit(&query),
-                query.before.as_deref(),
-            )
-        })
-        .await?;
+    let limit = input::page_limit(&query);
+    let (_, page) = panel_page(state, caller, panel_id, None, limit, query.before).await?;
     json(StatusCode::OK, &page)
 }

@@ -76,30 +76,34 @@ pub async fn get(state: &AppState, caller: &Caller, session_id: String) -> AppRe
     json(StatusCode::OK, &session)
 }
 
+/// A session the caller takes part in, with its participants resolved, its
+/// size and its latest event seq.
+pub fn load_detail(conn: &Connection, session_id: &str, user: &str) -> AppResult<SessionDetail> {
+    let session = db::session_for(conn, session_id, user)?;
+    let mut participant_info = Vec::with_capacity(session.participants.len());
+    for id in &session.participants {
+        participant_info.extend(db::user(conn, id)?);
+    }
+    let message_count: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM messages WHERE session_id = ?1",
+        [session_id],
+        |r| r.get(0),
+    )?;
+    let cursor = db::last_seq(conn, session_id)?;
+    Ok(SessionDetail {
+        session,
+        participant_info,
+        message_count: u64::try_from(message_count).unwrap_or(0),
+        cursor,
+    })
+}
+
 /// `GET /claw/sessions/:id/detail`.
 pub async fn detail(state: &AppState, caller: &Caller, session_id: String) -> AppResult<Response> {
     let user = caller.user_id.clone();
     let detail = state
         .db
-        .call(move |conn| {
-            let session = db::session_for(conn, &session_id, &user)?;
-            let mut participant_info = Vec::with_capacity(session.participants.len());
-            for id in &session.participants {
-                participant_info.extend(db::user(conn, id)?);
-            }
-            let message_count: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM messages WHERE session_id = ?1",
-                [&session_id],
-                |r| r.get(0),
-            )?;
-            let cursor = db::last_seq(conn, &session_id)?;
-            Ok(SessionDetail {
-                session,
-                participant_info,
-                message_count: u64::try_from(message_count).unwrap_or(0),
-                cursor,
-            })
-        })
+        .call(move |conn| load_detail(conn, &session_id, &user))
         .await?;
     json(StatusCode::OK, &detail)
 }
@@ -126,8 +130,12 @@ pub fn close_session(
     Ok((session, seq))
 }
 
-/// `POST /claw/sessions/:id/close`.
-pub async fn close(state: &AppState, caller: &Caller, session_id: String) -> AppResult<Response> {
+/// Closes a session and wakes its watchers.
+pub async fn close_and_notify(
+    state: &AppState,
+    caller: &Caller,
+    session_id: String,
+) -> AppResult<Session> {
     let user = caller.user_id.clone();
     let sid = session_id.clone();
     let (session, seq) = state
@@ -137,6 +145,12 @@ pub async fn close(state: &AppState, caller: &Caller, session_id: String) -> App
     if seq > 0 {
         state.hub.notify(&session_id, seq);
     }
+    Ok(session)
+}
+
+/// `POST /claw/sessions/:id/close`.
+pub async fn close(state: &AppState, caller: &Caller, session_id: String) -> AppResult<Response> {
+    let session = close_and_notify(state, caller, session_id).await?;
     json(StatusCode::OK, &session)
 }
 
@@ -226,6 +240,30 @@ pub fn change_participants(
     Ok((session, seq))
 }
 
+/// Adds or removes participants and wakes the session's watchers. `ids` finds
+/// the user ids in the same transaction (the live dialect resolves names there).
+pub async fn change_and_notify(
+    state: &AppState,
+    caller: &Caller,
+    session_id: String,
+    add: bool,
+    ids: impl FnOnce(&Connection) -> AppResult<Vec<String>> + Send + 'static,
+) -> AppResult<Session> {
+    let user = caller.user_id.clone();
+    let sid = session_id.clone();
+    let (session, seq) = state
+        .db
+        .transact(move |conn| {
+            let ids = ids(conn)?;
+            change_participants(conn, &user, &sid, &ids, add, time::now_ms())
+        })
+        .await?;
+    if seq > 0 {
+        state.hub.notify(&session_id, seq);
+    }
+    Ok(session)
+}
+
 /// `POST` / `DELETE /claw/sessions/:id/participants`.
 pub async fn participants(
     state: &AppState,
@@ -235,23 +273,9 @@ pub async fn participants(
     add: bool,
 ) -> AppResult<Response> {
     let request: ParticipantsRequest = input::json_body(body)?;
-    let user = caller.user_id.clone();
-    let sid = session_id.clone();
-    let (session, seq) = state
-        .db
-        .transact(move |conn| {
-            change_participants(
-                conn,
-                &user,
-                &sid,
-                &request.participants,
-                add,
-                time::now_ms(),
-            )
-        })
-        .await?;
-    if seq > 0 {
-        state.hub.notify(&session_id, seq);
-    }
+    let session = change_and_notify(state, caller, session_id, add, move |_| {
+        Ok(request.participants)
+    })
+    .await?;
     json(StatusCode::OK, &session)
 }

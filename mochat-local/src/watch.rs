@@ -1,5 +1,5 @@
 //! Long-poll watch: the [`Hub`] that wakes waiting watchers the moment a change
-//! commits, and the `GET /claw/sessions/:id/watch` handler.
+//! commits, the wait both dialects share, and the `GET /claw/sessions/:id/watch` handler.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -103,15 +103,18 @@ impl Drop for Subscription {
     }
 }
 
-/// `GET /claw/sessions/:id/watch?timeout&limit&cursor`.
-pub async fn watch(
+/// The long poll of both dialects: the events of a session the caller takes
+/// part in with a seq above `cursor` (at most `limit`, oldest first), at once
+/// when there are any; otherwise waits up to `timeout_ms` for one and answers
+/// no events with the cursor unchanged.
+pub async fn wait_events(
     state: &AppState,
     caller: &Caller,
     session_id: String,
-    query: Option<&str>,
-) -> AppResult<Response> {
-    let query = input::watch_query(query)?;
-    let (timeout_ms, limit, cursor) = input::watch_values(&query);
+    timeout_ms: u64,
+    limit: u32,
+    cursor: u64,
+) -> AppResult<WatchResponse> {
     // Subscribe before looking, so a change committed in between still wakes us.
     let mut subscription = state.hub.subscribe(&session_id);
     let mut shutdown = state.shutdown.clone();
@@ -134,14 +137,11 @@ pub async fn watch(
         from = Some(start);
         if let Some(last) = events.last() {
             let cursor = last.seq;
-            return json(
-                StatusCode::OK,
-                &WatchResponse {
-                    session_id,
-                    cursor,
-                    events,
-                },
-            );
+            return Ok(WatchResponse {
+                session_id,
+                cursor,
+                events,
+            });
         }
         if timeout_ms == 0 || *shutdown.borrow() {
             break;
@@ -152,14 +152,24 @@ pub async fn watch(
             _ = shutdown.wait_for(|stopping| *stopping) => break,
         }
     }
-    json(
-        StatusCode::OK,
-        &WatchResponse {
-            session_id,
-            cursor,
-            events: Vec::new(),
-        },
-    )
+    Ok(WatchResponse {
+        session_id,
+        cursor,
+        events: Vec::new(),
+    })
+}
+
+/// `GET /claw/sessions/:id/watch?timeout&limit&cursor`.
+pub async fn watch(
+    state: &AppState,
+    caller: &Caller,
+    session_id: String,
+    query: Option<&str>,
+) -> AppResult<Response> {
+    let query = input::watch_query(query)?;
+    let (timeout_ms, limit, cursor) = input::watch_values(&query);
+    let answer = wait_events(state, caller, session_id, timeout_ms, limit, cursor).await?;
+    json(StatusCode::OK, &answer)
 }
 
 #[cfg(test)]
