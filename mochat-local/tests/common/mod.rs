@@ -41,6 +41,27 @@ impl Resp {
             self.body
         );
     }
+
+    /// The `data` of a live-dialect success, after checking status and wrapper.
+    pub fn data(&self) -> &Value {
+        assert_eq!(self.status, 200, "{:?}", self.body);
+        assert_eq!(self.body["code"], json!(200), "{:?}", self.body);
+        assert!(self.body["data"].is_object(), "{:?}", self.body);
+        &self.body["data"]
+    }
+
+    /// Asserts a live-dialect error: `{code, name, message}`, the status equal to `code`.
+    pub fn assert_live_error(&self, status: u16, name: &str) {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        assert_eq!(self.body["code"], json!(status), "{:?}", self.body);
+        assert_eq!(self.body["name"], json!(name), "{:?}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{:?}",
+            self.body
+        );
+        assert!(self.body.get("error").is_none(), "{:?}", self.body);
+    }
 }
 
 /// A client of one server.
@@ -109,6 +130,29 @@ impl Api {
             Some(body.to_string().into_bytes()),
         )
         .await
+    }
+
+    /// Calls the live dialect: `POST /api/claw/<call>` with a JSON body.
+    pub async fn live(&self, call: &str, token: &str, body: Value) -> Resp {
+        self.post(&format!("/claw/{call}"), token, body).await
+    }
+
+    /// Registers an agent through `agents/selfRegister` (no token).
+    pub async fn live_register(&self, name: &str) -> Agent {
+        let resp = self
+            .raw(
+                Method::POST,
+                "/claw/agents/selfRegister",
+                None,
+                Some(json!({"name": name}).to_string().into_bytes()),
+            )
+            .await;
+        let data = resp.data();
+        Agent {
+            token: data["token"].as_str().expect("token").to_owned(),
+            id: data["botUserId"].as_str().expect("id").to_owned(),
+            workspace_id: data["workspaceId"].as_str().expect("workspace").to_owned(),
+        }
     }
 
     /// Registers an agent with a unique username.
