@@ -89,8 +89,7 @@ Usage: mochat-local [OPTIONS]
   --db PATH            SQLite file (default data/mochat-local.db)     [MOCHAT_DB]
   --memory             keep everything in memory instead              [MOCHAT_MEMORY]
   --rate-limit N|off   requests per agent per minute (default 120)    [MOCHAT_RATE_LIMIT]
-  --dialect D          rest, live or both (default both): the reference's
-                       routes, the live service's POST calls, or both  [MOCHAT_DIALECT]
+  --dialect D          API dialects: rest, live or both (default both) [MOCHAT_DIALECT]
   --demo               seed the demo workspace, run the helper agent  [MOCHAT_DEMO]
   --dev-vars PATH      where --demo writes CLAW_TOKEN (default .dev.vars) [MOCHAT_DEV_VARS]
   -h, --help           print this help
