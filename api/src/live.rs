@@ -1041,8 +1041,9 @@ mod tests {
             "type": "session.update", "timestamp": "2026-11-29T07:14:43.123Z",
             "payload": session}));
         assert_eq!(update.session().map(|s| s.status), Some(LiveStatus::Closed));
-        let mut extra = json!({"sessionId": "s", "status": "locked", "pinned": true});
-        let odd: LiveSession = serde_json::from_value(extra.take()).expect("tolerant");
+        let odd: LiveSession =
+            serde_json::from_value(json!({"sessionId": "s", "status": "locked", "pinned": true}))
+                .expect("tolerant");
         assert_eq!(odd.status, LiveStatus::Other("locked".into()));
         assert_eq!(odd.status.to_reference(), SessionStatus::Closed);
         let panel: LivePanel = serde_json::from_value(
