@@ -1,6 +1,12 @@
-//! Bodies of the edge worker's own routes (`/edge/*`), fixed in `shared/CONTRACT.md`.
+//! Bodies of the edge worker's own routes (`/edge/*`): sign-in, agents,
+//! health and the live watch of many sessions (`POST /edge/watch`).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::model::{Event, Session};
 
 /// `POST /edge/session`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,12 +40,18 @@ pub struct AgentList {
     pub agents: Vec<EdgeAgent>,
 }
 
-/// Whether the worker can reach the MoChat API.
+/// Whether the worker can use the MoChat API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum UpstreamState {
+    /// It answers in the configured dialect (and takes the default agent's token).
     Reachable,
+    /// Nothing answers, or not in time.
     Unreachable,
+    /// Something answers, but in the other dialect (or not as MoChat at all).
+    WrongDialect,
+    /// It answers in the right dialect but refuses the default agent's token.
+    TokenRefused,
 }
 
 /// Answer of `GET /edge/health`.
@@ -47,6 +59,9 @@ pub enum UpstreamState {
 pub struct Health {
     pub ok: bool,
     pub upstream: UpstreamState,
+    /// What is wrong and how to fix it, when `ok` is false (nothing secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Answer of `POST /api/claw/register` through the worker: the token stays in the worker.
@@ -56,6 +71,56 @@ pub struct RegisteredAgent {
     pub agent_id: String,
     pub bot_user_id: String,
     pub workspace_id: String,
+}
+
+/// The path of the live watch of many sessions.
+pub const WATCH_PATH: &str = "/edge/watch";
+/// Most sessions one `POST /edge/watch` may name.
+pub const WATCH_MAX_SESSIONS: usize = 100;
+/// Most watches one caller (an operator session or a visitor token) may hold open.
+pub const OPEN_WATCHES_MAX: usize = 20;
+/// A watch cursor that means "from now on": beyond any session's newest
+/// event, so the watch waits as if at the newest (the largest integer a
+/// JavaScript number holds exactly).
+pub const CURSOR_NOW: u64 = (1 << 53) - 1;
+
+/// `POST /edge/watch`: one long poll for many sessions and for the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeWatchRequest {
+    /// Session id → the last event seq seen (0..=100 entries).
+    #[serde(default)]
+    pub sessions: BTreeMap<String, u64>,
+    /// The list cursor from the last answer; `null` starts the list feed.
+    #[serde(default)]
+    pub list: Option<String>,
+    /// Milliseconds to wait, 0..=60000 (default 25000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+/// New events of one watched session, or why it cannot be watched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionEvents {
+    pub cursor: u64,
+    pub events: Vec<Event>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+/// What changed in the agent's session list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListChanges {
+    pub cursor: String,
+    /// The changed sessions as `GET /claw/sessions` shows them, newest activity first.
+    pub changed: Vec<Session>,
+}
+
+/// Answer of `POST /edge/watch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeWatchResponse {
+    /// Only sessions with events, or with an error.
+    pub sessions: BTreeMap<String, SessionEvents>,
+    pub list: ListChanges,
 }
 
 /// Name of the worker's session cookie.
@@ -77,6 +142,26 @@ mod tests {
         let h: Health = serde_json::from_value(json!({"ok": false, "upstream": "unreachable"}))
             .expect("parses");
         assert_eq!(h.upstream, UpstreamState::Unreachable);
+        let h: Health = serde_json::from_value(
+            json!({"ok": false, "upstream": "wrong_dialect", "reason": "set UPSTREAM_DIALECT"}),
+        )
+        .expect("parses");
+        assert_eq!(h.upstream, UpstreamState::WrongDialect);
+        let w: EdgeWatchRequest =
+            serde_json::from_value(json!({"sessions": {"s1": 3}, "list": null})).expect("parses");
+        assert_eq!(w.sessions.get("s1"), Some(&3));
+        assert_eq!(w.timeout, None);
+        let answer = EdgeWatchResponse {
+            sessions: BTreeMap::new(),
+            list: ListChanges {
+                cursor: "e.1".into(),
+                changed: vec![],
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&answer).expect("serialises"),
+            json!({"sessions": {}, "list": {"cursor": "e.1", "changed": []}})
+        );
         let a = AgentList {
             agents: vec![EdgeAgent {
                 agent_id: "u1".into(),

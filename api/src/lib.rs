@@ -5,6 +5,7 @@ pub mod error;
 pub mod limits;
 pub mod live;
 pub mod model;
+pub mod query;
 pub mod requests;
 pub mod routes;
 pub mod widget;

@@ -1,4 +1,4 @@
-//! The numbers `shared/CONTRACT.md` fixes, in one place.
+//! The numbers the contract fixes, in one place.
 
 /// Default page size for `limit` when absent.
 pub const PAGE_DEFAULT: u32 = 50;

@@ -81,6 +81,10 @@ pub struct VisitorInfo {
     /// The visitor's session, once their first message opened it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// Where the widget's watch of that session starts: the newest event the
+    /// worker knows ([`crate::edge::CURSOR_NOW`] when it knows none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u64>,
     /// Only in the answer that minted it: keep it, send it as `Authorization: Bearer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -196,10 +200,12 @@ mod tests {
                 agent_name: "Helper".into(),
             },
             session_id: Some("s1".into()),
+            cursor: Some(7),
             token: None,
         };
         let v = serde_json::to_value(&info).unwrap();
         assert_eq!(v["visitorId"], "v1");
+        assert_eq!(v["cursor"], 7);
         assert_eq!(v["sessionId"], "s1");
         assert_eq!(v["site"]["agentName"], "Helper");
         assert!(v.get("token").is_none());

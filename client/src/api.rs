@@ -5,7 +5,10 @@
 use std::cell::RefCell;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use mochat_api::edge::{AgentList, Health, RegisteredAgent, SignInRequest, SignInStatus};
+use mochat_api::edge::{
+    AgentList, EdgeWatchRequest, EdgeWatchResponse, Health, RegisteredAgent, SignInRequest,
+    SignInStatus, WATCH_PATH,
+};
 use mochat_api::requests::{
     BindRequest, BindResponse, CreateSessionRequest, JoinRequest, JoinResponse, PageQuery,
     ParticipantsRequest, RegisterRequest, SendMessageRequest, WatchQuery, WatchResponse,
@@ -83,6 +86,7 @@ pub fn is_aborted(err: &ApiError) -> bool {
 async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
     let headers = resp.headers();
     if let Some(info) = RateInfo::from_headers(
+        headers.get("RateLimit-Policy").as_deref(),
         headers.get("RateLimit").as_deref(),
         headers.get("Retry-After").as_deref(),
         resp.status(),
@@ -184,6 +188,22 @@ pub async fn sign_out() -> ApiResult<()> {
             .map_err(network_error)?,
     )
     .await
+}
+
+/// `POST /edge/watch`: one long poll for many sessions and the session
+/// list of the current agent; `abort` cancels it when the view goes away.
+pub async fn edge_watch(
+    request: &EdgeWatchRequest,
+    abort: &AbortSignal,
+) -> ApiResult<EdgeWatchResponse> {
+    let resp = builder(Method::Post, WATCH_PATH)
+        .abort_signal(Some(abort))
+        .json(request)
+        .map_err(network_error)?
+        .send()
+        .await
+        .map_err(network_error)?;
+    decode(resp).await
 }
 
 /// `GET /edge/agents`: the agents whose tokens the worker holds.

@@ -9,10 +9,12 @@ use crate::agents::AgentsPage;
 use crate::api;
 use crate::browser;
 use crate::conn::{Conn, StatusLine};
+use crate::live::Live;
 use crate::panels::PanelsPage;
 use crate::rate::RateInfo;
 use crate::sessions::SessionsPage;
-use crate::widgets::{ErrorNote, RateBanner};
+use crate::unread::Unread;
+use crate::widgets::{BudgetMeter, ErrorNote, RateBanner};
 
 /// The sections of the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct AppState {
     pub agent: RwSignal<Option<String>>,
     /// Bumped when the user is found signed out.
     pub signed_out: RwSignal<u32>,
+    /// Messages of the open conversation that arrived while the tab was hidden.
+    pub unseen: RwSignal<u32>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
             conn: RwSignal::new(Conn::Connecting),
             agent: RwSignal::new(None),
             signed_out: RwSignal::new(0),
+            unseen: RwSignal::new(0),
         };
         provide_context(state);
         api::on_rate_limit(move |info| state.rate.set(Some(info)));
@@ -164,8 +169,21 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let pick = move |id: String| {
         let id = (!id.is_empty()).then_some(id);
         api::set_agent(id.clone());
+        // The budget shown is the new agent's, from its first answer on.
+        state.rate.set(None);
         state.agent.set(id);
     };
+    // The user id of the agent acted as (the default's, when none is picked).
+    let current = Memo::new(move |_| {
+        let picked = state.agent.get();
+        agent_list()
+            .into_iter()
+            .find(|a| match &picked {
+                Some(id) => a.agent_id == *id,
+                None => a.is_default,
+            })
+            .map(|a| a.agent_id)
+    });
 
     view! {
         <header class="topbar">
@@ -188,6 +206,7 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
                     .collect_view()}
             </nav>
             <span class="spacer"></span>
+            <BudgetMeter />
             <label class="agent-picker">
                 <span class="sr-only">"Act as agent"</span>
                 <select
@@ -231,14 +250,38 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
         <RateBanner />
         <main class="content">
             {move || {
-                // Re-mount the section when the agent changes: it sees other sessions.
+                // A new scope when the agent changes: it sees other sessions.
                 let _ = state.agent.get();
-                match section.get() {
-                    Section::Sessions => view! { <SessionsPage /> }.into_any(),
-                    Section::Panels => view! { <PanelsPage /> }.into_any(),
-                    Section::Agents => view! { <AgentsPage /> }.into_any(),
-                }
+                view! { <AgentScope section=section agent=current /> }
             }}
         </main>
+    }
+}
+
+/// Everything that belongs to the agent acted as: its live state (the
+/// session list, unread counts, the long poll), the title badge, and the
+/// current section.
+#[component]
+fn AgentScope(section: RwSignal<Section>, agent: Memo<Option<String>>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let live = Live::provide(agent.get_untracked().unwrap_or_default());
+    Effect::new(move |_| {
+        if let Some(id) = agent.get() {
+            live.set_agent(id);
+        }
+    });
+    Effect::new(move |_| {
+        let n = live.unread.with(Unread::total) + state.unseen.get();
+        browser::set_title(&if n > 0 {
+            format!("({n}) MoChat")
+        } else {
+            "MoChat".to_owned()
+        });
+    });
+    on_cleanup(|| browser::set_title("MoChat"));
+    move || match section.get() {
+        Section::Sessions => view! { <SessionsPage /> }.into_any(),
+        Section::Panels => view! { <PanelsPage /> }.into_any(),
+        Section::Agents => view! { <AgentsPage /> }.into_any(),
     }
 }

@@ -78,6 +78,7 @@ async fn rate_banner_counts_down_from_retry_after() {
         conn: RwSignal::new(Conn::Live),
         agent: RwSignal::new(None),
         signed_out: RwSignal::new(0),
+        unseen: RwSignal::new(0),
     };
     let _handle = leptos::mount::mount_to(el.clone(), move || {
         provide_context(state);
@@ -90,6 +91,7 @@ async fn rate_banner_counts_down_from_retry_after() {
             .is_none()
     );
     state.rate.set(Some(RateInfo {
+        limit: Some(120),
         remaining: 0,
         reset_secs: 3,
         retry_after: Some(3),

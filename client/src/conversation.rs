@@ -8,6 +8,7 @@ use gloo_timers::future::sleep;
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mochat_api::edge::CURSOR_NOW;
 use mochat_api::requests::{PageQuery, SendMessageRequest, WatchQuery};
 use mochat_api::{ApiError, ErrorCode, Event, Message, MessagePage};
 use send_wrapper::SendWrapper;
@@ -18,6 +19,7 @@ use crate::app::AppState;
 use crate::backoff::{Backoff, is_transient};
 use crate::browser;
 use crate::conn::Conn;
+use crate::live::Live;
 use crate::message::MessageList;
 use crate::outbox::{Delivery, Outbox, Outgoing, new_client_id};
 use crate::timeline::Timeline;
@@ -63,7 +65,8 @@ impl Source {
     }
 }
 
-/// A conversation view. `watch_from` (sessions only) is the detail's cursor;
+/// A conversation view. `watch_from` (sessions only) is where its events
+/// start (the detail's cursor, or the widget visitor's); absent, from now.
 /// `on_session_event` hears session updates and participant changes.
 #[component]
 pub fn Conversation(
@@ -84,7 +87,8 @@ pub fn Conversation(
     let scroller = NodeRef::<Div>::new();
     let alive = StoredValue::new(true);
     let stick_to_bottom = StoredValue::new(true);
-    let unseen = RwSignal::new(0u32);
+    // Messages that arrived here while the tab was hidden (the title badge).
+    let unseen = state.unseen;
 
     // Keep the outbox across reloads.
     let key = source.storage_key();
@@ -269,25 +273,32 @@ pub fn Conversation(
     // Live updates.
     let controller = AbortController::new().ok();
     let signal = controller.as_ref().map(|c| c.signal());
-    match &source {
-        Source::Session(id) => {
+    let on_event = move |ev: Event| {
+        if let Some(m) = ev.message() {
+            arrive(m);
+        } else if let Some(cb) = on_session_event {
+            cb.run(ev);
+        }
+    };
+    match (&source, use_context::<Live>()) {
+        // The dashboard: its one long poll brings this session's events too.
+        (Source::Session(id), Some(live)) => {
+            live.follow(id, watch_from.unwrap_or(CURSOR_NOW), on_event);
             let id = id.clone();
+            on_cleanup(move || live.unfollow(&id));
+        }
+        // The widget: a long poll of its own session.
+        (Source::Session(id), None) => {
             spawn_local(watch_loop(
-                id,
-                watch_from.unwrap_or(0),
+                id.clone(),
+                watch_from.unwrap_or(CURSOR_NOW),
                 signal,
                 state,
                 alive,
-                move |ev| {
-                    if let Some(m) = ev.message() {
-                        arrive(m);
-                    } else if let Some(cb) = on_session_event {
-                        cb.run(ev);
-                    }
-                },
+                on_event,
             ));
         }
-        Source::Panel(_) => {
+        (Source::Panel(_), _) => {
             let source = source.clone();
             spawn_local(async move {
                 loop {
@@ -340,15 +351,7 @@ pub fn Conversation(
     on_cleanup(move || {
         online.remove();
         visible.remove();
-        browser::set_title("MoChat");
-    });
-    Effect::new(move |_| {
-        let n = unseen.get();
-        browser::set_title(&if n > 0 {
-            format!("({n}) MoChat")
-        } else {
-            "MoChat".to_owned()
-        });
+        unseen.try_set(0);
     });
 
     let send = {

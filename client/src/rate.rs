@@ -4,6 +4,8 @@
 /// What one answer said about the budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateInfo {
+    /// Requests allowed per window (`RateLimit-Policy`'s `q`), when sent.
+    pub limit: Option<u32>,
     /// Requests left in the window.
     pub remaining: u32,
     /// Seconds until the oldest request leaves the window.
@@ -13,8 +15,10 @@ pub struct RateInfo {
 }
 
 impl RateInfo {
-    /// Reads `RateLimit: "agent";r=<remaining>;t=<secs>` and, on a 429, `Retry-After`.
+    /// Reads `RateLimit: "agent";r=<remaining>;t=<secs>`, the policy's
+    /// `q=<limit>` and, on a 429, `Retry-After`.
     pub fn from_headers(
+        policy: Option<&str>,
         rate: Option<&str>,
         retry_after: Option<&str>,
         status: u16,
@@ -33,7 +37,13 @@ impl RateInfo {
                 _ => {}
             }
         }
+        let limit = policy.and_then(|p| {
+            p.split(';')
+                .find_map(|part| part.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse().ok())
+        });
         Some(Self {
+            limit,
             remaining: remaining?,
             reset_secs: reset.unwrap_or(0),
             retry_after: retry,
@@ -59,10 +69,17 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn reads_the_draft_11_header() {
-        let info = RateInfo::from_headers(Some("\"agent\";r=119;t=60"), None, 200).expect("parses");
+        let info = RateInfo::from_headers(
+            Some("\"agent\";q=120;w=60"),
+            Some("\"agent\";r=119;t=60"),
+            None,
+            200,
+        )
+        .expect("parses");
         assert_eq!(
             info,
             RateInfo {
+                limit: Some(120),
                 remaining: 119,
                 reset_secs: 60,
                 retry_after: None
@@ -74,12 +91,13 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_429_counts_down_from_retry_after() {
-        let info =
-            RateInfo::from_headers(Some("\"agent\";r=0;t=42"), Some("42"), 429).expect("parses");
+        let info = RateInfo::from_headers(None, Some("\"agent\";r=0;t=42"), Some("42"), 429)
+            .expect("parses");
         assert_eq!(info.wait_secs(), Some(42));
-        let spent = RateInfo::from_headers(Some("\"agent\";r=0;t=0"), None, 200).expect("parses");
+        let spent =
+            RateInfo::from_headers(None, Some("\"agent\";r=0;t=0"), None, 200).expect("parses");
         assert_eq!(spent.wait_secs(), Some(1));
-        assert!(RateInfo::from_headers(None, None, 200).is_none());
-        assert!(RateInfo::from_headers(Some("garbage"), None, 200).is_none());
+        assert!(RateInfo::from_headers(None, None, None, 200).is_none());
+        assert!(RateInfo::from_headers(None, Some("garbage"), None, 200).is_none());
     }
 }

@@ -1,46 +1,33 @@
-//! The sessions section: the list (newest activity first, unread marks, last
-//! message preview, open/closed), a dialog to create one, and the open session
-//! with its participants, close button and conversation.
-
-use std::time::Duration;
+//! The sessions section: the live list (newest activity first, unread
+//! counts, last message preview, open/closed), a dialog to create one, and
+//! the open session with its participants, close button and conversation.
 
 use leptos::prelude::*;
-use mochat_api::requests::PageQuery;
 use mochat_api::{ApiError, Session, SessionDetail, SessionStatus, User};
 
 use crate::api;
 use crate::app::AppState;
+use crate::backoff::is_transient;
 use crate::browser;
 use crate::conversation::{Conversation, Source};
+use crate::live::Live;
 use crate::markup::relative;
 use crate::widgets::{Avatar, ErrorNote, KindBadge, reload_when_transient};
 
-/// `localStorage` key of the last message seen in a session.
-fn seen_key(session_id: &str) -> String {
-    format!(
-        "mochat.seen.{}.{session_id}",
-        api::agent().unwrap_or_else(|| "default".into())
-    )
-}
-
-fn is_unread(s: &Session) -> bool {
-    s.last_message.as_ref().is_some_and(|m| {
-        browser::load(&seen_key(&s.session_id)).as_deref() != Some(m.message_id.as_str())
-    })
+/// What the list part shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListState {
+    Loading,
+    Empty,
+    Shown,
+    Failed,
 }
 
 /// List on the left, the open session on the right (stacked on phones).
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let state = expect_context::<AppState>();
+    let live = expect_context::<Live>();
     let selected = RwSignal::new(None::<String>);
-    let sessions = LocalResource::new(|| {
-        api::list_sessions(PageQuery {
-            limit: Some(50),
-            before: None,
-        })
-    });
-    reload_when_transient(sessions);
     let creating = RwSignal::new(false);
     let new_button = NodeRef::<leptos::html::Button>::new();
     // Closing the dialog gives focus back to the button that opened it.
@@ -50,24 +37,33 @@ pub fn SessionsPage() -> impl IntoView {
             let _ = b.focus();
         }
     };
-    // Budget-aware refresh of the list, paused while the tab is hidden.
-    let handle = set_interval_with_handle(
-        move || {
-            let low = state.rate.get_untracked().is_some_and(|r| r.is_low());
-            if browser::is_visible() && browser::is_online() && !low {
-                sessions.refetch();
-            }
-        },
-        Duration::from_secs(15),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(h) = handle {
-            h.clear();
+    // A list that failed for a passing reason loads again by itself.
+    let state = expect_context::<AppState>();
+    Effect::new(move |_| {
+        if let Some(Err(e)) = live.sessions.get()
+            && is_transient(&e)
+        {
+            let wait = state
+                .rate
+                .get_untracked()
+                .and_then(|r| r.wait_secs())
+                .unwrap_or(5)
+                .clamp(1, 60);
+            set_timeout(
+                move || live.load_list(),
+                std::time::Duration::from_secs(wait),
+            );
         }
     });
-    let list = move || sessions.get().map(|r| r.map(|p| p.sessions));
-    let list_error = Signal::derive(move || list().and_then(Result::err));
+    let list_error = Signal::derive(move || live.sessions.get().and_then(Result::err));
+    let list_state = Memo::new(move |_| {
+        live.sessions.with(|s| match s {
+            None => ListState::Loading,
+            Some(Ok(list)) if list.is_empty() => ListState::Empty,
+            Some(Ok(_)) => ListState::Shown,
+            Some(Err(_)) => ListState::Failed,
+        })
+    });
 
     view! {
         <div class="split" class:has-selection=move || selected.get().is_some()>
@@ -79,49 +75,36 @@ pub fn SessionsPage() -> impl IntoView {
                     </button>
                 </div>
                 <ErrorNote error=list_error />
-                {move || match list() {
-                    None => view! { <p class="muted" data-testid="loading">"Loading sessions…"</p> }.into_any(),
-                    Some(Ok(items)) if items.is_empty() => {
+                {move || match list_state.get() {
+                    ListState::Loading => view! { <p class="muted" data-testid="loading">"Loading sessions…"</p> }.into_any(),
+                    ListState::Empty => {
                         view! { <p class="muted" data-testid="empty">"No sessions yet. Start one with New."</p> }.into_any()
                     }
-                    Some(Ok(items)) => view! {
+                    ListState::Shown => view! {
                         <ul class="session-list" data-testid="session-list">
-                            {items.into_iter().map(|s| {
-                                let id = s.session_id.clone();
-                                let id_for_click = id.clone();
-                                let unread = is_unread(&s);
-                                let preview = s.last_message.as_ref().map(|m| format!("{}: {}", m.author_info.name, m.content)).unwrap_or_else(|| "No messages yet".into());
-                                let title = if s.title.is_empty() { "Untitled session".to_owned() } else { s.title.clone() };
-                                let when = relative(browser::now_ms(), browser::parse_time(&s.updated_at));
-                                view! {
-                                    <li>
-                                        <button
-                                            class="session-item"
-                                            data-testid="session-item"
-                                            data-id=id.clone()
-                                            aria-current=move || (selected.get().as_deref() == Some(id.as_str())).then_some("true")
-                                            on:click=move |_| selected.set(Some(id_for_click.clone()))
-                                        >
-                                            <span class="row">
-                                                <span class="title">{title}</span>
-                                                {unread.then(|| view! { <span class="unread" aria-label="unread">"●"</span> })}
-                                                {(s.status == SessionStatus::Closed).then(|| view! { <span class="badge closed">"closed"</span> })}
-                                            </span>
-                                            <span class="preview">{preview}</span>
-                                            <span class="when muted small">{when}</span>
-                                        </button>
-                                    </li>
-                                }
-                            }).collect_view()}
+                            <For
+                                each=move || live.sessions.with(|s| match s {
+                                    Some(Ok(list)) => list.clone(),
+                                    _ => Vec::new(),
+                                })
+                                key=|s| (
+                                    s.session_id.clone(),
+                                    s.updated_at.clone(),
+                                    s.status,
+                                    s.title.clone(),
+                                    s.last_message.as_ref().map(|m| m.message_id.clone()),
+                                )
+                                children=move |s| view! { <SessionItem session=s selected=selected /> }
+                            />
                         </ul>
                     }.into_any(),
-                    Some(Err(_)) => ().into_any(),
+                    ListState::Failed => ().into_any(),
                 }}
             </aside>
             <section class="pane">
                 {move || match selected.get() {
                     None => view! { <p class="muted center" data-testid="no-selection">"Pick a session to read it."</p> }.into_any(),
-                    Some(id) => view! { <SessionView session_id=id on_back=move || selected.set(None) on_change=move || sessions.refetch() /> }.into_any(),
+                    Some(id) => view! { <SessionView session_id=id on_back=move || selected.set(None) /> }.into_any(),
                 }}
             </section>
             {move || creating.get().then(|| view! {
@@ -129,12 +112,56 @@ pub fn SessionsPage() -> impl IntoView {
                     on_close=close_dialog
                     on_created=move |s: Session| {
                         close_dialog();
-                        sessions.refetch();
-                        selected.set(Some(s.session_id));
+                        let id = s.session_id.clone();
+                        live.upsert(s);
+                        selected.set(Some(id));
                     }
                 />
             })}
         </div>
+    }
+}
+
+/// One row of the list: title, unread count, status, newest message, when.
+#[component]
+fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let s = session;
+    let id = s.session_id.clone();
+    let id_for_click = id.clone();
+    let id_for_count = id.clone();
+    let unread = move || live.unread.with(|u| u.count(&id_for_count));
+    let preview = s
+        .last_message
+        .as_ref()
+        .map(|m| format!("{}: {}", m.author_info.name, m.content))
+        .unwrap_or_else(|| "No messages yet".into());
+    let title = if s.title.is_empty() {
+        "Untitled session".to_owned()
+    } else {
+        s.title.clone()
+    };
+    let when = relative(browser::now_ms(), browser::parse_time(&s.updated_at));
+    view! {
+        <li>
+            <button
+                class="session-item"
+                data-testid="session-item"
+                data-id=id.clone()
+                aria-current=move || (selected.get().as_deref() == Some(id.as_str())).then_some("true")
+                on:click=move |_| selected.set(Some(id_for_click.clone()))
+            >
+                <span class="row">
+                    <span class="title">{title}</span>
+                    {move || (unread() > 0).then(|| view! {
+                        <span class="unread" data-testid="unread" aria-label=format!("{} unread", unread())>{unread()}</span>
+                    })}
+                    {(s.status == SessionStatus::Closed).then(|| view! { <span class="badge closed">"closed"</span> })}
+                </span>
+                <span class="preview">{preview}</span>
+                <span class="when muted small">{when}</span>
+            </button>
+        </li>
     }
 }
 
@@ -143,8 +170,8 @@ pub fn SessionsPage() -> impl IntoView {
 fn SessionView(
     session_id: String,
     on_back: impl Fn() + Copy + Send + Sync + 'static,
-    on_change: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let live = expect_context::<Live>();
     let id = session_id.clone();
     let detail = LocalResource::new(move || api::session_detail(id.clone()));
     reload_when_transient(detail);
@@ -152,22 +179,12 @@ fn SessionView(
     let status = RwSignal::new(None::<SessionStatus>);
     // Messages that arrived since the detail was loaded (its count is a snapshot).
     let arrived = RwSignal::new(0u64);
-    let refresh = move || {
-        detail.refetch();
-        on_change();
-    };
+    let refresh = move || detail.refetch();
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
             arrived.set(0);
             status.set(Some(d.session.status));
-            let key = seen_key(&d.session.session_id);
-            if let Some(m) = &d.session.last_message
-                && browser::load(&key).as_deref() != Some(m.message_id.as_str())
-            {
-                browser::store(&key, Some(&m.message_id));
-                // Let the list drop its unread mark.
-                on_change();
-            }
+            live.upsert(d.session.clone());
         }
     });
     let closed = Signal::derive(move || status.get() == Some(SessionStatus::Closed));
@@ -181,7 +198,16 @@ fn SessionView(
         None => {}
     });
     // The conversation mounts once per session, from the first detail's cursor.
-    let first = Memo::new(move |_| detail.get().and_then(Result::ok).map(|d| d.cursor));
+    // (A later detail, after a session event, moves nothing: what arrived
+    // meanwhile is in the conversation already.)
+    let first = RwSignal::new(None::<u64>);
+    Effect::new(move |_| {
+        if first.get_untracked().is_none()
+            && let Some(Ok(d)) = detail.get()
+        {
+            first.set(Some(d.cursor));
+        }
+    });
     let conversation = {
         let id = session_id.clone();
         move || {

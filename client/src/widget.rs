@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mochat_api::edge::CURSOR_NOW;
 use mochat_api::widget::{VisitorInfo, bridge};
 use mochat_api::{ApiError, ErrorCode, Message};
 use serde_json::{Value, json};
@@ -233,6 +234,7 @@ pub fn WidgetApp() -> impl IntoView {
                         view! {
                             <Conversation
                                 source=Source::Session(session_id)
+                                watch_from=v.cursor.unwrap_or(CURSOR_NOW)
                                 on_message=on_message
                                 initial=first.try_update_value(Option::take).flatten()
                             />

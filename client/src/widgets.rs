@@ -66,6 +66,69 @@ pub fn RateBanner(#[prop(optional)] visitor: bool) -> impl IntoView {
     }
 }
 
+/// The agent's budget in the top bar: what is left of its requests this
+/// minute, quietly; while it is spent, the countdown until it is back.
+#[component]
+pub fn BudgetMeter() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let left = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        left.set(state.rate.get().and_then(|r| r.wait_secs()).unwrap_or(0));
+    });
+    let handle = set_interval_with_handle(
+        move || {
+            let n = left.get_untracked();
+            if n == 1 {
+                // The oldest request left the window: at least one is back.
+                state.rate.update(|r| {
+                    if let Some(r) = r {
+                        r.remaining = r.remaining.max(1);
+                        r.retry_after = None;
+                    }
+                });
+            }
+            if n > 0 {
+                left.set(n - 1);
+            }
+        },
+        Duration::from_secs(1),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
+    move || {
+        let rate = state.rate.get()?;
+        let limit = rate.limit.unwrap_or(120);
+        Some(if left.get() > 0 {
+            view! {
+                <span class="budget spent" data-testid="budget" data-state="spent" role="status">
+                    {format!("Budget spent · back in {} s", left.get())}
+                </span>
+            }
+            .into_any()
+        } else {
+            let pct = (u64::from(rate.remaining) * 100 / u64::from(limit.max(1))).min(100);
+            view! {
+                <span
+                    class="budget"
+                    data-testid="budget"
+                    data-state="ok"
+                    title="Requests this agent has left in the current minute"
+                >
+                    <span class="budget-bar" aria-hidden="true">
+                        <span class="budget-fill" style:width=format!("{pct}%")></span>
+                    </span>
+                    <span class="budget-text">{format!("{}/{limit}", rate.remaining)}</span>
+                </span>
+            }
+            .into_any()
+        })
+    }
+}
+
 /// A round avatar: the picture if any (http/https only), else initials.
 #[component]
 pub fn Avatar(user: User) -> impl IntoView {

@@ -227,14 +227,14 @@ async fn round_trip_token_custody_and_access_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn long_watches_pass_through_and_outages_are_502() {
+async fn long_watches_hold_and_outages_are_502() {
     let mut s = Stack::demo("worker-outage", &[]);
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();
     let cursor = s.operator.detail(&sid).await.cursor;
 
-    // A full 25-second long poll passes through intact.
+    // A full 25-second long poll is held (by the agent's hub) and answered empty.
     let started = Instant::now();
     let watch = edge
         .get(&format!(
@@ -259,9 +259,16 @@ async fn long_watches_pass_through_and_outages_are_502() {
             .unwrap_or("")
             .is_empty()
     );
+    let health = edge.get("/edge/health").await.json();
     assert_eq!(
-        edge.get("/edge/health").await.json(),
-        json!({"ok": false, "upstream": "unreachable"})
+        (&health["ok"], &health["upstream"]),
+        (&json!(false), &json!("unreachable"))
+    );
+    assert!(
+        health["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("UPSTREAM_URL")),
+        "{health}"
     );
 
     // Back: the worker recovers by itself.

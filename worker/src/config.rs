@@ -5,6 +5,9 @@ use worker::Env;
 
 /// `[vars]`: base URL of the MoChat API, ending in `/api` (e.g. `https://mochat.io/api`).
 pub const UPSTREAM_URL: &str = "UPSTREAM_URL";
+/// Optional var: `rest` (the reference's routes, default) or `live` (the
+/// live service's POST dialect).
+pub const UPSTREAM_DIALECT: &str = "UPSTREAM_DIALECT";
 /// Secret: the default agent's claw token.
 pub const CLAW_TOKEN: &str = "CLAW_TOKEN";
 /// Secret: the dashboard's sign-in password.
@@ -18,24 +21,33 @@ pub const DEFAULT_AGENT_NAME: &str = "DEFAULT_AGENT_NAME";
 /// Optional var: the default agent's username.
 pub const DEFAULT_AGENT_USERNAME: &str = "DEFAULT_AGENT_USERNAME";
 
-/// Durable Object binding: one [`crate::limiter::AgentLimiter`] per agent.
-pub const AGENT_LIMITER: &str = "AGENT_LIMITER";
+/// Durable Object binding: one [`crate::hub::AgentHub`] per agent.
+pub const AGENT_HUB: &str = "AGENT_HUB";
+/// Optional var: percent of the agent's limit widget visitors together may use (default 35).
+pub const WIDGET_SHARE: &str = "WIDGET_SHARE";
+/// Optional var: percent of the agent's limit the hub's live delivery may use (default 40).
+pub const LIVE_SHARE: &str = "LIVE_SHARE";
 /// Optional, for tests and benchmarks only: the per-agent limit (default 120).
 pub const RATE_LIMIT: &str = "RATE_LIMIT";
 /// Optional, for tests and benchmarks only: the window in seconds (default 60).
 pub const RATE_WINDOW_SECS: &str = "RATE_WINDOW_SECS";
-/// Benchmark only (`cargo xtask bench`): `1` skips the per-agent admission
-/// check, to measure what it costs. Never set it in production.
-pub const BENCH_DISABLE_LIMITER: &str = "BENCH_DISABLE_LIMITER";
-/// Durable Object binding: one [`crate::limiter::SignInThrottle`] per client address.
+/// Durable Object binding: one [`crate::limiter::SignInThrottle`] per client
+/// address (failed sign-ins) or per kind and address (minting visitors,
+/// opening conversations).
 pub const SIGN_IN_THROTTLE: &str = "SIGN_IN_THROTTLE";
-/// Durable Object binding: the one [`crate::vault::TokenVault`].
+/// Optional var: new widget visitors one client address may mint per window (default 10).
+pub const VISITOR_MINT_LIMIT: &str = "VISITOR_MINT_LIMIT";
+/// Optional var: widget conversations one client address may open per window (default 10).
+pub const CONVERSATION_OPEN_LIMIT: &str = "CONVERSATION_OPEN_LIMIT";
+/// Durable Object binding: the one [`crate::vault::TokenVault`], the list
+/// of agents registered through the worker.
 pub const TOKEN_VAULT: &str = "TOKEN_VAULT";
 /// Optional var: the widget's sites, JSON (see [`crate::sites`]).
 pub const WIDGET_SITES: &str = "WIDGET_SITES";
 /// Optional, for tests only: one visitor's requests per window (default 20).
 pub const WIDGET_VISITOR_LIMIT: &str = "WIDGET_VISITOR_LIMIT";
-/// Durable Object binding: one [`crate::visitors::WidgetVisitor`] per widget visitor.
+/// Durable Object binding: [`crate::visitors::WidgetVisitor`], where visitors
+/// were kept before they moved into their agent's hub (read once per visitor).
 pub const WIDGET_VISITOR: &str = "WIDGET_VISITOR";
 /// Assets binding: the built client (the widget page is read from it).
 pub const ASSETS: &str = "ASSETS";
@@ -70,16 +82,6 @@ pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
             ),
         )
     })
-}
-
-/// Whether `BENCH_DISABLE_LIMITER` turns the admission check off (benchmark only).
-pub fn limiter_disabled(env: &Env) -> bool {
-    is_exactly_one(string(env, BENCH_DISABLE_LIMITER).as_deref())
-}
-
-/// Only the exact value `1` counts, so a stray value never lifts the limit.
-pub fn is_exactly_one(value: Option<&str>) -> bool {
-    value.map(str::trim) == Some("1")
 }
 
 /// The upstream base URL, checked and without a trailing slash.
@@ -137,22 +139,6 @@ impl DefaultAgent {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_an_exact_one_disables_the_limiter() {
-        assert!(is_exactly_one(Some("1")));
-        assert!(is_exactly_one(Some(" 1 ")));
-        for other in [
-            None,
-            Some(""),
-            Some("0"),
-            Some("true"),
-            Some("yes"),
-            Some("11"),
-        ] {
-            assert!(!is_exactly_one(other), "{other:?}");
-        }
-    }
 
     #[test]
     fn upstream_urls() {

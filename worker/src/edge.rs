@@ -4,13 +4,15 @@ use mochat_api::edge::{
     AgentList, EdgeAgent, Health, SESSION_TTL_SECS, SignInRequest, SignInStatus, UpstreamState,
 };
 use mochat_api::{ApiError, ErrorCode};
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Request, Response};
 
 use crate::config::{self, CLAW_TOKEN, DASHBOARD_PASSWORD, DefaultAgent, SESSION_SECRET};
 use crate::guard;
-use crate::limiter::{Attempt, Verdict};
+use crate::hub::protocol::{self, HubCall, Op};
+use crate::limiter::{self, Attempt};
 use crate::respond::{self, Flow, Halt};
-use crate::{proxy, session, vault};
+use crate::upstream::{self, Spoken, Upstream};
+use crate::{session, vault};
 
 /// `POST /edge/session {password}`: 204 with the session cookie; 401 for a
 /// wrong password; 429 after too many failures from this address.
@@ -23,7 +25,7 @@ pub async fn sign_in(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<Re
         Some(g) if session::password_matches(&g.password, &password) => Attempt::Success,
         Some(_) => Attempt::Failure,
     };
-    let verdict = throttle(env, &guard::client_address(req), attempt).await?;
+    let verdict = limiter::throttle(env, &guard::client_address(req), attempt).await?;
     if verdict.blocked {
         return Err(Halt::with_headers(
             ApiError::new(
@@ -37,7 +39,7 @@ pub async fn sign_in(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<Re
         ));
     }
     match attempt {
-        Attempt::Check => {
+        Attempt::Check | Attempt::Admit { .. } => {
             Err(ApiError::bad_request(r#"Send the password as JSON: {"password": "…"}."#).into())
         }
         Attempt::Failure => Err(ApiError::unauthorized("Wrong password. Try again.").into()),
@@ -47,24 +49,6 @@ pub async fn sign_in(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<Re
             Ok(respond::no_content(&[("Set-Cookie", cookie)])?)
         }
     }
-}
-
-async fn throttle(env: &Env, address: &str, attempt: Attempt) -> Flow<Verdict> {
-    let stub = env
-        .durable_object(config::SIGN_IN_THROTTLE)?
-        .id_from_name(address)?
-        .get_stub()?;
-    let body =
-        serde_json::to_string(&attempt).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let mut resp = stub
-        .fetch_with_request(Request::new_with_init(
-            "https://throttle.internal/attempt",
-            &init,
-        )?)
-        .await?;
-    Ok(resp.json().await?)
 }
 
 /// `GET /edge/session` (session already checked): when it ends.
@@ -112,23 +96,65 @@ pub async fn agents(env: &Env) -> Flow<Response> {
     Ok(respond::json(200, &AgentList { agents }, &[])?)
 }
 
-/// `GET /edge/health`: always 200; whether the upstream answers, nothing else.
+/// `GET /edge/health`: always 200. `reachable` only when the upstream
+/// answers in the configured dialect and, with a default agent, takes its
+/// token; otherwise which of those fails, and what to change (nothing secret).
 pub async fn health(env: &Env) -> Flow<Response> {
-    let reachable = match config::upstream_base(env) {
-        Ok(base) => proxy::probe(&base).await,
-        Err(_) => false,
-    };
-    let upstream = if reachable {
-        UpstreamState::Reachable
-    } else {
-        UpstreamState::Unreachable
-    };
-    Ok(respond::json(
-        200,
-        &Health {
-            ok: reachable,
-            upstream,
+    let health = match Upstream::from_env(env) {
+        Err(e) => Health {
+            ok: false,
+            upstream: UpstreamState::Unreachable,
+            reason: Some(e.message),
         },
-        &[],
-    )?)
+        Ok(upstream) => match upstream::speaks(&upstream).await {
+            Spoken::Nothing => Health {
+                ok: false,
+                upstream: UpstreamState::Unreachable,
+                reason: Some(
+                    "The MoChat API does not answer: check UPSTREAM_URL and that it is up."
+                        .to_owned(),
+                ),
+            },
+            Spoken::Dialect(d) if d == upstream.dialect => token_health(env).await?,
+            Spoken::Dialect(other) => Health {
+                ok: false,
+                upstream: UpstreamState::WrongDialect,
+                reason: Some(format!(
+                    "The MoChat API at UPSTREAM_URL speaks the {0} dialect; set \
+                     UPSTREAM_DIALECT = \"{0}\".",
+                    other.name()
+                )),
+            },
+            Spoken::Neither => Health {
+                ok: false,
+                upstream: UpstreamState::WrongDialect,
+                reason: Some(
+                    "Something answers at UPSTREAM_URL, but not as a MoChat API: check the \
+                     URL (it ends in /api)."
+                        .to_owned(),
+                ),
+            },
+        },
+    };
+    Ok(respond::json(200, &health, &[])?)
+}
+
+/// Whether the upstream takes the default agent's token (asked by its hub,
+/// which keeps the finding a minute); with no default agent, nothing to ask.
+async fn token_health(env: &Env) -> Flow<Health> {
+    let reachable = Health {
+        ok: true,
+        upstream: UpstreamState::Reachable,
+        reason: None,
+    };
+    if config::string(env, CLAW_TOKEN).is_none() {
+        return Ok(reachable);
+    }
+    let call = HubCall {
+        agent: DefaultAgent::from_env(env).agent_id,
+        caller: None,
+        op: Op::Probe,
+    };
+    let mut answer = protocol::ask(env, &call).await?;
+    Ok(answer.json().await.unwrap_or(reachable))
 }

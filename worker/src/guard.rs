@@ -5,6 +5,7 @@ use futures::StreamExt;
 use mochat_api::edge::SESSION_COOKIE;
 use mochat_api::limits::BODY_MAX_BYTES;
 use mochat_api::{ApiError, ErrorCode};
+use sha2::{Digest, Sha256};
 use worker::{Date, Env, Request};
 
 use crate::config::{self, SESSION_SECRET};
@@ -70,18 +71,34 @@ pub fn now_secs() -> u64 {
     Date::now().as_millis() / 1000
 }
 
-/// The end (Unix seconds) of the request's valid session, or 401.
-pub fn session(req: &Request, env: &Env) -> Flow<u64> {
+/// A signed-in operator's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// When it ends (Unix seconds).
+    pub end: u64,
+    /// A name for it that reveals nothing of the cookie (for counting its watches).
+    pub key: String,
+}
+
+/// The request's valid session, or 401.
+pub fn session(req: &Request, env: &Env) -> Flow<Signed> {
     let secret = config::required(env, SESSION_SECRET)?;
     let cookies = req.headers().get("Cookie")?.unwrap_or_default();
-    session::cookie(&cookies, SESSION_COOKIE)
-        .and_then(|value| session::verify(&secret, value, now_secs()))
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "You are not signed in, or your session has expired. Sign in to the dashboard again.",
-            )
-            .into()
-        })
+    let value = session::cookie(&cookies, SESSION_COOKIE);
+    let end = value.and_then(|value| session::verify(&secret, value, now_secs()));
+    match (value, end) {
+        (Some(value), Some(end)) => {
+            let digest = Sha256::digest(value.as_bytes());
+            Ok(Signed {
+                end,
+                key: crate::session::hex(&digest[..12]),
+            })
+        }
+        _ => Err(ApiError::unauthorized(
+            "You are not signed in, or your session has expired. Sign in to the dashboard again.",
+        )
+        .into()),
+    }
 }
 
 /// Who is calling, as far as the call's [`Access`] asked.
@@ -89,8 +106,8 @@ pub fn session(req: &Request, env: &Env) -> Flow<u64> {
 pub enum Caller {
     /// Not checked: a public call.
     Anyone,
-    /// A signed-in operator; the session's end (Unix seconds).
-    Operator(u64),
+    /// A signed-in operator.
+    Operator(Signed),
     /// A widget visitor.
     Visitor(Visitor),
 }
@@ -107,10 +124,23 @@ impl Caller {
         }
     }
 
+    /// Who the agent's hub sees: an operator's session or a visitor.
+    pub fn for_hub(&self, env: &Env) -> Flow<crate::hub::protocol::Caller> {
+        match self {
+            Self::Operator(signed) => Ok(crate::hub::protocol::Caller::Operator {
+                key: signed.key.clone(),
+            }),
+            Self::Visitor(v) => Ok(crate::hub::protocol::Caller::Visitor(
+                widget::visitor_ref(env, v)?.1,
+            )),
+            Self::Anyone => Err(ApiError::unauthorized("Sign in first.").into()),
+        }
+    }
+
     /// The operator session's end (0 for anyone else).
     pub fn session_end(&self) -> u64 {
         match self {
-            Self::Operator(end) => *end,
+            Self::Operator(signed) => signed.end,
             _ => 0,
         }
     }
@@ -157,15 +187,27 @@ pub fn origin(req: &Request, method: &str) -> Flow<()> {
     }
 }
 
-/// The client address the sign-in throttle counts against.
+/// The client address throttles count against: `CF-Connecting-IP` (else
+/// `local`), an IPv6 address grouped by its /64 (one subscriber's block).
 pub fn client_address(req: &Request) -> String {
     req.headers()
         .get("CF-Connecting-IP")
         .ok()
         .flatten()
-        .map(|ip| ip.trim().to_owned())
+        .map(|ip| address_group(ip.trim()))
         .filter(|ip| !ip.is_empty() && ip.len() <= 64)
         .unwrap_or_else(|| "local".to_owned())
+}
+
+/// An address as throttles see it: IPv4 as it is, IPv6 as its /64.
+pub fn address_group(ip: &str) -> String {
+    match ip.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => ip.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +221,20 @@ mod tests {
         assert!(declared_too_large(Some("65537")));
         assert!(declared_too_large(Some(" 999999999999 ")));
         assert!(!declared_too_large(Some("junk")));
+    }
+
+    #[test]
+    fn addresses_are_grouped_by_64_for_ipv6() {
+        assert_eq!(address_group("203.0.113.7"), "203.0.113.7");
+        assert_eq!(
+            address_group("2001:db8:1:2:aaaa::1"),
+            address_group("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_eq!(address_group("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(
+            address_group("2001:db8:1:3::1"),
+            address_group("2001:db8:1:2::1")
+        );
     }
 
     #[test]

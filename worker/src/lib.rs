@@ -6,6 +6,7 @@ pub mod edge;
 pub mod frame;
 pub mod guard;
 pub mod headers;
+pub mod hub;
 pub mod limiter;
 pub mod outbox;
 pub mod proxy;
@@ -13,6 +14,7 @@ pub mod respond;
 pub mod routes;
 pub mod session;
 pub mod sites;
+pub mod upstream;
 pub mod vault;
 pub mod visitor_token;
 pub mod visitors;
@@ -21,13 +23,12 @@ pub mod widget;
 use mochat_api::{ApiError, Route};
 use worker::{Context, Env, Request, Response, event};
 
-use crate::guard::Caller;
 use crate::respond::{Flow, Halt};
 use crate::routes::{Call, Miss};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    match handle(req, &env, &ctx).await {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    match handle(req, &env).await {
         Ok(response) => Ok(response),
         Err(halt) => respond::halt(halt),
     }
@@ -51,7 +52,7 @@ fn miss(m: Miss) -> Halt {
 
 /// The route table: match (404, 405), then the checks every call shares in
 /// the contract's order (body 413, caller 401, Origin 403), then the handler.
-async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Flow<Response> {
+async fn handle(mut req: Request, env: &Env) -> Flow<Response> {
     // The method as sent (worker's `Method` maps unknown ones to GET).
     let method = req.inner().method();
     let call = routes::classify(&method, &req.path()).map_err(miss)?;
@@ -64,15 +65,13 @@ async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Flow<Response> {
         Call::SignOut => edge::sign_out(),
         Call::Agents => edge::agents(env).await,
         Call::Health => edge::health(env).await,
+        Call::EdgeWatch => api::edge_watch(&req, env, &caller, body).await,
         Call::WidgetFrame => frame::page(&req, env).await,
-        Call::NewVisitor => widget::new_visitor(env, body).await,
+        Call::NewVisitor => widget::new_visitor(&req, env, body).await,
         Call::VisitorRecord => widget::me(env, caller.visitor()?).await,
         Call::Identify => widget::identify(env, caller.visitor()?, body).await,
-        Call::OpenConversation => widget::open_conversation(env, caller.visitor()?).await,
-        Call::Api(Route::Register) => api::register(&req, env, body).await,
-        Call::Api(route) => match &caller {
-            Caller::Visitor(v) => widget::visitor_call(&req, env, ctx, v, route, body).await,
-            _ => api::forward(&req, env, ctx, route, body).await,
-        },
+        Call::OpenConversation => widget::open_conversation(&req, env, caller.visitor()?).await,
+        Call::Api(Route::Register) => api::register(env, body).await,
+        Call::Api(route) => api::forward(&req, env, &caller, &route, body).await,
     }
 }

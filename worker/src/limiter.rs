@@ -1,24 +1,24 @@
-//! Exact sliding windows: the per-agent request budget ([`AgentLimiter`]) and
-//! the per-address sign-in throttle ([`SignInThrottle`]), each a Durable
-//! Object around the pure [`SlidingWindow`].
+//! Exact sliding windows: the pure [`SlidingWindow`] (also a widget
+//! visitor's sub-quota in the agent's hub), and the per-address throttle
+//! ([`SignInThrottle`], a Durable Object per client address and purpose:
+//! failed sign-ins, visitors minted, conversations opened).
 //!
 //! A Durable Object runs one event at a time and nothing between reading the
-//! window and writing it awaits, so concurrent requests for one agent are
-//! serialised: the limit holds exactly, however many worker instances call it.
-//! Admitted timestamps are also written to the object's SQLite storage, so a
-//! restart or eviction does not forget a window.
+//! window and writing it awaits, so concurrent requests are serialised: a
+//! limit holds exactly, however many worker instances call it. Timestamps
+//! are also written to the object's SQLite storage, so a restart or
+//! eviction does not forget a window.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use mochat_api::edge::{SIGN_IN_FAILURES, SIGN_IN_WINDOW_SECS};
-use mochat_api::limits::{RATE_LIMIT, RATE_WINDOW_SECS};
+use mochat_api::limits::RATE_WINDOW_SECS;
 use serde::{Deserialize, Serialize};
 use worker::{
-    Date, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object,
+    Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorage, State,
+    durable_object,
 };
-
-use crate::outbox::{LEDGER_PATH, StoredLedger};
 
 /// Timestamps (ms) of the events inside a window of `window_ms`, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,43 +255,7 @@ pub(crate) fn now_ms() -> u64 {
     Date::now().as_millis()
 }
 
-/// One per agent (`id_from_name(agentId)`): at most [`RATE_LIMIT`] admitted
-/// requests in any [`RATE_WINDOW_SECS`]. `POST /admit` answers a [`Decision`].
-/// It also keeps the agent's ledger of sends by client id:
-/// `POST /outbox` ([`crate::outbox::LEDGER_PATH`]) answers a
-/// [`crate::outbox::LedgerCall`].
-#[durable_object]
-pub struct AgentLimiter {
-    window: StoredWindow,
-    ledger: StoredLedger,
-}
-
-impl DurableObject for AgentLimiter {
-    fn new(state: State, env: Env) -> Self {
-        let limit = u32::try_from(positive(
-            &env,
-            crate::config::RATE_LIMIT,
-            u64::from(RATE_LIMIT),
-        ))
-        .unwrap_or(RATE_LIMIT);
-        let window_ms = window_secs(&env) * 1000;
-        Self {
-            window: StoredWindow::new(&state, limit, window_ms),
-            ledger: StoredLedger::new(state.storage().sql()),
-        }
-    }
-
-    async fn fetch(&self, req: Request) -> Result<Response> {
-        if req.path() == LEDGER_PATH {
-            return self.ledger.fetch(req, now_ms()).await;
-        }
-        let now = now_ms();
-        let decision = self.window.update(now, |w| w.try_admit(now))?;
-        Response::from_json(&decision)
-    }
-}
-
-/// What the worker asks the sign-in throttle.
+/// What the worker asks an address's throttle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Attempt {
@@ -301,6 +265,9 @@ pub enum Attempt {
     Success,
     /// A wrong password: counted unless blocked.
     Failure,
+    /// One more of something limited to `limit` per window (a visitor
+    /// minted, a conversation opened): counted if there is room.
+    Admit { limit: u32 },
 }
 
 /// The throttle's answer.
@@ -324,7 +291,7 @@ pub fn sign_in_rule(window: &mut SlidingWindow, now: u64, attempt: Attempt) -> V
         };
     }
     match attempt {
-        Attempt::Check => {}
+        Attempt::Check | Attempt::Admit { .. } => {}
         Attempt::Success => window.clear(),
         Attempt::Failure => {
             window.record(now);
@@ -336,8 +303,10 @@ pub fn sign_in_rule(window: &mut SlidingWindow, now: u64, attempt: Attempt) -> V
     }
 }
 
-/// One per client address: failed sign-ins in the last [`SIGN_IN_WINDOW_SECS`].
-/// `POST /attempt` with an [`Attempt`] answers a [`Verdict`].
+/// One per client address (`<address>`: failed sign-ins in the last
+/// [`SIGN_IN_WINDOW_SECS`]) or per purpose and address (`<purpose>:<address>`:
+/// what [`Attempt::Admit`] counts). `POST /attempt` with an [`Attempt`]
+/// answers a [`Verdict`].
 #[durable_object]
 pub struct SignInThrottle {
     window: StoredWindow,
@@ -358,11 +327,39 @@ impl DurableObject for SignInThrottle {
             retry_after: 0,
         };
         self.window.update(now, |w| {
+            if let Attempt::Admit { limit } = attempt {
+                w.limit = limit.max(1);
+                let d = w.try_admit(now);
+                verdict = Verdict {
+                    blocked: !d.allowed,
+                    retry_after: if d.allowed { 0 } else { d.retry_after() },
+                };
+                return d;
+            }
             verdict = sign_in_rule(w, now, attempt);
             w.check(now)
         })?;
         Response::from_json(&verdict)
     }
+}
+
+/// Asks the throttle of `key` (an address, or `<purpose>:<address>`).
+pub async fn throttle(env: &Env, key: &str, attempt: Attempt) -> Result<Verdict> {
+    let stub = env
+        .durable_object(crate::config::SIGN_IN_THROTTLE)?
+        .id_from_name(key)?
+        .get_stub()?;
+    let body =
+        serde_json::to_string(&attempt).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let mut resp = stub
+        .fetch_with_request(Request::new_with_init(
+            "https://throttle.internal/attempt",
+            &init,
+        )?)
+        .await?;
+    resp.json().await
 }
 
 #[cfg(test)]

@@ -5,21 +5,15 @@
 //!
 //! The pure [`Ledger`] is the state machine (reserve → store, or release) and
 //! the bounded store (at most [`KEEP`] answers, none older than
-//! [`MAX_AGE_MS`]). [`StoredLedger`] mirrors it into the SQLite storage of the
-//! agent's [`crate::limiter::AgentLimiter`] object (internal path
-//! [`LEDGER_PATH`]), which runs one event at a time: nothing awaits between
-//! reading the ledger and writing it, so two racing retries cannot both be
-//! the first.
+//! [`MAX_AGE_MS`]). The agent's hub ([`crate::hub`]) holds it in memory and
+//! mirrors its [`Write`]s into its storage; the hub runs one event at a
+//! time and nothing awaits between reading the ledger and changing it, so
+//! two racing retries cannot both be the first.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use mochat_api::Route;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use worker::{Env, Method, Request, RequestInit, Response, Result, SqlStorage, SqlStorageValue};
-
-use crate::config;
 
 /// Answers kept per agent (the most recent ones).
 pub const KEEP: usize = 1_000;
@@ -31,8 +25,6 @@ pub const MAX_AGE_MS: u64 = 24 * 60 * 60 * 1000;
 pub const LEASE_MS: u64 = 60_000;
 /// Longest `clientId` that is honoured.
 pub const MAX_CLIENT_ID_LEN: usize = 100;
-/// The internal path of the ledger on the per-agent object.
-pub const LEDGER_PATH: &str = "/outbox";
 
 /// Whether `id` is a usable client id: 1..=100 of `[A-Za-z0-9_-]`.
 pub fn is_valid_client_id(id: &str) -> bool {
@@ -73,16 +65,6 @@ pub fn list_route(send: &Route) -> Option<Route> {
         }),
         _ => None,
     }
-}
-
-/// In a message page (JSON), the message posted with `client_id`, as JSON.
-pub fn sent_with(page: &str, client_id: &str) -> Option<String> {
-    let page: mochat_api::MessagePage = serde_json::from_str(page).ok()?;
-    let message = page
-        .messages
-        .into_iter()
-        .find(|m| m.meta.get("clientId").and_then(Value::as_str) == Some(client_id))?;
-    serde_json::to_string(&message).ok()
 }
 
 /// What a key holds.
@@ -311,221 +293,6 @@ impl Ledger {
     }
 }
 
-/// A call from the worker to the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
-pub enum LedgerCall {
-    Begin { key: String },
-    Finish { key: String, body: String },
-    Abort { key: String, ticket: u64 },
-}
-
-/// The ledger's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "camelCase")]
-pub enum LedgerAnswer {
-    /// The stored answer body of the first send.
-    Stored { body: String },
-    /// The caller holds the reservation (`lapsed`: see [`Begun::Reserved`]).
-    Reserved {
-        ticket: u64,
-        #[serde(default)]
-        lapsed: bool,
-    },
-    /// Another caller holds it.
-    InFlight,
-    /// A finish or abort was recorded.
-    Done,
-}
-
-#[derive(Deserialize)]
-struct EntryRow {
-    key: String,
-    ticket: f64,
-    at: f64,
-    done: f64,
-}
-
-#[derive(Deserialize)]
-struct BodyRow {
-    body: Option<String>,
-}
-
-fn int(n: u64) -> Result<SqlStorageValue> {
-    SqlStorageValue::try_from_i64(i64::try_from(n).map_err(|e| e.to_string())?)
-}
-
-/// A [`Ledger`] mirrored into a Durable Object's SQLite storage (table
-/// `outbox`; a row with a `NULL` body is a reservation).
-pub struct StoredLedger {
-    sql: SqlStorage,
-    ledger: RefCell<Option<Ledger>>,
-}
-
-impl StoredLedger {
-    pub fn new(sql: SqlStorage) -> Self {
-        Self {
-            sql,
-            ledger: RefCell::new(None),
-        }
-    }
-
-    /// Runs `f` on the ledger (loaded on first use), then applies its writes.
-    fn update<T>(
-        &self,
-        body: Option<&str>,
-        f: impl FnOnce(&mut Ledger) -> (T, Vec<Write>),
-    ) -> Result<T> {
-        let mut slot = self.ledger.borrow_mut();
-        let ledger = match slot.as_mut() {
-            Some(l) => l,
-            None => {
-                self.sql.exec(
-                    "CREATE TABLE IF NOT EXISTS outbox (
-                        key TEXT PRIMARY KEY,
-                        ticket INTEGER NOT NULL,
-                        at INTEGER NOT NULL,
-                        body TEXT
-                    )",
-                    None,
-                )?;
-                let rows: Vec<EntryRow> = self
-                    .sql
-                    .exec(
-                        "SELECT key, ticket, at, body IS NOT NULL AS done FROM outbox",
-                        None,
-                    )?
-                    .to_array()?;
-                let entries = rows.into_iter().map(|r| {
-                    let slot = if r.done != 0.0 {
-                        Slot::Done
-                    } else {
-                        Slot::InFlight {
-                            ticket: r.ticket as u64,
-                        }
-                    };
-                    (
-                        r.key,
-                        Entry {
-                            slot,
-                            at: r.at as u64,
-                        },
-                    )
-                });
-                slot.insert(Ledger::default().restore(entries))
-            }
-        };
-        let (out, writes) = f(ledger);
-        for w in writes {
-            match w {
-                Write::Reserve { key, ticket, at } => {
-                    self.sql.exec(
-                        "INSERT INTO outbox (key, ticket, at, body) VALUES (?, ?, ?, NULL)
-                         ON CONFLICT(key) DO UPDATE SET ticket = excluded.ticket,
-                            at = excluded.at, body = NULL",
-                        vec![key.into(), int(ticket)?, int(at)?],
-                    )?;
-                }
-                Write::Store { key, at } => {
-                    let text = body.unwrap_or_default().to_owned();
-                    self.sql.exec(
-                        "INSERT INTO outbox (key, ticket, at, body) VALUES (?, 0, ?, ?)
-                         ON CONFLICT(key) DO UPDATE SET at = excluded.at, body = excluded.body",
-                        vec![key.into(), int(at)?, text.into()],
-                    )?;
-                }
-                Write::Delete { key } => {
-                    self.sql
-                        .exec("DELETE FROM outbox WHERE key = ?", vec![key.into()])?;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn stored_body(&self, key: &str) -> Result<Option<String>> {
-        let rows: Vec<BodyRow> = self
-            .sql
-            .exec(
-                "SELECT body FROM outbox WHERE key = ?",
-                vec![key.to_owned().into()],
-            )?
-            .to_array()?;
-        Ok(rows.into_iter().next().and_then(|r| r.body))
-    }
-
-    /// Answers one [`LedgerCall`] at `now` (no await inside: race-free).
-    pub fn call(&self, call: LedgerCall, now: u64) -> Result<LedgerAnswer> {
-        match call {
-            LedgerCall::Begin { key } => {
-                let begun = self.update(None, |l| l.begin(&key, now))?;
-                match begun {
-                    Begun::Reserved { ticket, lapsed } => {
-                        Ok(LedgerAnswer::Reserved { ticket, lapsed })
-                    }
-                    Begun::InFlight => Ok(LedgerAnswer::InFlight),
-                    Begun::Stored => match self.stored_body(&key)? {
-                        Some(body) => Ok(LedgerAnswer::Stored { body }),
-                        None => {
-                            // Storage lost the body: start over for this key.
-                            self.update(None, |l| ((), l.forget(&key)))?;
-                            match self.update(None, |l| l.begin(&key, now))? {
-                                Begun::Reserved { ticket, lapsed } => {
-                                    Ok(LedgerAnswer::Reserved { ticket, lapsed })
-                                }
-                                _ => Ok(LedgerAnswer::InFlight),
-                            }
-                        }
-                    },
-                }
-            }
-            LedgerCall::Finish { key, body } => {
-                self.update(Some(&body), |l| ((), l.finish(&key, now)))?;
-                Ok(LedgerAnswer::Done)
-            }
-            LedgerCall::Abort { key, ticket } => {
-                self.update(None, |l| ((), l.abort(&key, ticket, now)))?;
-                Ok(LedgerAnswer::Done)
-            }
-        }
-    }
-
-    /// The object's side of [`LEDGER_PATH`]: a JSON [`LedgerCall`] in, a
-    /// [`LedgerAnswer`] out.
-    pub async fn fetch(&self, mut req: Request, now: u64) -> Result<Response> {
-        let call: LedgerCall = req.json().await?;
-        // From here to the answer nothing awaits.
-        let answer = self.call(call, now)?;
-        Response::from_json(&answer)
-    }
-}
-
-/// Asks the agent's ledger (on its [`crate::limiter::AgentLimiter`]).
-pub async fn ask(env: &Env, agent_id: &str, call: &LedgerCall) -> Result<LedgerAnswer> {
-    let stub = env
-        .durable_object(config::AGENT_LIMITER)?
-        .id_from_name(agent_id)?
-        .get_stub()?;
-    let body = serde_json::to_string(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let headers = worker::Headers::new();
-    headers.set("Content-Type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let url = format!("https://limiter.internal{LEDGER_PATH}");
-    let mut resp = stub
-        .fetch_with_request(Request::new_with_init(&url, &init)?)
-        .await?;
-    if resp.status_code() != 200 {
-        return Err(worker::Error::RustError(format!(
-            "the send ledger answered {}",
-            resp.status_code()
-        )));
-    }
-    resp.json().await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,7 +417,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_back_finds_the_message_by_client_id() {
+    fn a_send_is_read_back_from_its_conversation() {
         let send = Route::SendSessionMessage {
             session_id: "s1".into(),
         };
@@ -661,23 +428,6 @@ mod tests {
             })
         );
         assert_eq!(list_route(&Route::ListSessions), None);
-        let message = |id: &str, client: &str| {
-            serde_json::json!({
-                "messageId": id, "sessionId": "s1", "author": "a1",
-                "authorInfo": {"userId": "a1", "type": "agent", "name": "A"},
-                "content": "hi", "meta": {"clientId": client},
-                "createdAt": "2026-01-01T00:00:00.000Z"
-            })
-        };
-        let page = serde_json::json!({
-            "messages": [message("m1", "c-1"), message("m2", "c-2")],
-            "hasMore": false
-        })
-        .to_string();
-        let found = sent_with(&page, "c-2").expect("found");
-        assert!(found.contains("\"messageId\":\"m2\""), "{found}");
-        assert_eq!(sent_with(&page, "c-3"), None);
-        assert_eq!(sent_with("not json", "c-1"), None);
     }
 
     #[test]
@@ -789,35 +539,5 @@ mod tests {
         let mut left: Vec<_> = l.entries.keys().cloned().collect();
         left.sort();
         assert_eq!(left, vec!["k8", "k9", "new"]);
-    }
-
-    #[test]
-    fn wire_shapes() {
-        let call = LedgerCall::Abort {
-            key: "session:s:c".into(),
-            ticket: 1_700_000_000_123,
-        };
-        let text = serde_json::to_string(&call).expect("json");
-        assert_eq!(
-            text,
-            r#"{"op":"abort","key":"session:s:c","ticket":1700000000123}"#
-        );
-        assert_eq!(
-            serde_json::from_str::<LedgerCall>(&text).expect("back"),
-            call
-        );
-        assert_eq!(
-            serde_json::to_string(&LedgerAnswer::InFlight).expect("json"),
-            r#"{"state":"inFlight"}"#
-        );
-        let stored: LedgerAnswer =
-            serde_json::from_str(r#"{"state":"stored","body":"{\"messageId\":\"m\"}"}"#)
-                .expect("parse");
-        assert_eq!(
-            stored,
-            LedgerAnswer::Stored {
-                body: r#"{"messageId":"m"}"#.into()
-            }
-        );
     }
 }

@@ -187,20 +187,25 @@ async fn fetch_within(request: Request, deadline_ms: u64, client: Option<ClientS
     outcome
 }
 
-/// Whether the upstream answers HTTP at all within the probe deadline.
-pub async fn probe(base: &str) -> bool {
+/// One request without a token (the health probe): its status and body,
+/// when something answers within [`PROBE_DEADLINE_MS`].
+pub async fn probe(url: &str, method: Method, body: Option<&str>) -> Option<(u16, String)> {
     let mut init = RequestInit::new();
-    init.with_method(Method::Get)
+    init.with_method(method)
         .with_redirect(RequestRedirect::Manual);
-    // Any HTTP answer means reachable (mochat-local answers `/api/health`; a
-    // server without that route answers 404, which is just as good).
-    let Ok(request) = Request::new_with_init(&format!("{base}/health"), &init) else {
-        return false;
-    };
-    matches!(
-        fetch_within(request, PROBE_DEADLINE_MS, None).await,
-        Fetched::Answer(_)
-    )
+    if let Some(body) = body {
+        let headers = Headers::new();
+        headers.set("Content-Type", "application/json").ok()?;
+        init.with_headers(headers).with_body(Some(body.into()));
+    }
+    let request = Request::new_with_init(url, &init).ok()?;
+    match fetch_within(request, PROBE_DEADLINE_MS, None).await {
+        Fetched::Answer(mut resp) => {
+            let status = resp.status_code();
+            Some((status, resp.text().await.unwrap_or_default()))
+        }
+        _ => None,
+    }
 }
 
 /// The upstream's answer as the browser gets it: same status, allow-listed

@@ -19,6 +19,8 @@ pub enum Call {
     Agents,
     /// `GET /edge/health`
     Health,
+    /// `POST /edge/watch`: the live watch of many sessions and the list.
+    EdgeWatch,
     /// `GET /edge/widget/frame`: the widget page.
     WidgetFrame,
     /// `POST /edge/widget/visitor`: a new widget visitor.
@@ -61,9 +63,11 @@ impl Call {
     pub fn access(&self) -> Access {
         match self {
             Self::Health | Self::SignIn | Self::WidgetFrame | Self::NewVisitor => Access::Public,
-            Self::SessionStatus | Self::SignOut | Self::Agents | Self::Api(Route::Register) => {
-                Access::Operator
-            }
+            Self::SessionStatus
+            | Self::SignOut
+            | Self::Agents
+            | Self::EdgeWatch
+            | Self::Api(Route::Register) => Access::Operator,
             Self::VisitorRecord | Self::Identify | Self::OpenConversation => Access::Visitor,
             Self::Api(_) => Access::OperatorOrVisitor,
         }
@@ -72,7 +76,7 @@ impl Call {
     /// Whether the handler reads the request body.
     pub fn takes_body(&self) -> bool {
         match self {
-            Self::SignIn | Self::NewVisitor | Self::Identify => true,
+            Self::SignIn | Self::NewVisitor | Self::Identify | Self::EdgeWatch => true,
             Self::Api(route) => route.has_body(),
             _ => false,
         }
@@ -113,6 +117,7 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
         ]),
         "/edge/agents" => edge(&[(Method::Get, Call::Agents)]),
         "/edge/health" => edge(&[(Method::Get, Call::Health)]),
+        mochat_api::edge::WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
         widget::FRAME_PATH => edge(&[(Method::Get, Call::WidgetFrame)]),
         widget::VISITOR_PATH => edge(&[(Method::Post, Call::NewVisitor)]),
         widget::ME_PATH => edge(&[
@@ -141,6 +146,9 @@ mod tests {
         assert_eq!(classify("DELETE", "/edge/session"), Ok(Call::SignOut));
         assert_eq!(classify("GET", "/edge/agents"), Ok(Call::Agents));
         assert_eq!(classify("GET", "/edge/health"), Ok(Call::Health));
+        assert_eq!(classify("POST", "/edge/watch"), Ok(Call::EdgeWatch));
+        assert_eq!(Call::EdgeWatch.access(), Access::Operator);
+        assert!(Call::EdgeWatch.takes_body());
         assert_eq!(
             classify("PUT", "/edge/session"),
             Err(Miss::MethodNotAllowed {

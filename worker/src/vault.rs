@@ -1,10 +1,12 @@
-//! Token custody: the one [`TokenVault`] Durable Object keeps the claw tokens
-//! of agents registered through the worker (SQLite storage, survives
-//! restarts), and the worker-side calls to it. Tokens go in and come out only
-//! between the worker and the vault; no answer to a browser carries one.
+//! The list of agents registered through the worker: the one [`TokenVault`]
+//! Durable Object (SQLite storage), read by `GET /edge/agents`. Tokens no
+//! longer live here: each agent's hub keeps its own ([`crate::hub`]). Agents
+//! registered before that still have their token in the vault's table; the
+//! first call of such an agent moves it to its hub and clears it here
+//! ([`legacy_agent`], [`forget_token`]). Tokens go only between the vault
+//! and a hub; no answer to a browser carries one.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -13,6 +15,7 @@ use worker::{
 };
 
 use crate::config::{TOKEN_VAULT, VAULT_INSTANCE};
+use crate::hub::store::StoredAgent;
 
 /// An agent in the vault, as listed (no token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,15 +25,6 @@ pub struct VaultAgent {
     pub name: String,
     pub username: String,
     pub workspace_id: String,
-}
-
-/// An agent with its token, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredAgent {
-    #[serde(flatten)]
-    pub agent: VaultAgent,
-    pub token: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,7 +46,9 @@ struct TokenRow {
 }
 
 /// The vault. Internal routes (reachable only through the binding):
-/// `GET /agents`, `GET /token/<agentId>`, `POST /agents` with a [`StoredAgent`].
+/// `GET /agents`, `POST /agents` with a [`VaultAgent`], and for agents
+/// registered before their hub kept their token: `GET /token/<agentId>`
+/// (404 when there is none) and `POST /forget/<agentId>`.
 #[durable_object]
 pub struct TokenVault {
     sql: SqlStorage,
@@ -120,26 +116,33 @@ impl DurableObject for TokenVault {
                         vec![id.into()],
                     )?
                     .to_array()?;
-                match rows.into_iter().next() {
+                match rows.into_iter().next().filter(|r| !r.token.is_empty()) {
                     Some(row) => Response::from_json(&TokenAnswer { token: row.token }),
                     None => Ok(Response::empty()?.with_status(404)),
                 }
             }
+            (Method::Post, p) if p.starts_with("/forget/") => {
+                let id = &p["/forget/".len()..];
+                self.sql.exec(
+                    "UPDATE agents SET token = '' WHERE agent_id = ?",
+                    vec![id.into()],
+                )?;
+                Ok(Response::empty()?.with_status(204))
+            }
             (Method::Post, "/agents") => {
-                let s: StoredAgent = req.json().await?;
+                let a: VaultAgent = req.json().await?;
                 let now = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
                 self.sql.exec(
                     "INSERT INTO agents (agent_id, token, name, username, workspace_id, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?)
-                     ON CONFLICT(agent_id) DO UPDATE SET token = excluded.token,
+                     VALUES (?, '', ?, ?, ?, ?)
+                     ON CONFLICT(agent_id) DO UPDATE SET token = '',
                         name = excluded.name, username = excluded.username,
                         workspace_id = excluded.workspace_id",
                     vec![
-                        s.agent.agent_id.into(),
-                        s.token.into(),
-                        s.agent.name.into(),
-                        s.agent.username.into(),
-                        s.agent.workspace_id.into(),
+                        a.agent_id.into(),
+                        a.name.into(),
+                        a.username.into(),
+                        a.workspace_id.into(),
                         SqlStorageValue::try_from_i64(now)?,
                     ],
                 )?;
@@ -148,12 +151,6 @@ impl DurableObject for TokenVault {
             _ => Ok(Response::empty()?.with_status(404)),
         }
     }
-}
-
-thread_local! {
-    /// Tokens already fetched by this isolate. A token never changes for an
-    /// agent id, so the cache cannot go stale in a harmful way.
-    static CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
 fn stub(env: &Env) -> Result<Stub> {
@@ -181,27 +178,8 @@ pub async fn list(env: &Env) -> Result<Vec<VaultAgent>> {
     resp.json().await
 }
 
-/// The token of a registered agent, or `None` for an unknown id. `agent_id`
-/// must already be a valid id (`mochat_api::routes::is_valid_id`).
-pub async fn token(env: &Env, agent_id: &str) -> Result<Option<String>> {
-    if let Some(t) = CACHE.with(|c| c.borrow().get(agent_id).cloned()) {
-        return Ok(Some(t));
-    }
-    let req = internal(&format!("/token/{agent_id}"), Method::Get, None)?;
-    let mut resp = stub(env)?.fetch_with_request(req).await?;
-    if resp.status_code() == 404 {
-        return Ok(None);
-    }
-    let answer: TokenAnswer = resp.json().await?;
-    CACHE.with(|c| {
-        c.borrow_mut()
-            .insert(agent_id.to_owned(), answer.token.clone())
-    });
-    Ok(Some(answer.token))
-}
-
-/// Keeps a newly registered agent and its token.
-pub async fn store(env: &Env, agent: StoredAgent) -> Result<()> {
+/// Lists a newly registered agent (its token went to its hub).
+pub async fn store(env: &Env, agent: VaultAgent) -> Result<()> {
     let body =
         serde_json::to_string(&agent).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let resp = stub(env)?
@@ -209,10 +187,37 @@ pub async fn store(env: &Env, agent: StoredAgent) -> Result<()> {
         .await?;
     if resp.status_code() != 204 {
         return Err(worker::Error::RustError(format!(
-            "the token vault answered {} to a store",
+            "the agent list answered {} to a store",
             resp.status_code()
         )));
     }
-    CACHE.with(|c| c.borrow_mut().insert(agent.agent.agent_id, agent.token));
+    Ok(())
+}
+
+/// An agent registered before hubs kept tokens, with the token the vault
+/// still holds for it (`agent_id` must be a valid id).
+pub async fn legacy_agent(env: &Env, agent_id: &str) -> Result<Option<StoredAgent>> {
+    let req = internal(&format!("/token/{agent_id}"), Method::Get, None)?;
+    let mut resp = stub(env)?.fetch_with_request(req).await?;
+    if resp.status_code() == 404 {
+        return Ok(None);
+    }
+    let answer: TokenAnswer = resp.json().await?;
+    let listed = list(env)
+        .await?
+        .into_iter()
+        .find(|a| a.agent_id == agent_id);
+    Ok(Some(StoredAgent {
+        id: agent_id.to_owned(),
+        token: answer.token,
+        name: listed.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+        username: listed.map(|a| a.username).unwrap_or_default(),
+    }))
+}
+
+/// Clears an agent's token from the vault once its hub keeps it.
+pub async fn forget_token(env: &Env, agent_id: &str) -> Result<()> {
+    let req = internal(&format!("/forget/{agent_id}"), Method::Post, None)?;
+    stub(env)?.fetch_with_request(req).await?;
     Ok(())
 }

@@ -1,29 +1,29 @@
 //! The widget's routes (see [`mochat_api::widget`]): minting visitors, their
-//! record, opening their one session, and the three API calls a visitor may
-//! make on it (list messages, send, watch). Every visitor request spends the
-//! visitor's sub-quota first, then the site agent's budget.
+//! record, opening their one session. A visitor's record, sub-quota and
+//! calls live in the hub of their site's agent ([`crate::hub`]); the worker
+//! checks the token, the site and, for minting and opening, the client
+//! address's throttle.
 
-use mochat_api::limits::{TITLE_MAX_CHARS, policy_of, value_of};
-use mochat_api::requests::CreateSessionRequest;
 use mochat_api::widget::{
-    BEARER, IdentifyRequest, NewVisitorRequest, SiteInfo, VISITOR_META_KEY, VISITOR_TOKEN_PREFIX,
-    VISITOR_TTL_SECS, VisitorInfo, VisitorMark, clean_name, default_visitor_name,
-    is_plausible_email,
+    BEARER, IdentifyRequest, NewVisitorRequest, VISITOR_TOKEN_PREFIX, VISITOR_TTL_SECS,
 };
-use mochat_api::{ApiError, ErrorCode, Route, Session};
-use serde_json::{Map, Value};
-use worker::{Context, Env, Request, Response};
+use mochat_api::{ApiError, ErrorCode};
+use worker::{Env, Request, Response};
 
-use crate::api::{self, Speaker};
-use crate::config::{self, DefaultAgent, SESSION_SECRET};
-use crate::guard::now_secs;
-use crate::headers::{RATE_LIMIT, RATE_LIMIT_POLICY, RETRY_AFTER};
-use crate::limiter::Decision;
-use crate::respond::{self, Flow, Halt};
-use crate::sites::{self, Site};
-use crate::vault;
+use crate::config::{
+    self, CONVERSATION_OPEN_LIMIT, DefaultAgent, SESSION_SECRET, VISITOR_MINT_LIMIT,
+};
+use crate::guard::{self, now_secs};
+use crate::hub::protocol::{self, Caller, HubCall, Op, VisitorRef};
+use crate::limiter::{self, Attempt, positive};
+use crate::respond::{Flow, Halt};
+use crate::sites;
 use crate::visitor_token::{self, Visitor};
-use crate::visitors::{self, Identity, Record};
+
+/// New visitors one client address may mint per window, by default.
+pub const MINT_LIMIT: u32 = 10;
+/// Conversations one client address may open per window, by default.
+pub const OPEN_LIMIT: u32 = 10;
 
 /// The visitor token of a request (`Authorization: Bearer vt1.…`), if it carries one.
 pub fn bearer(req: &Request) -> Flow<Option<String>> {
@@ -45,148 +45,62 @@ pub fn verify(env: &Env, token: &str) -> Flow<Visitor> {
     })
 }
 
-/// Whether a visitor may make `route`: only reading, writing and watching
-/// their own session.
-pub fn authorize(route: &Route, own: Option<&str>) -> Result<(), ApiError> {
-    let target = match route {
-        Route::ListSessionMessages { session_id }
-        | Route::SendSessionMessage { session_id }
-        | Route::WatchSession { session_id } => Some(session_id.as_str()),
-        _ => None,
+/// The agent that answers a visitor's site, and the visitor as its hub sees them.
+pub fn visitor_ref(env: &Env, visitor: &Visitor) -> Flow<(String, VisitorRef)> {
+    let site = sites::find(env, &visitor.site)?;
+    let agent = site
+        .agent_id
+        .clone()
+        .unwrap_or_else(|| DefaultAgent::from_env(env).agent_id);
+    Ok((
+        agent,
+        VisitorRef {
+            site: visitor.site.clone(),
+            id: visitor.id.clone(),
+            title: site.title,
+            color: site.color,
+            participants: site.participants,
+        },
+    ))
+}
+
+/// One call to the hub of the visitor's site agent.
+async fn ask(env: &Env, visitor: &Visitor, op: Op) -> Flow<Response> {
+    let (agent, visitor) = visitor_ref(env, visitor)?;
+    let call = HubCall {
+        agent,
+        caller: Some(Caller::Visitor(visitor)),
+        op,
     };
-    match (target, own) {
-        (Some(t), Some(o)) if t == o => Ok(()),
-        _ => Err(ApiError::forbidden(
-            "A chat visitor can only read, send and watch their own conversation.",
-        )),
+    let answer = protocol::ask(env, &call).await?;
+    if answer.status_code() == 404 {
+        // The hub knows no token for the site's agent: the operator's to fix.
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            "This widget's agent is not known to the worker: fix agentId in WIDGET_SITES.",
+        )
+        .into());
     }
+    Ok(answer)
 }
 
-/// A visitor's send with `meta.visitor` set by the worker (whatever the
-/// browser put there), so agents and the dashboard can tell who wrote it.
-pub fn mark_send(body: &[u8], mark: &VisitorMark) -> Result<Vec<u8>, ApiError> {
-    let bad = |why: &str| ApiError::bad_request(format!("The message is not valid: {why}."));
-    let mut value: Map<String, Value> =
-        serde_json::from_slice(body).map_err(|_| bad("send a JSON object"))?;
-    let meta = value
-        .entry("meta")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let Value::Object(meta) = meta else {
-        return Err(bad("meta must be an object"));
-    };
-    let mark = serde_json::to_value(mark).map_err(|_| bad("the visitor marker"))?;
-    meta.insert(VISITOR_META_KEY.to_owned(), mark);
-    serde_json::to_vec(&value).map_err(|_| bad("it cannot be re-encoded"))
-}
-
-/// The title of a visitor's session: the site's title and the visitor's name.
-pub fn session_title(site_title: &str, name: &str) -> String {
-    format!("{site_title} · {name}")
-        .chars()
-        .take(TITLE_MAX_CHARS)
-        .collect()
-}
-
-/// The rate-limit headers a visitor sees: their own sub-quota.
-pub fn visitor_limits(decision: &Decision, quota: u32) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
-        (RATE_LIMIT_POLICY, policy_of("visitor", quota)),
-        (
-            RATE_LIMIT,
-            value_of("visitor", decision.remaining, decision.reset_secs),
-        ),
-    ];
-    if !decision.allowed {
-        headers.push((RETRY_AFTER, decision.retry_after().to_string()));
-    }
-    headers
-}
-
-/// Spends one request of the visitor's sub-quota; 429 past it.
-async fn spend(env: &Env, visitor: &Visitor) -> Flow<Vec<(&'static str, String)>> {
-    let decision = visitors::admit(env, visitor).await?;
-    let limits = visitor_limits(&decision, visitors::limit(env));
-    if decision.allowed {
-        return Ok(limits);
+/// One more `purpose` (minting, opening) from the request's address; 429 past `limit`.
+async fn throttle(req: &Request, env: &Env, purpose: &str, limit: u32) -> Flow<()> {
+    let key = format!("{purpose}:{}", guard::client_address(req));
+    let verdict = limiter::throttle(env, &key, Attempt::Admit { limit }).await?;
+    if !verdict.blocked {
+        return Ok(());
     }
     Err(Halt::with_headers(
         ApiError::new(
             ErrorCode::RateLimited,
             format!(
-                "You are sending faster than this chat allows. Wait {} seconds.",
-                decision.retry_after()
+                "Too many new chats from your network. Wait {} seconds, then try again.",
+                verdict.retry_after
             ),
         ),
-        limits,
+        vec![("Retry-After", verdict.retry_after.to_string())],
     ))
-}
-
-/// The site agent's id and token; a site naming an agent the worker has no
-/// token for is the operator's to fix.
-async fn site_agent(env: &Env, site: &Site) -> Flow<(String, String)> {
-    let id = site
-        .agent_id
-        .clone()
-        .unwrap_or_else(|| DefaultAgent::from_env(env).agent_id);
-    match api::token_of(env, &id).await? {
-        Some(token) => Ok((id, token)),
-        None => Err(ApiError::new(
-            ErrorCode::Internal,
-            "This widget's agent is not known to the worker: fix agentId in WIDGET_SITES.",
-        )
-        .into()),
-    }
-}
-
-async fn agent_name(env: &Env, site: &Site) -> Flow<String> {
-    let default = DefaultAgent::from_env(env);
-    let Some(id) = site.agent_id.as_ref().filter(|id| **id != default.agent_id) else {
-        return Ok(default.name);
-    };
-    Ok(vault::list(env)
-        .await?
-        .into_iter()
-        .find(|a| &a.agent_id == id)
-        .map_or_else(|| "MoChat".to_owned(), |a| a.name))
-}
-
-async fn info(
-    env: &Env,
-    visitor: &Visitor,
-    site: &Site,
-    record: Record,
-    token: Option<String>,
-) -> Flow<VisitorInfo> {
-    Ok(VisitorInfo {
-        visitor_id: visitor.id.clone(),
-        name: record
-            .name
-            .unwrap_or_else(|| default_visitor_name(&visitor.id)),
-        email: record.email,
-        site: SiteInfo {
-            key: visitor.site.clone(),
-            title: site.title.clone(),
-            color: site.color.clone(),
-            agent_name: agent_name(env, site).await?,
-        },
-        session_id: record.session_id,
-        token,
-    })
-}
-
-fn identity(name: Option<String>, email: Option<String>) -> Result<Identity, ApiError> {
-    let email = match email.map(|e| e.trim().to_owned()) {
-        Some(e) if !is_plausible_email(&e) => {
-            return Err(ApiError::bad_request(
-                "That email address does not look right; check it and try again.",
-            ));
-        }
-        other => other,
-    };
-    Ok(Identity {
-        name: name.as_deref().and_then(clean_name),
-        email,
-    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: Option<Vec<u8>>) -> Result<T, ApiError> {
@@ -216,10 +130,13 @@ fn new_visitor_id() -> Flow<String> {
     Ok(uuid.replace('-', ""))
 }
 
-/// `POST /edge/widget/visitor`: a new visitor of a site, with their token.
-pub async fn new_visitor(env: &Env, body: Option<Vec<u8>>) -> Flow<Response> {
+/// `POST /edge/widget/visitor`: a new visitor of a site, with their token;
+/// throttled per client address.
+pub async fn new_visitor(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<Response> {
     let asked: NewVisitorRequest = parse(body)?;
-    let site = sites::find(env, &asked.site)?;
+    sites::find(env, &asked.site)?;
+    let limit = positive(env, VISITOR_MINT_LIMIT, u64::from(MINT_LIMIT));
+    throttle(req, env, "mint", u32::try_from(limit).unwrap_or(MINT_LIMIT)).await?;
     let secret = config::required(env, SESSION_SECRET)?;
     let expires = now_secs() + VISITOR_TTL_SECS;
     let visitor = Visitor {
@@ -228,229 +145,33 @@ pub async fn new_visitor(env: &Env, body: Option<Vec<u8>>) -> Flow<Response> {
         expires,
     };
     let token = visitor_token::sign(&secret, &visitor.site, &visitor.id, expires);
-    let change = identity(asked.name, asked.email)?;
-    let record = if change == Identity::default() {
-        Record::default()
-    } else {
-        visitors::identify(env, &visitor, &change).await?
+    let op = Op::NewVisitor {
+        name: asked.name,
+        email: asked.email,
+        token,
     };
-    let answer = info(env, &visitor, &site, record, Some(token)).await?;
-    Ok(respond::json(201, &answer, &[])?)
+    ask(env, &visitor, op).await
 }
 
 /// `GET /edge/widget/me`.
 pub async fn me(env: &Env, visitor: &Visitor) -> Flow<Response> {
-    let site = sites::find(env, &visitor.site)?;
-    let record = visitors::record(env, visitor).await?;
-    Ok(respond::json(
-        200,
-        &info(env, visitor, &site, record, None).await?,
-        &[],
-    )?)
+    ask(env, visitor, Op::VisitorMe).await
 }
 
 /// `POST /edge/widget/me`: the host page told who the visitor is.
 pub async fn identify(env: &Env, visitor: &Visitor, body: Option<Vec<u8>>) -> Flow<Response> {
     let asked: IdentifyRequest = parse(body)?;
-    let site = sites::find(env, &visitor.site)?;
-    let record = visitors::identify(env, visitor, &identity(asked.name, asked.email)?).await?;
-    Ok(respond::json(
-        200,
-        &info(env, visitor, &site, record, None).await?,
-        &[],
-    )?)
+    let op = Op::Identify {
+        name: asked.name,
+        email: asked.email,
+    };
+    ask(env, visitor, op).await
 }
 
 /// `POST /edge/widget/conversation`: the visitor's session, opened on first
-/// use with the site's agent and participants. Two racing opens keep the
-/// first session; the loser's is closed again.
-pub async fn open_conversation(env: &Env, visitor: &Visitor) -> Flow<Response> {
-    let site = sites::find(env, &visitor.site)?;
-    let record = visitors::record(env, visitor).await?;
-    if record.session_id.is_some() {
-        return Ok(respond::json(
-            200,
-            &info(env, visitor, &site, record, None).await?,
-            &[],
-        )?);
-    }
-    let limits = spend(env, visitor).await?;
-    let (agent_id, token) = site_agent(env, &site).await?;
-    let decision = api::admit(env, &agent_id).await?;
-    if !decision.allowed {
-        return Err(api::agent_over_budget(
-            &decision,
-            crate::headers::rate_limit_headers(&decision),
-        ));
-    }
-    let name = record
-        .name
-        .clone()
-        .unwrap_or_else(|| default_visitor_name(&visitor.id));
-    let create = CreateSessionRequest {
-        participants: site.participants.clone(),
-        title: Some(session_title(&site.title, &name)),
-    };
-    let body = serde_json::to_vec(&create).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut upstream =
-        api::call_upstream(env, token.clone(), &Route::CreateSession, None, Some(body)).await?;
-    if upstream.status_code() != 201 {
-        return crate::proxy::pass_through(upstream, &limits).await;
-    }
-    let session: Session = upstream.json().await.map_err(|_| {
-        Halt::from(ApiError::new(
-            ErrorCode::UpstreamUnavailable,
-            "The MoChat API answered in an unexpected form. Try again in a moment.",
-        ))
-    })?;
-    let kept = visitors::keep_session(env, visitor, &session.session_id).await?;
-    if kept.session_id.as_deref() != Some(session.session_id.as_str()) {
-        let close = Route::CloseSession {
-            session_id: session.session_id,
-        };
-        if let Err(Halt::Fault(e)) = api::call_upstream(env, token, &close, None, None).await {
-            worker::console_error!(
-                "mochat-worker: could not close a duplicate visitor session: {e}"
-            );
-        }
-    }
-    Ok(respond::json(
-        200,
-        &info(env, visitor, &site, kept, None).await?,
-        &limits,
-    )?)
-}
-
-/// One of the 16 calls made with a visitor token: own session only (403),
-/// sub-quota (429), then as the site's agent, sends marked as the visitor's.
-pub async fn visitor_call(
-    req: &Request,
-    env: &Env,
-    ctx: &Context,
-    visitor: &Visitor,
-    route: Route,
-    body: Option<Vec<u8>>,
-) -> Flow<Response> {
-    let record = visitors::record(env, visitor).await?;
-    authorize(&route, record.session_id.as_deref())?;
-    let limits = spend(env, visitor).await?;
-    let site = sites::find(env, &visitor.site)?;
-    let (agent_id, token) = site_agent(env, &site).await?;
-    let body = match (&route, body) {
-        (Route::SendSessionMessage { .. }, Some(raw)) => {
-            let mark = VisitorMark {
-                id: visitor.id.clone(),
-                name: record
-                    .name
-                    .unwrap_or_else(|| default_visitor_name(&visitor.id)),
-                site: visitor.site.clone(),
-                title: site.title.clone(),
-            };
-            Some(mark_send(&raw, &mark)?)
-        }
-        (_, body) => body,
-    };
-    let speaker = Speaker {
-        agent_id,
-        token,
-        shown: Some(limits),
-    };
-    api::forward_as(req, env, ctx, route, body, speaker).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session(id: &str) -> String {
-        id.to_owned()
-    }
-
-    #[test]
-    fn a_visitor_reaches_only_their_own_session() {
-        let own = Some("s_mine");
-        for route in [
-            Route::ListSessionMessages {
-                session_id: session("s_mine"),
-            },
-            Route::SendSessionMessage {
-                session_id: session("s_mine"),
-            },
-            Route::WatchSession {
-                session_id: session("s_mine"),
-            },
-        ] {
-            assert!(authorize(&route, own).is_ok(), "{route:?}");
-            assert!(
-                authorize(&route, None).is_err(),
-                "no session yet: {route:?}"
-            );
-        }
-        let other = Route::ListSessionMessages {
-            session_id: session("s_other"),
-        };
-        assert_eq!(authorize(&other, own).unwrap_err().status(), 403);
-        for route in [
-            Route::ListSessions,
-            Route::CreateSession,
-            Route::SessionDetail {
-                session_id: session("s_mine"),
-            },
-            Route::CloseSession {
-                session_id: session("s_mine"),
-            },
-            Route::AddParticipants {
-                session_id: session("s_mine"),
-            },
-            Route::GetSession {
-                session_id: session("s_mine"),
-            },
-            Route::WorkspaceGroup,
-            Route::JoinGroup,
-            Route::BindAgent,
-            Route::Register,
-            Route::ListPanelMessages {
-                panel_id: "p".into(),
-            },
-        ] {
-            assert!(authorize(&route, own).is_err(), "{route:?}");
-        }
-    }
-
-    #[test]
-    fn sends_carry_the_workers_visitor_mark() {
-        let mark = VisitorMark {
-            id: "v1".into(),
-            name: "Ada".into(),
-            site: "acme".into(),
-            title: "Acme".into(),
-        };
-        let body = br#"{"content":"hi","meta":{"clientId":"c1","visitor":{"id":"forged"}}}"#;
-        let out: Value = serde_json::from_slice(&mark_send(body, &mark).unwrap()).unwrap();
-        assert_eq!(out["content"], "hi");
-        assert_eq!(out["meta"]["clientId"], "c1");
-        assert_eq!(out["meta"]["visitor"]["id"], "v1");
-        assert_eq!(out["meta"]["visitor"]["name"], "Ada");
-        let bare: Value =
-            serde_json::from_slice(&mark_send(br#"{"content":"x"}"#, &mark).unwrap()).unwrap();
-        assert_eq!(bare["meta"]["visitor"]["site"], "acme");
-        for bad in [&b"[1]"[..], b"not json", br#"{"content":"x","meta":3}"#] {
-            assert_eq!(mark_send(bad, &mark).unwrap_err().status(), 400);
-        }
-    }
-
-    #[test]
-    fn titles_and_limits() {
-        assert_eq!(session_title("Acme", "Ada"), "Acme · Ada");
-        assert_eq!(session_title(&"x".repeat(300), "Ada").chars().count(), 200);
-        let over = Decision {
-            allowed: false,
-            remaining: 0,
-            reset_secs: 42,
-        };
-        let h = visitor_limits(&over, 20);
-        assert_eq!(h[0].1, "\"visitor\";q=20;w=60");
-        assert_eq!(h[1].1, "\"visitor\";r=0;t=42");
-        assert_eq!(h[2], ("Retry-After", "42".to_owned()));
-    }
+/// use; throttled per client address.
+pub async fn open_conversation(req: &Request, env: &Env, visitor: &Visitor) -> Flow<Response> {
+    let limit = positive(env, CONVERSATION_OPEN_LIMIT, u64::from(OPEN_LIMIT));
+    throttle(req, env, "open", u32::try_from(limit).unwrap_or(OPEN_LIMIT)).await?;
+    ask(env, visitor, Op::OpenConversation).await
 }

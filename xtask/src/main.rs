@@ -7,7 +7,8 @@
 //! - `test`: install what is missing, then formatting, clippy, native tests,
 //!   browser tests and the end-to-end tests on loopback.
 //! - `setup`: only install what is missing.
-//! - `build`: only build the dashboard and the worker (release).
+//! - `build`: only build the dashboard and the worker (release); `build
+//!   client` or `build worker` builds only that one.
 //! - `bench`: build for release, run the stack on loopback, measure, and
 //!   write `BENCHMARKS.md` and `bench/results.json`.
 
@@ -26,7 +27,8 @@ const USAGE: &str = "usage: cargo xtask <dev|test|setup|build|bench>
   dev     run the product: local MoChat server (demo data) + worker + dashboard
   test    run every check and test (formatting, clippy, unit, browser, end-to-end)
   setup   install the pinned tools that are missing (idempotent)
-  build   build the dashboard and the worker for release
+  build   build the dashboard and the worker for release (`build client`,
+          `build worker`: only that one)
   bench   build for release, measure on loopback, write BENCHMARKS.md";
 
 fn main() -> ExitCode {
@@ -35,7 +37,11 @@ fn main() -> ExitCode {
         "dev" => dev::run(),
         "test" => test::run(),
         "setup" => tools::install_all(),
-        "build" => tools::install_all().and_then(|()| build::all()),
+        "build" => tools::install_all().and_then(|()| match std::env::args().nth(2).as_deref() {
+            Some("client") => build::client(),
+            Some("worker") => build::worker(),
+            _ => build::all(),
+        }),
         "bench" => bench::run(),
         // The measuring half of `bench`, started by it after the builds.
         "bench-measure" => bench::measure(),

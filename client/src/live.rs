@@ -1,0 +1,319 @@
+//! The dashboard's live view of its agent: one `POST /edge/watch` long poll
+//! (answered by the worker, at no cost to the agent's budget) for the
+//! session list and every listed session. New sessions and new messages
+//! appear without a reload; unread counts per session are kept (see
+//! [`crate::unread`]); the open session's events go to its conversation.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use gloo_timers::future::sleep;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mochat_api::edge::{CURSOR_NOW, EdgeWatchRequest, EdgeWatchResponse, WATCH_MAX_SESSIONS};
+use mochat_api::requests::PageQuery;
+use mochat_api::{ApiError, ErrorCode, Event, Session};
+use send_wrapper::SendWrapper;
+use web_sys::AbortController;
+
+use crate::api;
+use crate::app::AppState;
+use crate::backoff::Backoff;
+use crate::browser;
+use crate::conn::Conn;
+use crate::unread::Unread;
+
+/// Sessions the list shows at first (more arrive as they change).
+const FIRST_PAGE: u32 = 50;
+
+/// Hears the open session's events.
+type Listener = Rc<dyn Fn(Event)>;
+
+/// The live state of the agent the dashboard acts as (a context).
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// The agent's sessions, newest activity first (`None` while loading).
+    pub sessions: RwSignal<Option<Result<Vec<Session>, ApiError>>>,
+    /// Unread messages per session.
+    pub unread: RwSignal<Unread>,
+    /// The open session.
+    pub open: RwSignal<Option<String>>,
+    /// The agent's user id (its own sends are never unread).
+    agent: StoredValue<String>,
+    /// Where each session's watch stands.
+    cursors: StoredValue<BTreeMap<String, u64>>,
+    /// The list feed's cursor (`None`: start it).
+    list: StoredValue<Option<String>>,
+    listener: StoredValue<Option<(String, Listener)>, LocalStorage>,
+}
+
+fn key(what: &str) -> String {
+    format!(
+        "mochat.{what}.{}",
+        api::agent().unwrap_or_else(|| "default".into())
+    )
+}
+
+impl Live {
+    /// The live state of `agent_id` (the agent calls act as), provided as
+    /// context; its long poll runs until the owner goes away.
+    pub fn provide(agent_id: String) -> Self {
+        let state = expect_context::<AppState>();
+        let cursors: BTreeMap<String, u64> = browser::load(&key("cursors"))
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let live = Self {
+            sessions: RwSignal::new(None),
+            unread: RwSignal::new(Unread::from_json(browser::load(&key("unread")).as_deref())),
+            open: RwSignal::new(None),
+            agent: StoredValue::new(agent_id),
+            cursors: StoredValue::new(cursors),
+            list: StoredValue::new(None),
+            listener: StoredValue::new_local(None),
+        };
+        provide_context(live);
+        let unread_key = key("unread");
+        Effect::new(move |_| {
+            live.unread
+                .with(|u| browser::store(&unread_key, Some(&u.to_json())));
+        });
+        live.load_list();
+        let controller = AbortController::new().ok();
+        if let Some(c) = &controller {
+            spawn_local(run(live, c.signal(), state));
+        }
+        let controller = SendWrapper::new(controller);
+        on_cleanup(move || {
+            if let Some(c) = controller.take() {
+                c.abort();
+            }
+        });
+        live
+    }
+
+    /// The agent's user id, once the dashboard knows it.
+    pub fn set_agent(self, agent_id: String) {
+        self.agent.set_value(agent_id);
+    }
+
+    /// Loads the first page of the list (again, after the feed lost its place).
+    pub fn load_list(self) {
+        spawn_local(async move {
+            let page = api::list_sessions(PageQuery {
+                limit: Some(FIRST_PAGE),
+                before: None,
+            })
+            .await;
+            let _ = self.sessions.try_set(Some(page.map(|p| p.sessions)));
+        });
+    }
+
+    /// The conversation of `session_id` is open from `cursor` (its detail's):
+    /// its events go to `on_event`, and it is read.
+    pub fn follow(self, session_id: &str, cursor: u64, on_event: impl Fn(Event) + 'static) {
+        self.cursors.update_value(|c| {
+            c.insert(session_id.to_owned(), cursor);
+        });
+        self.listener
+            .set_value(Some((session_id.to_owned(), Rc::new(on_event))));
+        self.open.set(Some(session_id.to_owned()));
+        self.unread.update(|u| u.clear(session_id));
+    }
+
+    /// The conversation of `session_id` closed.
+    pub fn unfollow(self, session_id: &str) {
+        let ours = self
+            .listener
+            .try_with_value(|l| l.as_ref().is_some_and(|(id, _)| id == session_id))
+            .unwrap_or(false);
+        if ours {
+            self.listener.set_value(None);
+            let _ = self.open.try_set(None);
+        }
+    }
+
+    /// A session the dashboard just changed (created, closed): into the list now.
+    pub fn upsert(self, session: Session) {
+        self.sessions.update(|list| {
+            if let Some(Ok(list)) = list {
+                merge(list, vec![session]);
+            }
+        });
+    }
+
+    /// What the next long poll asks for: every listed session (its cursor,
+    /// or "from now" for one never watched) and the list.
+    fn request(self) -> EdgeWatchRequest {
+        let listed: Vec<String> = self.sessions.with_untracked(|s| match s {
+            Some(Ok(list)) => list.iter().map(|s| s.session_id.clone()).collect(),
+            _ => Vec::new(),
+        });
+        let open = self.open.get_untracked();
+        let sessions = self.cursors.with_value(|cursors| {
+            open.iter()
+                .chain(listed.iter().filter(|id| Some(*id) != open.as_ref()))
+                .take(WATCH_MAX_SESSIONS)
+                .map(|id| (id.clone(), cursors.get(id).copied().unwrap_or(CURSOR_NOW)))
+                .collect()
+        });
+        EdgeWatchRequest {
+            sessions,
+            list: self.list.get_value(),
+            timeout: Some(25_000),
+        }
+    }
+
+    /// Takes one answer: events (to the open conversation, or counted),
+    /// the list's changes (merged; a session new to the list is watched from
+    /// its start, so all its messages count).
+    fn apply(self, answer: EdgeWatchResponse) {
+        let open = self.open.get_untracked();
+        let agent = self.agent.get_value();
+        let known: Vec<String> = self.sessions.with_untracked(|s| match s {
+            Some(Ok(list)) => list.iter().map(|s| s.session_id.clone()).collect(),
+            _ => Vec::new(),
+        });
+        let listener = self.listener.get_value();
+        let mut unread = self.unread.get_untracked();
+        let mut counted = false;
+        for (session_id, batch) in answer.sessions {
+            if batch.error.is_some() {
+                // Not the agent's (any more): stop watching it.
+                self.cursors.update_value(|c| {
+                    c.remove(&session_id);
+                });
+                continue;
+            }
+            self.cursors.update_value(|c| {
+                let at = c.entry(session_id.clone()).or_insert(0);
+                *at = if *at == CURSOR_NOW {
+                    batch.cursor
+                } else {
+                    (*at).max(batch.cursor)
+                };
+            });
+            let is_open = open.as_deref() == Some(session_id.as_str());
+            for event in batch.events {
+                if let Some(m) = event.message() {
+                    counted |= unread.note(&session_id, &m, &agent, is_open);
+                }
+                if is_open && let Some((_, hear)) = listener.as_ref() {
+                    hear(event);
+                }
+            }
+        }
+        let mut changed = answer.list.changed;
+        for s in &changed {
+            if !known.contains(&s.session_id) {
+                self.cursors.update_value(|c| {
+                    c.entry(s.session_id.clone()).or_insert(0);
+                });
+            } else if let Some(m) = &s.last_message {
+                let is_open = open.as_deref() == Some(s.session_id.as_str());
+                counted |= unread.note(&s.session_id, m, &agent, is_open);
+            }
+        }
+        if counted {
+            self.unread.set(unread);
+        }
+        self.list.set_value(Some(answer.list.cursor));
+        if !changed.is_empty() {
+            self.sessions.update(|list| {
+                if let Some(Ok(list)) = list {
+                    merge(list, std::mem::take(&mut changed));
+                }
+            });
+        }
+        let cursors = self.cursors.with_value(|c| serde_json::to_string(c).ok());
+        browser::store(&key("cursors"), cursors.as_deref());
+    }
+}
+
+/// Puts changed sessions into the list, newest activity first.
+pub fn merge(list: &mut Vec<Session>, changed: Vec<Session>) {
+    for s in changed {
+        match list.iter_mut().find(|x| x.session_id == s.session_id) {
+            Some(x) => *x = s,
+            None => list.push(s),
+        }
+    }
+    list.sort_by(|a, b| {
+        browser::parse_time(&b.updated_at)
+            .partial_cmp(&browser::parse_time(&a.updated_at))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
+/// The long poll: passes back the cursors it got, backs off with jitter on
+/// errors, waits out `Retry-After`, pauses while the tab is hidden or the
+/// browser offline, starts the list again when the worker lost its place,
+/// and stops when aborted.
+async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
+    let mut backoff = Backoff::default();
+    while !signal.aborted() {
+        if !browser::is_visible() || !browser::is_online() {
+            if !browser::is_online() {
+                state.conn.set(Conn::Offline);
+            }
+            sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        let request = live.request();
+        match api::edge_watch(&request, &signal).await {
+            Ok(answer) => {
+                backoff.reset();
+                state.conn.set(Conn::Live);
+                live.apply(answer);
+            }
+            Err(e) if signal.aborted() || api::is_aborted(&e) => break,
+            Err(e) if e.code == ErrorCode::Unauthorized => {
+                state.signed_out.update(|n| *n += 1);
+                break;
+            }
+            Err(e) if e.code == ErrorCode::BadRequest && request.list.is_some() => {
+                // The worker lost the list's place (it restarted): start again.
+                live.list.set_value(None);
+                live.load_list();
+            }
+            Err(e) => {
+                state.conn.set(Conn::Reconnecting);
+                let retry_after = state.rate.get_untracked().and_then(|r| r.retry_after);
+                let delay = backoff.delay_after(&e, retry_after, browser::random());
+                sleep(Duration::from_millis(u64::from(delay))).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn session(id: &str, updated: &str) -> Session {
+        serde_json::from_value(json!({
+            "sessionId": id, "workspaceId": "w", "title": id, "participants": [],
+            "status": "open", "createdBy": "a", "createdAt": updated, "updatedAt": updated
+        }))
+        .expect("a session")
+    }
+
+    #[wasm_bindgen_test]
+    fn changes_merge_newest_first() {
+        let mut list = vec![
+            session("b", "2026-12-01T10:00:02.000Z"),
+            session("a", "2026-12-01T10:00:01.000Z"),
+        ];
+        merge(
+            &mut list,
+            vec![
+                session("a", "2026-12-01T10:00:09.000Z"),
+                session("c", "2026-12-01T10:00:05.000Z"),
+            ],
+        );
+        let ids: Vec<&str> = list.iter().map(|s| s.session_id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "b"]);
+    }
+}

@@ -1,0 +1,55 @@
+//! The reference's REST dialect: the route's own method and path, the query
+//! and body as the reference takes them, the answer as it comes.
+
+use mochat_api::{ErrorCode, ErrorEnvelope, Route};
+use worker::Method;
+
+use super::Reply;
+use crate::proxy::{self, CALL_DEADLINE_MS, Outgoing};
+use crate::respond::Flow;
+
+fn method(route: &Route) -> Method {
+    match route.method() {
+        mochat_api::Method::Get => Method::Get,
+        mochat_api::Method::Post => Method::Post,
+        mochat_api::Method::Delete => Method::Delete,
+    }
+}
+
+pub(super) async fn call(
+    base: &str,
+    token: Option<&str>,
+    route: &Route,
+    query: &str,
+    body: Option<&[u8]>,
+) -> Flow<Reply> {
+    let has_body = route.has_body();
+    let mut upstream = proxy::send(Outgoing {
+        url: proxy::upstream_url(base, route, Some(query)),
+        method: method(route),
+        token: token.map(str::to_owned),
+        content_type: has_body.then(|| "application/json".to_owned()),
+        accept: None,
+        body: has_body.then(|| body.unwrap_or_default().to_vec()),
+        deadline_ms: CALL_DEADLINE_MS,
+        client: None,
+    })
+    .await?;
+    let header = |name: &str| upstream.headers().get(name).ok().flatten();
+    let retry_after = header("Retry-After");
+    let allow = header("Allow");
+    Ok(Reply {
+        status: upstream.status_code(),
+        body: upstream.text().await?,
+        retry_after,
+        allow,
+    })
+}
+
+/// Whether the upstream answers as the REST dialect does: the session list
+/// without a token is a 401 in the reference's envelope. `None`: no answer.
+pub(super) async fn probe(base: &str) -> Option<bool> {
+    let (status, body) = proxy::probe(&format!("{base}/claw/sessions"), Method::Get, None).await?;
+    let envelope = serde_json::from_str::<ErrorEnvelope>(&body).ok();
+    Some(status == 401 && envelope.is_some_and(|e| e.error.code == ErrorCode::Unauthorized))
+}
