@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod dialect;
 pub mod edge;
 pub mod error;
 pub mod limits;

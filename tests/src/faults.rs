@@ -30,16 +30,19 @@ fn dir() -> std::path::PathBuf {
     output_dir().join("faults")
 }
 
-/// Records a case's row (one file per case, replaced on each run).
+/// Records a case's row (one file per case, replaced on each run; a live
+/// dialect run's rows are named as such).
 pub fn record(row: &Row) {
     let dir = dir();
     let _ = std::fs::create_dir_all(&dir);
+    let mut row = row.clone();
+    row.case = crate::Dialect::of_run().label(&row.case);
     let name: String = row
         .case
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    if let Ok(json) = serde_json::to_string_pretty(row) {
+    if let Ok(json) = serde_json::to_string_pretty(&row) {
         let _ = std::fs::write(dir.join(format!("{name}.json")), json);
     }
 }
@@ -57,7 +60,8 @@ pub fn record_scan(scan: &LeakScan) {
     let dir = dir().join("scans");
     let _ = std::fs::create_dir_all(&dir);
     if let Ok(json) = serde_json::to_string(scan) {
-        let _ = std::fs::write(dir.join(format!("{}.json", scan.test)), json);
+        let name = format!("{}-{}", scan.test, crate::Dialect::of_run().name());
+        let _ = std::fs::write(dir.join(format!("{name}.json")), json);
     }
 }
 

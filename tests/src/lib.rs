@@ -4,6 +4,7 @@
 //! stopped again, also when a test fails.
 
 pub mod browser;
+pub mod dialect;
 pub mod edge;
 pub mod faultproxy;
 pub mod faults;
@@ -16,6 +17,7 @@ pub mod toolchain;
 pub mod wrangler;
 
 pub use browser::Browser;
+pub use dialect::Dialect;
 pub use edge::{Answer, Edge};
 pub use faultproxy::FaultProxy;
 pub use host::HostSite;

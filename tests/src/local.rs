@@ -21,6 +21,8 @@ pub struct LocalOptions {
     pub dev_vars: Option<PathBuf>,
     /// `--answer-delay-ms`: a session send is stored, then answered this late.
     pub answer_delay_ms: Option<u64>,
+    /// `--dialect`: `both`, `rest` or `live` (by default, the run's: see [`crate::Dialect`]).
+    pub dialect: &'static str,
 }
 
 impl LocalOptions {
@@ -32,6 +34,7 @@ impl LocalOptions {
             rate_limit: None,
             dev_vars: Some(dir.join("demo.vars")),
             answer_delay_ms: None,
+            dialect: crate::Dialect::of_run().local_flag(),
         }
     }
 }
@@ -89,6 +92,7 @@ impl LocalServer {
         if let Some(ms) = options.answer_delay_ms {
             cmd.args(["--answer-delay-ms", &ms.to_string()]);
         }
+        cmd.args(["--dialect", options.dialect]);
         cmd.env("RUST_LOG", "info");
         let mut service = Service::spawn("mochat-local", cmd)?;
         service.wait_for_line("listening on", Duration::from_secs(30))?;

@@ -1,54 +1,150 @@
 //! A small typed client of a MoChat API (the local server, or the worker's
 //! `/api`), for tests to act as another agent and to check what is upstream.
+//! It speaks the reference's routes, or, in a live-dialect run, the live
+//! dialect (mapped by [`mochat_api::dialect`]), answering in the
+//! reference's shapes either way.
 
+use std::time::Duration;
+
+use mochat_api::dialect;
+use mochat_api::live::LiveCall;
 use mochat_api::requests::SendMessageRequest;
 use mochat_api::{Group, Message, MessagePage, Route, SessionDetail, SessionPage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::Dialect;
 
 /// An agent talking to a MoChat API base URL (ending in `/api`).
 #[derive(Clone)]
 pub struct Mochat {
     pub base: String,
     pub token: String,
+    /// The dialect it speaks.
+    pub dialect: Dialect,
     http: reqwest::Client,
 }
 
 impl Mochat {
+    /// A client in the run's dialect.
     pub fn new(base: String, token: String) -> Self {
         Self {
             base,
             token,
+            dialect: Dialect::of_run(),
             http: reqwest::Client::new(),
         }
     }
 
-    /// Calls `route` with an optional query and body; panics with the error envelope on failure.
+    /// The same client speaking the reference's routes (the worker's `/api`
+    /// always speaks them).
+    pub fn rest(mut self) -> Self {
+        self.dialect = Dialect::Rest;
+        self
+    }
+
+    async fn send_raw(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<(u16, String), String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut req = self
+            .http
+            .request(method, url)
+            .header("X-Claw-Token", &self.token);
+        if let Some(body) = body {
+            req = req.header("Content-Type", "application/json").body(body);
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await.map_err(|e| e.to_string())?))
+    }
+
+    /// One call of the route table (`query` without `?`): its status and
+    /// body in the reference's shapes, or why it could not be made.
+    pub async fn exchange(
+        &self,
+        route: &Route,
+        query: &str,
+        body: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<(u16, String), String> {
+        if self.dialect == Dialect::Rest {
+            let url = match query {
+                "" => format!("{}{}", self.base, route.path()),
+                q => format!("{}{}?{q}", self.base, route.path()),
+            };
+            return self
+                .send_raw(route.method().as_str(), &url, body, timeout)
+                .await;
+        }
+        let (call, request) = match dialect::request(route, query, body.as_deref(), None) {
+            Ok(r) => r,
+            Err(e) => return Ok((e.status(), e.to_json())),
+        };
+        let post = |call: LiveCall, request: serde_json::Value| {
+            let url = format!("{}/claw/{}", self.base, call.path());
+            async move {
+                self.send_raw(
+                    "POST",
+                    &url,
+                    Some(request.to_string().into_bytes()),
+                    timeout,
+                )
+                .await
+            }
+        };
+        let (status, text) = post(call, request).await?;
+        let mut answer = match dialect::answer(route, query, status, &text) {
+            Ok((s, v)) => (s, v.to_string()),
+            Err(e) => return Ok((e.status(), e.to_json())),
+        };
+        if dialect::cost(route) == 2 {
+            let (_, id) = LiveCall::from_route(route);
+            let get = Route::GetSession {
+                session_id: id.unwrap_or_default().to_owned(),
+            };
+            let (status, text) = post(
+                LiveCall::SessionsGet,
+                serde_json::json!({"sessionId": id.unwrap_or_default()}),
+            )
+            .await?;
+            answer = match dialect::answer(&get, "", status, &text) {
+                Ok((s, v)) => (s, v.to_string()),
+                Err(e) => (e.status(), e.to_json()),
+            };
+        }
+        Ok(answer)
+    }
+
+    /// Calls `route` with an optional query (`?…`) and body; panics with
+    /// the error envelope on failure.
     pub async fn call<T: DeserializeOwned>(
         &self,
         route: Route,
         query: &str,
         body: Option<&impl Serialize>,
     ) -> T {
-        let url = format!("{}{}{query}", self.base, route.path());
-        let method =
-            reqwest::Method::from_bytes(route.method().as_str().as_bytes()).expect("a method");
-        let mut req = self
-            .http
-            .request(method, &url)
-            .header("X-Claw-Token", &self.token);
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        let body = body.map(|b| serde_json::to_vec(b).expect("a JSON body"));
+        let query = query.trim_start_matches('?');
+        let (status, text) = self
+            .exchange(&route, query, body, None)
+            .await
+            .unwrap_or_else(|e| panic!("{} {}: {e}", route.method(), route.path()));
         assert!(
-            status.is_success(),
-            "{} {url}: {status} {text}",
-            route.method()
+            (200..300).contains(&status),
+            "{} {}: {status} {text}",
+            route.method(),
+            route.path()
         );
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} {}: {e}: {text}", route.method(), route.path()))
     }
 
     pub async fn sessions(&self) -> SessionPage {
@@ -65,6 +161,15 @@ impl Mochat {
             None::<&()>,
         )
         .await
+    }
+
+    /// How many messages a session holds (the live dialect's detail has no
+    /// count: there, counted by paging).
+    pub async fn message_count(&self, session_id: &str) -> u64 {
+        match self.dialect {
+            Dialect::Rest => self.detail(session_id).await.message_count,
+            Dialect::Live => self.all_messages(session_id).await.len() as u64,
+        }
     }
 
     pub async fn group(&self) -> Group {
@@ -96,21 +201,15 @@ impl Mochat {
         let route = Route::SendSessionMessage {
             session_id: session_id.into(),
         };
-        let url = format!("{}{}", self.base, route.path());
-        let resp = self
-            .http
-            .post(&url)
-            .header("X-Claw-Token", &self.token)
-            .json(&SendMessageRequest {
-                content: content.into(),
-                meta: None,
-            })
-            .timeout(std::time::Duration::from_secs(20))
-            .send()
+        let body = serde_json::to_vec(&SendMessageRequest {
+            content: content.into(),
+            meta: None,
+        })
+        .map_err(|e| (0, e.to_string()))?;
+        let (status, text) = self
+            .exchange(&route, "", Some(body), Some(Duration::from_secs(20)))
             .await
-            .map_err(|e| (0, e.to_string()))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| (0, e.to_string()))?;
+            .map_err(|e| (0, e))?;
         if status == 201 {
             serde_json::from_str(&text).map_err(|e| (status, e.to_string()))
         } else {
@@ -123,19 +222,15 @@ impl Mochat {
         let route = Route::ListSessionMessages {
             session_id: session_id.into(),
         };
-        let url = format!("{}{}?limit={limit}", self.base, route.path());
-        let resp = self
-            .http
-            .get(&url)
-            .header("X-Claw-Token", &self.token)
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
+        let query = format!("limit={limit}");
+        let (status, text) = self
+            .exchange(&route, &query, None, Some(Duration::from_secs(10)))
             .await
             .ok()?;
-        if !resp.status().is_success() {
+        if !(200..300).contains(&status) {
             return None;
         }
-        let page: MessagePage = resp.json().await.ok()?;
+        let page: MessagePage = serde_json::from_str(&text).ok()?;
         Some(page.messages)
     }
 

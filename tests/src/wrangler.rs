@@ -51,7 +51,10 @@ impl WorkerOptions {
             password: "correct horse battery staple".to_owned(),
             session_secret: "test-session-secret-0123456789abcdef".to_owned(),
             persist_to: dir.join("wrangler-state"),
-            vars: Vec::new(),
+            vars: vec![(
+                "UPSTREAM_DIALECT".to_owned(),
+                crate::Dialect::of_run().name().to_owned(),
+            )],
         }
     }
 }

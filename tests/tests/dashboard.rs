@@ -39,7 +39,7 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     // The 500-message session: scroll back to its start; nothing missing or repeated.
     let mut backlog = None;
     for s in operator.sessions().await.sessions {
-        if operator.detail(&s.session_id).await.message_count >= 500 {
+        if operator.message_count(&s.session_id).await >= 500 {
             backlog = Some(s.session_id);
         }
     }

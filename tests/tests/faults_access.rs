@@ -20,11 +20,10 @@ async fn snapshot(operator: &Mochat, signed_in: &Edge) -> Value {
     let page = operator.sessions().await;
     let mut sessions = Vec::new();
     for s in &page.sessions {
-        let detail = operator.detail(&s.session_id).await;
         sessions.push(json!({
             "session": serde_json::to_value(s).unwrap_or(Value::Null),
-            "messageCount": detail.message_count,
-            "cursor": detail.cursor,
+            "messageCount": operator.message_count(&s.session_id).await,
+            "cursor": operator.detail(&s.session_id).await.cursor,
         }));
     }
     let group = operator.group().await;

@@ -151,7 +151,7 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     let detail = stack.operator.detail(&ada_sid).await;
     assert_eq!(detail.session.title, "Acme Support · Ada");
     assert!(detail.session.participants.contains(&helper));
-    let before = detail.message_count;
+    let before = stack.operator.message_count(&ada_sid).await;
 
     // Bob: another visitor, reaching for Ada's session and for operator calls.
     let (_bob, bob_token) = new_visitor(&edge, None).await;
@@ -228,8 +228,8 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     )
     .await;
     assert_eq!(a.status, 401, "a tampered token");
-    let after = stack.operator.detail(&ada_sid).await;
-    assert_eq!(after.message_count, before, "nothing reached Ada's session");
+    let after = stack.operator.message_count(&ada_sid).await;
+    assert_eq!(after, before, "nothing reached Ada's session");
     assert_eq!(
         stack.operator.detail(&bob_sid).await.session.status,
         mochat_api::SessionStatus::Open
@@ -284,7 +284,7 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     faults::record(&faults::Row {
         case: "access: a widget visitor reaching another visitor's session and operator routes".into(),
         attempts: (attempts.len() + 4) as u64,
-        lost: u64::from(after.message_count != before),
+        lost: u64::from(after != before),
         leaked: edge.received_containing("claw_").len() as u64,
         note: "403 for every other session and route, 401 for operator routes and tampered tokens; nothing changed upstream; sub-quota 20 exact".into(),
         ..faults::Row::default()

@@ -11,8 +11,9 @@ use mochat_tests::edge::{api_paths, forge_cookie, now_secs};
 use mochat_tests::{Edge, LocalServer, Mochat, Stack};
 use serde_json::{Value, json};
 
-/// Registers an agent straight at the local server (another agent, not the browser's).
-async fn other_agent(local: &LocalServer, username: &str) -> Mochat {
+/// Registers an agent straight at the local server (another agent, not the
+/// browser's): its id and a client acting as it.
+async fn other_agent(local: &LocalServer, username: &str) -> (String, Mochat) {
     let anonymous = Mochat::new(local.base(), String::new());
     let reg: RegisterResponse = anonymous
         .call(
@@ -21,7 +22,7 @@ async fn other_agent(local: &LocalServer, username: &str) -> Mochat {
             Some(&json!({"name": "Other", "username": username})),
         )
         .await;
-    Mochat::new(local.base(), reg.claw_token)
+    (reg.bot_user_id, Mochat::new(local.base(), reg.claw_token))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,16 +75,12 @@ async fn round_trip_token_custody_and_access_rules() {
         list.header("ratelimit")
             .is_some_and(|v| v.starts_with("\"agent\";r="))
     );
-    let other = other_agent(&s.local, "other_agent").await;
-    let other_id = other
-        .group()
-        .await
-        .members
-        .iter()
-        .find(|m| m.name == "Other")
-        .map(|m| m.user_id.clone());
+    let (other_id, other) = other_agent(&s.local, "other_agent").await;
     let created = edge
-        .post("/api/claw/sessions", &json!({"participants": [other_id.clone().expect("other is a member")], "title": "through the worker"}))
+        .post(
+            "/api/claw/sessions",
+            &json!({"participants": [other_id.clone()], "title": "through the worker"}),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let new_sid = created.json()["sessionId"]
@@ -135,7 +132,7 @@ async fn round_trip_token_custody_and_access_rules() {
     assert_eq!(spoof.json()["createdBy"], operator_id.as_str());
 
     // Cross-origin state changes are refused and change nothing upstream.
-    let before = s.operator.detail(&new_sid).await.message_count;
+    let before = s.operator.all_messages(&new_sid).await.len();
     let evil = edge
         .send(
             "POST",
@@ -146,7 +143,7 @@ async fn round_trip_token_custody_and_access_rules() {
         .await;
     assert_eq!(evil.status, 403, "{}", evil.body);
     assert_eq!(evil.error_code().as_deref(), Some("FORBIDDEN"));
-    assert_eq!(s.operator.detail(&new_sid).await.message_count, before);
+    assert_eq!(s.operator.all_messages(&new_sid).await.len(), before);
 
     // Unknown paths and path tricks are 404; a wrong method is 405.
     for path in [
@@ -232,7 +229,8 @@ async fn long_watches_hold_and_outages_are_502() {
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let cursor = s.operator.detail(&sid).await.cursor;
+    let detail = edge.get(&format!("/api/claw/sessions/{sid}/detail")).await;
+    let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
 
     // A full 25-second long poll is held (by the agent's hub) and answered empty.
     let started = Instant::now();

@@ -58,6 +58,12 @@ pub fn run() -> Result {
         "--exclude",
         "mochat-client",
     ]))?);
+    step(
+        "End-to-end tests again, the upstream speaking the live dialect (MOCHAT_TEST_DIALECT=live)",
+    );
+    total.add(tests(
+        cargo(&["test", "-p", "mochat-tests"]).env("MOCHAT_TEST_DIALECT", "live"),
+    )?);
     step("Browser tests of the dashboard (wasm-bindgen-test in headless Chromium)");
     total.add(tests(&mut cargo(&[
         "test",

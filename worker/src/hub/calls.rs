@@ -115,28 +115,9 @@ pub fn over_budget(who: Spender, decision: &Decision) -> Halt {
 }
 
 /// Budget (429), ledger (for a send with a client id), upstream, learning.
+/// A retry answered from the ledger counts like any request (as the one it
+/// repeats did).
 async fn forward(hub: &Rc<Hub>, call: Forward) -> Result<Response, Halt> {
-    let key = outbox::request_key(&call.route, call.body.as_deref());
-    let ticket = match &key {
-        Some(key) => match begin(hub, &call, key).await? {
-            Begun2::Stored(body) => {
-                let headers = call.shown.clone().unwrap_or_else(|| hub.agent_headers());
-                return Ok(respond::json_text(201, body, &headers)?);
-            }
-            Begun2::Reserved(ticket) => Some(ticket),
-        },
-        None => None,
-    };
-    let outcome = send(hub, &call).await;
-    if let (Some(key), Some(ticket)) = (&key, ticket) {
-        finish_ledger(hub, key, ticket, &outcome);
-    }
-    let (reply, headers) = outcome?;
-    Ok(answer(reply, headers)?)
-}
-
-/// Spends, calls the upstream and learns from the answer.
-async fn send(hub: &Rc<Hub>, call: &Forward) -> Result<(Reply, Headers), Halt> {
     let upstream = hub.upstream()?.clone();
     let decision = hub.spend(call.who, upstream.cost(&call.route));
     if !decision.allowed {
@@ -146,6 +127,25 @@ async fn send(hub: &Rc<Hub>, call: &Forward) -> Result<(Reply, Headers), Halt> {
         .shown
         .clone()
         .unwrap_or_else(|| rate_limit_headers(&decision));
+    let key = outbox::request_key(&call.route, call.body.as_deref());
+    let ticket = match &key {
+        Some(key) => match begin(hub, &call, key).await? {
+            Begun2::Stored(body) => return Ok(respond::json_text(201, body, &headers)?),
+            Begun2::Reserved(ticket) => Some(ticket),
+        },
+        None => None,
+    };
+    let outcome = send(hub, &call, headers).await;
+    if let (Some(key), Some(ticket)) = (&key, ticket) {
+        finish_ledger(hub, key, ticket, &outcome);
+    }
+    let (reply, headers) = outcome?;
+    Ok(answer(reply, headers)?)
+}
+
+/// Calls the upstream (already paid for) and learns from the answer.
+async fn send(hub: &Rc<Hub>, call: &Forward, headers: Headers) -> Result<(Reply, Headers), Halt> {
+    let upstream = hub.upstream()?.clone();
     // Everything the hub handed out up to now is in the detail's history:
     // its cursor in the hub's numbering is where the hub stands now.
     let captured = match &call.route {
