@@ -20,17 +20,28 @@ use crate::{AppState, groups, live, messages, sessions, watch};
 const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-/// Answers any request (the router's fallback) and logs it.
+/// The agent an authenticated request spoke for, kept on its response for the log.
+#[derive(Clone)]
+struct Agent(String);
+
+/// Answers any request (the router's fallback) and logs it: method, path,
+/// status, duration and, once authenticated, the agent's user id (never a
+/// token), so a test can count what one agent asked of the server.
 pub async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = handle(&state, request).await;
+    let agent = response
+        .extensions()
+        .get::<Agent>()
+        .map_or("-", |a| a.0.as_str());
     tracing::info!(
         method = %method,
         path = %path,
         status = response.status().as_u16(),
         ms = started.elapsed().as_millis() as u64,
+        agent = %agent,
         "request"
     );
     response
@@ -73,12 +84,29 @@ async fn handle(state: &AppState, request: Request) -> Response {
         Ok(caller) => caller,
         Err(error) => return error.into_dialect_response(dialect),
     };
+    let mut response = admitted(state, call, &caller, query, &body).await;
+    response
+        .extensions_mut()
+        .insert(Agent(caller.user_id.clone()));
+    response
+}
+
+/// An authenticated call: the agent's budget (429 past it, with the rate-limit
+/// headers either way), then the call.
+async fn admitted(
+    state: &AppState,
+    call: Call,
+    caller: &Caller,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let dialect = call.dialect();
     let Some(limiter) = &state.limiter else {
-        return respond(run(state, call, &caller, query, &body).await, dialect);
+        return respond(run(state, call, caller, query, body).await, dialect);
     };
     let (mut response, budget) = match limiter.check(&caller.user_id, Instant::now()) {
         Ok(budget) => (
-            respond(run(state, call, &caller, query, &body).await, dialect),
+            respond(run(state, call, caller, query, body).await, dialect),
             budget,
         ),
         Err(budget) => {

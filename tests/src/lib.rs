@@ -9,6 +9,7 @@ pub mod edge;
 pub mod faultproxy;
 pub mod faults;
 pub mod host;
+pub mod load;
 pub mod local;
 pub mod mochat;
 pub mod process;

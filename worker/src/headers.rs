@@ -43,11 +43,6 @@ pub const RATE_LIMIT: &str = "RateLimit";
 /// Name of the retry header on a 429.
 pub const RETRY_AFTER: &str = "Retry-After";
 
-/// Upstream response headers that pass to the browser; everything else
-/// (cookies, upstream rate-limit headers, hop-by-hop fields, encodings the
-/// runtime already undid) stays behind.
-pub const FORWARDED_RESPONSE_HEADERS: [&str; 3] = ["content-type", "allow", "retry-after"];
-
 /// The rate-limit headers for an agent's request, per the contract.
 pub fn rate_limit_headers(decision: &Decision) -> Vec<(&'static str, String)> {
     let mut headers = vec![

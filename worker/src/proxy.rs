@@ -1,6 +1,6 @@
-//! Forwarding to the MoChat API: the upstream URL is rebuilt from the matched
-//! route (never from the raw path), only safe headers go out, the worker adds
-//! the agent's token, and the answer streams back unbuffered.
+//! The fetch beneath the upstream adapter: URLs rebuilt from the matched
+//! route (never from the raw path), only safe headers going out with the
+//! agent's token, deadlines, and the redaction of anything token-shaped.
 
 use std::time::Duration;
 
@@ -10,16 +10,11 @@ use mochat_api::limits::{
     CLAW_TOKEN_HEADER, CLAW_TOKEN_PREFIX, WATCH_TIMEOUT_DEFAULT_MS, WATCH_TIMEOUT_MAX_MS,
 };
 use mochat_api::{ApiError, ErrorCode, Route};
-use worker::js_sys::Promise;
-use worker::wasm_bindgen_futures::JsFuture;
-/// The incoming request's abort signal.
-pub use worker::web_sys::AbortSignal as ClientSignal;
 use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
 };
 
-use crate::headers::FORWARDED_RESPONSE_HEADERS;
-use crate::respond::{self, Flow, Halt};
+use crate::respond::{Flow, Halt};
 
 /// How long any call but a watch may take to answer.
 pub const CALL_DEADLINE_MS: u64 = 30_000;
@@ -86,11 +81,8 @@ pub struct Outgoing {
     pub method: Method,
     pub token: Option<String>,
     pub content_type: Option<String>,
-    pub accept: Option<String>,
     pub body: Option<Vec<u8>>,
     pub deadline_ms: u64,
-    /// The incoming request's signal, which aborts when the browser goes away.
-    pub client: Option<ClientSignal>,
 }
 
 fn unavailable(detail: &str) -> Halt {
@@ -103,20 +95,12 @@ fn unavailable(detail: &str) -> Halt {
 
 /// Sends `out`; the upstream's answer, or 502 `UPSTREAM_UNAVAILABLE` when it
 /// cannot be reached or does not answer within the deadline.
-///
-/// The subrequest belongs to the incoming request (nothing here uses
-/// `waitUntil`), and with the `enable_request_signal` compatibility flag the
-/// incoming request's signal fires when the browser goes away: the upstream
-/// call is then aborted, so an abandoned watch does not hold the upstream.
 pub async fn send(out: Outgoing) -> Flow<Response> {
     let headers = Headers::new();
     if let Some(ct) = &out.content_type {
         headers.set("Content-Type", ct)?;
     }
-    headers.set(
-        "Accept",
-        out.accept.as_deref().unwrap_or("application/json"),
-    )?;
+    headers.set("Accept", "application/json")?;
     if let Some(token) = &out.token {
         headers.set(CLAW_TOKEN_HEADER, token)?;
     }
@@ -130,7 +114,7 @@ pub async fn send(out: Outgoing) -> Flow<Response> {
         ));
     }
     let request = Request::new_with_init(&out.url, &init)?;
-    let response = fetch_within(request, out.deadline_ms, out.client).await;
+    let response = fetch_within(request, out.deadline_ms).await;
     match response {
         Fetched::Answer(resp) if (300..400).contains(&resp.status_code()) => Err(unavailable(
             "answered with a redirect; set UPSTREAM_URL to the final https URL ending in /api",
@@ -138,7 +122,6 @@ pub async fn send(out: Outgoing) -> Flow<Response> {
         Fetched::Answer(resp) => Ok(resp),
         Fetched::Failed => Err(unavailable("could not be reached")),
         Fetched::TimedOut => Err(unavailable("did not answer in time")),
-        Fetched::ClientGone => Err(unavailable("call was abandoned by the browser")),
     }
 }
 
@@ -146,45 +129,23 @@ enum Fetched {
     Answer(Response),
     Failed,
     TimedOut,
-    ClientGone,
 }
 
-/// Resolves when `signal` (the incoming request's) aborts; never without one.
-async fn aborted(signal: Option<&ClientSignal>) {
-    let Some(signal) = signal else {
-        return futures::future::pending().await;
-    };
-    if signal.aborted() {
-        return;
-    }
-    let fired = Promise::new(&mut |resolve, _reject| signal.set_onabort(Some(&resolve)));
-    let _ = JsFuture::from(fired).await;
-}
-
-async fn fetch_within(request: Request, deadline_ms: u64, client: Option<ClientSignal>) -> Fetched {
+async fn fetch_within(request: Request, deadline_ms: u64) -> Fetched {
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
     let call = fetch.send_with_signal(&signal);
     let timer = Delay::from(Duration::from_millis(deadline_ms));
-    let gone = aborted(client.as_ref());
-    pin_mut!(call, timer, gone);
-    let outcome = match select(call, select(timer, gone)).await {
+    pin_mut!(call, timer);
+    match select(call, timer).await {
         Either::Left((Ok(resp), _)) => Fetched::Answer(resp),
         Either::Left((Err(_), _)) => Fetched::Failed,
-        Either::Right((Either::Left(_), _)) => {
+        Either::Right(_) => {
             controller.abort();
             Fetched::TimedOut
         }
-        Either::Right((Either::Right(_), _)) => {
-            controller.abort();
-            Fetched::ClientGone
-        }
-    };
-    if let Some(c) = &client {
-        c.set_onabort(None);
     }
-    outcome
 }
 
 /// One request without a token (the health probe): its status and body,
@@ -199,40 +160,13 @@ pub async fn probe(url: &str, method: Method, body: Option<&str>) -> Option<(u16
         init.with_headers(headers).with_body(Some(body.into()));
     }
     let request = Request::new_with_init(url, &init).ok()?;
-    match fetch_within(request, PROBE_DEADLINE_MS, None).await {
+    match fetch_within(request, PROBE_DEADLINE_MS).await {
         Fetched::Answer(mut resp) => {
             let status = resp.status_code();
             Some((status, resp.text().await.unwrap_or_default()))
         }
         _ => None,
     }
-}
-
-/// The upstream's answer as the browser gets it: same status, allow-listed
-/// headers, the security set and `extra` (the worker's rate-limit headers).
-/// Success bodies stream through unbuffered (a watch included); error bodies
-/// are small and have anything token-shaped redacted.
-pub async fn pass_through(mut upstream: Response, extra: &[(&str, String)]) -> Flow<Response> {
-    let status = upstream.status_code();
-    let headers = Headers::new();
-    for name in FORWARDED_RESPONSE_HEADERS {
-        if let Some(value) = upstream.headers().get(name)? {
-            headers.set(name, &value)?;
-        }
-    }
-    respond::secure(&headers)?;
-    for (name, value) in extra {
-        headers.set(name, value)?;
-    }
-    let builder = Response::builder()
-        .with_status(status)
-        .with_headers(headers);
-    if status >= 400 {
-        let text = upstream.text().await?;
-        return Ok(builder.fixed(redact_tokens(&text).into_bytes()));
-    }
-    let (_, body) = upstream.into_parts();
-    Ok(builder.body(body))
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! visitors together and the hub's own live traffic each have a cap inside
 //! it, so whatever they do, people operating the agent keep the rest.
 //!
-//! With the defaults (limit 120 per 60 s, widget share 35 %, live share 40 %)
-//! visitors can take at most 42 requests of any 60 s window, the hub's live
-//! delivery at most 48, and an operator always has at least 30 left.
+//! With the defaults (limit 120 per 60 s, widget share 30 %, live share 50 %)
+//! visitors can take at most 36 requests of any 60 s window, the hub's live
+//! delivery at most 60 (half of it reading the list every 2 s, the rest
+//! reading the sessions that changed), and an operator always has at least
+//! 24 left.
 
 use std::collections::VecDeque;
 
@@ -27,9 +29,9 @@ pub enum Spender {
 }
 
 /// Percent of the limit widget visitors together may spend, by default.
-pub const WIDGET_SHARE_PERCENT: u32 = 35;
+pub const WIDGET_SHARE_PERCENT: u32 = 30;
 /// Percent of the limit the hub's live delivery may spend, by default.
-pub const LIVE_SHARE_PERCENT: u32 = 40;
+pub const LIVE_SHARE_PERCENT: u32 = 50;
 
 /// The limit and the caps inside it, in requests per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,13 +210,13 @@ mod tests {
     const MIN: u64 = 60_000;
 
     fn budget() -> Budget {
-        Budget::new(Shares::from_percent(120, 35, 40), MIN)
+        Budget::new(Shares::from_percent(120, 30, 50), MIN)
     }
 
     #[test]
     fn default_shares() {
         let s = Shares::from_percent(120, WIDGET_SHARE_PERCENT, LIVE_SHARE_PERCENT);
-        assert_eq!((s.limit, s.visitors, s.live), (120, 42, 48));
+        assert_eq!((s.limit, s.visitors, s.live), (120, 36, 60));
         let tiny = Shares::from_percent(2, 50, 50);
         assert_eq!((tiny.visitors, tiny.live), (1, 1));
         let small = Shares::from_percent(10, 90, 90);
@@ -246,16 +248,16 @@ mod tests {
         while b.try_spend(Spender::Visitor, 1, now).allowed {
             now += 1;
         }
-        assert_eq!(b.used(Some(Spender::Visitor)), 42);
+        assert_eq!(b.used(Some(Spender::Visitor)), 36);
         while b.try_spend(Spender::Live, 1, now).allowed {
             now += 1;
         }
-        assert_eq!(b.used(Some(Spender::Live)), 48);
+        assert_eq!(b.used(Some(Spender::Live)), 60);
         let mut people = 0;
         while b.try_spend(Spender::Person, 1, now).allowed {
             people += 1;
         }
-        assert_eq!(people, 30);
+        assert_eq!(people, 24);
         // A refused visitor waits until the oldest visitor request leaves.
         let d = b.try_spend(Spender::Visitor, 1, now);
         assert!(!d.allowed);
@@ -268,7 +270,7 @@ mod tests {
         for i in 0..100 {
             assert!(b.try_spend(Spender::Person, 1, 1_000 + i).allowed);
         }
-        // 20 left: visitors may take them (their cap is 42), then nobody can.
+        // 20 left: visitors may take them (their cap is 36), then nobody can.
         for i in 0..20 {
             assert!(b.try_spend(Spender::Visitor, 1, 2_000 + i).allowed);
         }
@@ -279,7 +281,7 @@ mod tests {
 
     #[test]
     fn several_at_once_or_none() {
-        let mut b = Budget::new(Shares::from_percent(3, 35, 40), MIN);
+        let mut b = Budget::new(Shares::from_percent(3, 30, 50), MIN);
         assert!(b.try_spend(Spender::Person, 2, 0).allowed);
         let d = b.try_spend(Spender::Person, 2, 1);
         assert!(!d.allowed);
@@ -292,7 +294,7 @@ mod tests {
     #[test]
     fn state_and_restore() {
         let mut b = Budget::with_hits(
-            Shares::from_percent(120, 35, 40),
+            Shares::from_percent(120, 30, 50),
             MIN,
             [(30_000, Spender::Live), (10_000, Spender::Person)],
         );

@@ -199,8 +199,9 @@ fn answer(reply: Reply, mut headers: Headers) -> worker::Result<Response> {
 }
 
 /// The newest page of a session's messages from the hub's memory, when the
-/// hub follows the session live and knows its whole (short) history: the
-/// browsers watching it then load their history without an upstream read.
+/// hub knows its whole (short) history (e.g. a widget conversation it
+/// opened): the tabs watching it then load their history without an
+/// upstream read.
 fn from_memory(
     hub: &Hub,
     route: &Route,
@@ -215,9 +216,12 @@ fn from_memory(
         return None;
     }
     let limit = page.limit.unwrap_or(mochat_api::limits::PAGE_DEFAULT) as usize;
+    // Safe even for a session nobody watched for a while: the browser's watch
+    // starts from the hub's cursor, and anything the hub missed meanwhile is
+    // read (and handed to it) as soon as the watch arrives.
     let core = hub.core.borrow();
     let slot = core.slots.get(session_id)?;
-    if slot.hot_until < now_ms() || slot.dirty.is_some() || slot.busy {
+    if slot.dirty.is_some() || slot.busy {
         return None;
     }
     let mut messages = slot.feed.whole_history(limit)?;
@@ -442,15 +446,10 @@ async fn learn(
                         reply = Reply::json(reply.status, &session);
                     }
                 }
+                let created = Slot::created(&session);
                 let id = session.session_id.clone();
                 note_session(hub, session);
-                let mut core = hub.core.borrow_mut();
-                let slot = core
-                    .slots
-                    .entry(id.clone())
-                    .or_insert_with(|| Slot::new(&id));
-                slot.member = true;
-                slot.feed.align_at(0, Some(0));
+                hub.core.borrow_mut().slots.entry(id).or_insert(created);
             }
         }
         Route::SendSessionMessage { session_id } => {
@@ -561,9 +560,12 @@ async fn detail_position(
             .entry(session_id.to_owned())
             .or_insert_with(|| Slot::new(session_id));
         slot.member = true;
-        if slot.waiters.is_empty() {
-            slot.feed
-                .align_at(detail.cursor, Some(detail.message_count));
+        if slot.waiters.is_empty()
+            && slot
+                .feed
+                .align_at(detail.cursor, Some(detail.message_count))
+        {
+            slot.known_ms = super::list::parse_ms(&detail.session.updated_at);
         }
         return Ok((detail.cursor, None));
     }
@@ -614,6 +616,10 @@ pub fn deliver(hub: &Hub, session_id: &str, message: &Message) {
         && slot.feed.provisional(message).is_some()
     {
         slot.dirty.get_or_insert(false);
+        slot.quiet_since = now_ms();
+        slot.known_ms = slot
+            .known_ms
+            .max(super::list::parse_ms(&message.created_at));
         wake_all(&mut slot.waiters);
     }
     if core.list.note_message(message) {

@@ -83,8 +83,17 @@ pub struct Slot {
     /// An upstream read of this session is under way (one at a time).
     pub busy: bool,
     /// The upstream has events the feed has not read: `Some(true)` when
-    /// watchers wait for them, `Some(false)` when only confirmations are due.
+    /// watchers wait for them, `Some(false)` when only confirmations of
+    /// sends through the hub are due.
     pub dirty: Option<bool>,
+    /// Since when only confirmations are due (they wait for the session to
+    /// be quiet, so one read confirms a send and whatever follows it).
+    pub quiet_since: u64,
+    /// The session's last activity (Unix ms, the upstream's clock) the
+    /// feed is known to hold: a listed `updatedAt` no later is no news.
+    pub known_ms: u64,
+    /// The listed `updatedAt` that made the feed dirty (known once read).
+    pub dirty_ms: u64,
     /// The agent takes part (checked upstream, or seen in its list).
     pub member: bool,
     /// A watcher waits from a cursor of its own (not "from now"): the feed
@@ -93,6 +102,18 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// The feed of a session the hub just created: aligned at its start,
+    /// known up to its creation.
+    pub fn created(session: &mochat_api::Session) -> Self {
+        let mut slot = Self::new(&session.session_id);
+        slot.member = true;
+        slot.feed.align_at(0, Some(0));
+        slot.known_ms = list::parse_ms(&session.updated_at);
+        // Followed from its first moment: nothing to catch up on.
+        slot.hot_until = now_ms() + watch::HOT_MS;
+        slot
+    }
+
     pub fn new(session_id: &str) -> Self {
         Self {
             feed: Feed::new(session_id),
@@ -100,6 +121,9 @@ impl Slot {
             hot_until: 0,
             busy: false,
             dirty: None,
+            quiet_since: 0,
+            known_ms: 0,
+            dirty_ms: 0,
             member: false,
             wanted: false,
         }

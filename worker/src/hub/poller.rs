@@ -24,6 +24,11 @@ use crate::upstream::{Dialect, Extra};
 
 /// The shortest time between two reads of the list.
 pub const MIN_POLL_MS: u64 = 2_000;
+/// List reads kept in reserve when the hub reads a session (about 6 s of them).
+const POLL_RESERVE: u32 = 3;
+/// How long a session stays quiet before the hub reads it only to confirm
+/// its own sends (a change meanwhile makes it read at once, confirming both).
+pub const QUIET_MS: u64 = 10_000;
 
 /// Time between reads of the list: at most 5/8 of the live share goes to
 /// them, the rest to reading the sessions that changed.
@@ -67,12 +72,12 @@ pub async fn run(hub: Rc<Hub>) {
             }
         }
         // Sessions: the urgent first, while the live share lasts, keeping
-        // one request for the next list read.
+        // enough of it for the list reads of the next few seconds.
         while let Some(work) = next_work(&hub) {
             let spare = {
                 let mut core = hub.core.borrow_mut();
                 let now = now_ms();
-                core.budget.wait_ms(Spender::Live, 2, now) == 0
+                core.budget.wait_ms(Spender::Live, 1 + POLL_RESERVE, now) == 0
             };
             if !spare {
                 break;
@@ -128,8 +133,10 @@ fn next_work(hub: &Hub) -> Option<Work> {
         } else {
             match slot.dirty {
                 Some(true) => Some((1, Work::CatchUp(id.clone(), slot.feed.upstream_cursor()))),
-                Some(false) => Some((2, Work::CatchUp(id.clone(), slot.feed.upstream_cursor()))),
-                None => None,
+                Some(false) if now >= slot.quiet_since + QUIET_MS => {
+                    Some((2, Work::CatchUp(id.clone(), slot.feed.upstream_cursor())))
+                }
+                _ => None,
             }
         };
         if let Some((rank, work)) = candidate
@@ -190,7 +197,8 @@ async fn poll_list(hub: &Rc<Hub>, read_at: &mut Option<String>) {
     let core = &mut *core;
     let mut list_changed = false;
     for session in page.sessions {
-        newest = newest.max(parse_ms(&session.updated_at));
+        let changed_at = parse_ms(&session.updated_at);
+        newest = newest.max(changed_at);
         let id = session.session_id.clone();
         if !core.list.upsert(session) {
             continue;
@@ -201,9 +209,17 @@ async fn poll_list(hub: &Rc<Hub>, read_at: &mut Option<String>) {
         };
         slot.member = true;
         if slot.hot_until > now {
-            // Watched and changed: read its events (from its start, when
-            // the hub did not follow it yet).
-            slot.dirty = Some(true);
+            // Watched and changed: read its events (from its start, when the
+            // hub did not follow it yet). A change no newer than what the
+            // feed already has (a send through the hub) only needs its
+            // confirmation, whenever there is budget for it.
+            let known = slot.feed.is_aligned() && changed_at <= slot.known_ms;
+            if known {
+                slot.quiet_since = now;
+            } else {
+                slot.dirty_ms = slot.dirty_ms.max(changed_at);
+            }
+            slot.dirty = Some(slot.dirty == Some(true) || !known);
         }
     }
     if list_changed {

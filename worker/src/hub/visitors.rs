@@ -390,15 +390,10 @@ pub async fn open_conversation(hub: &Rc<Hub>, caller: Option<&Caller>) -> Result
             session_id: session.session_id.clone(),
             title: session.title.clone(),
         });
+        let created = Slot::created(&session);
         let id = session.session_id.clone();
         note_session(hub, session);
-        let mut core = hub.core.borrow_mut();
-        let slot = core
-            .slots
-            .entry(id.clone())
-            .or_insert_with(|| Slot::new(&id));
-        slot.member = true;
-        slot.feed.align_at(0, Some(0));
+        hub.core.borrow_mut().slots.entry(id).or_insert(created);
     }
     hub.json(200, &info(hub, v, kept, None), &limits)
 }

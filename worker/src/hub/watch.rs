@@ -481,6 +481,7 @@ pub async fn read_from(
             let fresh = slot.feed.absorb(from, page.events);
             if !full {
                 slot.dirty = None;
+                slot.known_ms = slot.known_ms.max(slot.dirty_ms);
             }
             let newest = fresh
                 .iter()

@@ -31,10 +31,8 @@ async fn post(
         method: Method::Post,
         token: token.map(str::to_owned),
         content_type: Some("application/json".to_owned()),
-        accept: None,
         body: Some(body.to_string().into_bytes()),
         deadline_ms,
-        client: None,
     })
     .await?;
     let retry_after = upstream.headers().get("Retry-After").ok().flatten();

@@ -5,7 +5,7 @@ use mochat_api::{ErrorCode, ErrorEnvelope, Route};
 use worker::Method;
 
 use super::Reply;
-use crate::proxy::{self, CALL_DEADLINE_MS, Outgoing};
+use crate::proxy::{self, Outgoing};
 use crate::respond::Flow;
 
 fn method(route: &Route) -> Method {
@@ -29,10 +29,8 @@ pub(super) async fn call(
         method: method(route),
         token: token.map(str::to_owned),
         content_type: has_body.then(|| "application/json".to_owned()),
-        accept: None,
         body: has_body.then(|| body.unwrap_or_default().to_vec()),
-        deadline_ms: CALL_DEADLINE_MS,
-        client: None,
+        deadline_ms: proxy::deadline_ms(route, Some(query)),
     })
     .await?;
     let header = |name: &str| upstream.headers().get(name).ok().flatten();
