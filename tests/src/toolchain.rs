@@ -42,6 +42,12 @@ pub fn state_dir() -> PathBuf {
     workspace_root().join(".tools-state")
 }
 
+/// The venv with the public MoChat client the tests drive (nanobot-ai,
+/// pinned in `tests/pubclients/requirements.txt`; made by `cargo xtask setup`).
+pub fn pyclients_venv() -> PathBuf {
+    state_dir().join("pyclients")
+}
+
 /// The git-ignored folder where tests put logs and screenshots.
 pub fn output_dir() -> PathBuf {
     workspace_root().join("test-output")

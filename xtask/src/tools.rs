@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use mochat_tests::toolchain::{CHROMEDRIVER, CHROMIUM, cargo_tool, node_tool, workspace_root};
+use mochat_tests::toolchain::{
+    CHROMEDRIVER, CHROMIUM, cargo_tool, command, node_tool, pyclients_venv, workspace_root,
+};
 
 use crate::run::{Result, output, status, step};
 
@@ -18,15 +20,19 @@ const WORKER_BUILD: &str = "0.8.7";
 const WRANGLER: &str = "4.86.0";
 const BINARYEN: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// nanobot-ai, the public MoChat client `tests/tests/public_clients.rs` runs;
+/// it and what it imports are pinned in `tests/pubclients/requirements.txt`.
+const NANOBOT: &str = "0.3.0";
 
 /// Installs everything the tests need, Chromium included.
 pub fn install_all() -> Result {
     install(true)
 }
 
-/// Installs what is missing; `browser` adds Chromium and chromedriver.
-pub fn install(browser: bool) -> Result {
-    let total = if browser { 7 } else { 6 };
+/// Installs what is missing; `for_tests` adds what only the tests use:
+/// Chromium and chromedriver, and the public MoChat client's venv.
+pub fn install(for_tests: bool) -> Result {
+    let total = if for_tests { 8 } else { 6 };
     let mut n = 0;
     let mut next = |what: &str| {
         n += 1;
@@ -94,9 +100,13 @@ pub fn install(browser: bool) -> Result {
             .current_dir(workspace_root()),
     )?;
 
-    if browser {
+    if for_tests {
         next("Chromium and chromedriver (Debian packages)");
         install_chromium()?;
+        next(&format!(
+            "Python client for the public-client test (nanobot-ai {NANOBOT}, venv; about 10 s cold)"
+        ));
+        install_pyclients()?;
     }
     Ok(())
 }
@@ -141,6 +151,54 @@ fn wasm_bindgen_version() -> Result<String> {
         }
     }
     Err("Cargo.lock has no wasm-bindgen entry".to_owned())
+}
+
+/// A venv in `.tools-state/pyclients` with the pinned requirements, made
+/// unless it already has nanobot-ai at its pinned version. `--no-deps`: the
+/// file lists exactly what the channel imports (its comment says why).
+fn install_pyclients() -> Result {
+    let venv = pyclients_venv();
+    let python = venv.join("bin").join("python");
+    let probe = "import importlib.metadata as m; print(m.version('nanobot-ai'))";
+    if output(Command::new(&python).args(["-c", probe])).as_deref() == Some(NANOBOT) {
+        println!("    present: nanobot-ai {NANOBOT} in {}", venv.display());
+        return Ok(());
+    }
+    let probe = "import sys; print('%d.%d' % sys.version_info[:2])";
+    let version = output(command("python3").args(["-c", probe])).ok_or(
+        "python3 is missing; the public-client test needs Python 3.11 or later with venv \
+         (Debian: apt-get install -y python3 python3-venv), then run this again.",
+    )?;
+    let minor = version
+        .strip_prefix("3.")
+        .and_then(|m| m.parse::<u32>().ok());
+    if minor.is_none_or(|m| m < 11) {
+        return Err(format!(
+            "python3 is {version}; nanobot-ai {NANOBOT} needs Python 3.11 or later. \
+             Put a newer python3 first on PATH, then run this again."
+        ));
+    }
+    status(
+        command("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg("--clear")
+            .arg(&venv),
+    )
+    .map_err(|e| format!("{e}; on Debian, `apt-get install -y python3-venv` provides venv"))?;
+    let requirements = workspace_root().join("tests/pubclients/requirements.txt");
+    status(
+        command(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "--disable-pip-version-check",
+            ])
+            .args(["--only-binary=:all:", "-r"])
+            .arg(requirements),
+    )
 }
 
 fn install_chromium() -> Result {
