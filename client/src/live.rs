@@ -170,10 +170,23 @@ impl Live {
     fn apply(self, answer: EdgeWatchResponse) {
         let open = self.open.get_untracked();
         let agent = self.agent.get_value();
-        let known: Vec<String> = self.sessions.with_untracked(|s| match s {
-            Some(Ok(list)) => list.iter().map(|s| s.session_id.clone()).collect(),
-            _ => Vec::new(),
-        });
+        // What the list shows now: a changed session's newest message counts
+        // only when it is newer than that (the first changes after a start
+        // repeat what the list already showed).
+        let known: BTreeMap<String, (Option<String>, f64)> =
+            self.sessions.with_untracked(|s| match s {
+                Some(Ok(list)) => list
+                    .iter()
+                    .map(|s| {
+                        let last = s.last_message.as_ref().map(|m| m.message_id.clone());
+                        (
+                            s.session_id.clone(),
+                            (last, browser::parse_time(&s.updated_at)),
+                        )
+                    })
+                    .collect(),
+                _ => BTreeMap::new(),
+            });
         let listener = self.listener.get_value();
         let mut unread = self.unread.get_untracked();
         let mut counted = false;
@@ -205,13 +218,19 @@ impl Live {
         }
         let mut changed = answer.list.changed;
         for s in &changed {
-            if !known.contains(&s.session_id) {
-                self.cursors.update_value(|c| {
+            match known.get(&s.session_id) {
+                None => self.cursors.update_value(|c| {
                     c.entry(s.session_id.clone()).or_insert(0);
-                });
-            } else if let Some(m) = &s.last_message {
-                let is_open = open.as_deref() == Some(s.session_id.as_str());
-                counted |= unread.note(&s.session_id, m, &agent, is_open);
+                }),
+                Some((shown, shown_at)) => {
+                    let Some(m) = &s.last_message else { continue };
+                    let newer = shown.as_deref() != Some(m.message_id.as_str())
+                        && browser::parse_time(&m.created_at) > *shown_at;
+                    let is_open = open.as_deref() == Some(s.session_id.as_str());
+                    if newer {
+                        counted |= unread.note(&s.session_id, m, &agent, is_open);
+                    }
+                }
             }
         }
         if counted {

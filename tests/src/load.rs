@@ -185,8 +185,9 @@ async fn tab(
     }
 }
 
-/// The requests one agent made, from the local server's log: (when, status).
-fn upstream_requests(log: &str, agent: &str) -> Vec<(f64, u16)> {
+/// The requests one agent made, from the local server's log: (second of
+/// the day, status).
+pub fn upstream_requests(log: &str, agent: &str) -> Vec<(f64, u16)> {
     let needle = format!("agent={agent}");
     log.lines()
         .map(strip_ansi)
@@ -232,7 +233,7 @@ fn chrono_like_seconds(ts: &str) -> Option<f64> {
 }
 
 /// The most requests in any 60 s.
-fn busiest_minute(times: &[f64]) -> usize {
+pub fn busiest_minute(times: &[f64]) -> usize {
     let mut times = times.to_vec();
     times.sort_by(|a, b| a.total_cmp(b));
     let mut best = 0;

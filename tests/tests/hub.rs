@@ -111,3 +111,155 @@ async fn a_burst_posted_upstream_reaches_watchers_once_in_order() {
     );
     assert_eq!(seen, wanted);
 }
+
+/// Upstream watch reads (either dialect) the local server logged so far.
+fn upstream_watch_reads(local: &mochat_tests::LocalServer) -> usize {
+    local
+        .output()
+        .lines()
+        .filter(|l| l.contains("/watch ") || l.contains("sessions/watch"))
+        .filter(|l| l.contains("request"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_tabs_on_one_session_cost_one_upstream_read_at_a_time() {
+    const BROWSERS: usize = 50;
+    const TABS: usize = 20;
+    let s = Stack::demo("hub-thousand", &[]);
+    let mut edges = Vec::new();
+    for _ in 0..BROWSERS {
+        let mut e = Edge::new(s.worker.origin());
+        assert_eq!(e.sign_in(&s.options.password).await, 204);
+        edges.push(e);
+    }
+    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
+    let detail = edges[0]
+        .get(&format!("/api/claw/sessions/{sid}/detail"))
+        .await;
+    let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+    let mut tabs = Vec::new();
+    for e in &edges {
+        for _ in 0..TABS {
+            tabs.push(watch(e, &sid, cursor));
+        }
+    }
+    // Every tab parked (a few seconds for 1,000 connections), then one message.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let before = upstream_watch_reads(&s.local);
+    let posted = Instant::now();
+    s.operator.send(&sid, "to a thousand tabs").await;
+    let mut late = Duration::ZERO;
+    for tab in tabs {
+        let (answer, _) = tab.await.expect("the tab");
+        assert_eq!(contents(&answer), vec!["to a thousand tabs"], "{answer}");
+        late = late.max(posted.elapsed());
+    }
+    let reads = upstream_watch_reads(&s.local) - before;
+    println!(
+        "1,000 tabs: all had the message {late:?} after it was posted; {reads} upstream reads"
+    );
+    assert!(
+        reads <= 2,
+        "{reads} upstream reads of the session for 1,000 tabs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_minting_flood_from_one_address_leaves_the_operator_and_the_upstream_alone() {
+    let dir = mochat_tests::toolchain::scratch_dir("hub-flood");
+    let local = mochat_tests::LocalServer::start(mochat_tests::LocalOptions {
+        demo: true,
+        rate_limit: Some(120),
+        ..mochat_tests::LocalOptions::in_dir(&dir)
+    })
+    .expect("the local MoChat server starts");
+    let mut options = mochat_tests::WorkerOptions::for_demo(&local, &dir);
+    options.vars.push((
+        "WIDGET_SITES".to_owned(),
+        json!({"flood": {"origins": ["http://flood.example"], "title": "Flood"}}).to_string(),
+    ));
+    let worker = mochat_tests::WranglerDev::start(&options).expect("wrangler dev starts");
+    let mut edge = Edge::new(worker.origin());
+    assert_eq!(edge.sign_in(&options.password).await, 204);
+    let operator_id = local.dev_var("DEFAULT_AGENT_ID").expect("the operator");
+    let operator = mochat_tests::Mochat::new(local.base(), local.demo_token().expect("a token"));
+    let sid = operator.sessions().await.sessions[0].session_id.clone();
+
+    // Hundreds of visitors and conversations from one address, all at once.
+    let flood: Vec<_> = (0..300)
+        .map(|i| {
+            let edge = edge.clone();
+            tokio::spawn(async move {
+                let mut anonymous = edge.clone();
+                anonymous.cookie = None;
+                let minted = anonymous
+                    .post(
+                        "/edge/widget/visitor",
+                        &json!({"site": "flood", "name": format!("Bot {i}")}),
+                    )
+                    .await;
+                let token = minted.json()["token"].as_str().map(str::to_owned);
+                let opened = match &token {
+                    Some(t) => {
+                        let bearer = format!("Bearer {t}");
+                        anonymous
+                            .send(
+                                "POST",
+                                "/edge/widget/conversation",
+                                None,
+                                &[("Authorization", &bearer)],
+                            )
+                            .await
+                            .status
+                    }
+                    None => 0,
+                };
+                (minted.status, opened)
+            })
+        })
+        .collect();
+    // Meanwhile the operator answers, through the worker.
+    let mut operator_statuses = Vec::new();
+    for i in 0..20 {
+        let sent = edge
+            .post(
+                &format!("/api/claw/sessions/{sid}/message"),
+                &json!({"content": format!("operator during the flood {i}")}),
+            )
+            .await;
+        operator_statuses.push(sent.status);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut minted = 0;
+    let mut opened = 0;
+    let mut refused = 0;
+    for task in flood {
+        let (m, o) = task.await.expect("a flood request");
+        minted += usize::from(m == 201);
+        opened += usize::from(o == 200);
+        refused += usize::from(m == 429) + usize::from(o == 429);
+        assert!(matches!(m, 201 | 429), "mint answered {m}");
+    }
+    let requests = mochat_tests::load::upstream_requests(&local.output(), &operator_id);
+    let times: Vec<f64> = requests.iter().map(|(t, _)| *t).collect();
+    let busiest = mochat_tests::load::busiest_minute(&times);
+    let refused_upstream = requests.iter().filter(|(_, s)| *s == 429).count();
+    println!(
+        "flood: {minted} visitors minted, {opened} conversations opened, {refused} refused; \
+         the agent's upstream requests: {} (busiest minute {busiest}), {refused_upstream} refused there",
+        requests.len()
+    );
+    assert!(requests.len() >= 20, "the operator's sends are in the log");
+    assert!(
+        operator_statuses.iter().all(|s| *s == 201),
+        "{operator_statuses:?}"
+    );
+    assert!(minted <= 10, "{minted} visitors minted from one address");
+    assert!(
+        opened <= 10,
+        "{opened} conversations opened from one address"
+    );
+    assert!(busiest <= 120, "{busiest} upstream requests in one minute");
+    assert_eq!(refused_upstream, 0, "the upstream refused the worker");
+}

@@ -45,7 +45,8 @@ pub async fn sign_in(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<Re
         Attempt::Failure => Err(ApiError::unauthorized("Wrong password. Try again.").into()),
         Attempt::Success => {
             let expires = guard::now_secs() + SESSION_TTL_SECS;
-            let cookie = session::set_cookie(&session::sign(&secret, expires));
+            let nonce = guard::random_hex()?;
+            let cookie = session::set_cookie(&session::sign(&secret, expires, &nonce[..16]));
             Ok(respond::no_content(&[("Set-Cookie", cookie)])?)
         }
     }

@@ -66,6 +66,25 @@ pub async fn body(req: &mut Request, wanted: bool) -> Flow<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
+/// 32 random hex digits (a UUID from the runtime's CSPRNG, without dashes).
+pub fn random_hex() -> Flow<String> {
+    let crypto = worker::js_sys::Reflect::get(
+        &worker::js_sys::global(),
+        &worker::wasm_bindgen::JsValue::from_str("crypto"),
+    )
+    .map_err(|_| worker::Error::RustError("no crypto".into()))?;
+    let uuid = worker::js_sys::Reflect::get(&crypto, &"randomUUID".into())
+        .ok()
+        .and_then(|f| {
+            worker::js_sys::Function::from(f)
+                .call0(&crypto)
+                .ok()?
+                .as_string()
+        })
+        .ok_or_else(|| worker::Error::RustError("crypto.randomUUID failed".into()))?;
+    Ok(uuid.replace('-', ""))
+}
+
 /// Now, in Unix seconds.
 pub fn now_secs() -> u64 {
     Date::now().as_millis() / 1000

@@ -1,8 +1,10 @@
 //! Dashboard sessions: the signed `mochat_session` cookie and the password check.
 //! Pure functions of their inputs (the clock comes in as Unix seconds).
 //!
-//! Cookie value: `v1.<expires>.<mac>` where `expires` is Unix seconds and
-//! `mac` is lower-case hex HMAC-SHA256 of `v1.<expires>` under `SESSION_SECRET`.
+//! Cookie value: `v1.<expires>.<nonce>.<mac>` where `expires` is Unix
+//! seconds, `nonce` tells one sign-in from another (1 to 32 of `[0-9a-f]`;
+//! cookies from before it, `v1.<expires>.<mac>`, still verify) and `mac` is
+//! lower-case hex HMAC-SHA256 of everything before it under `SESSION_SECRET`.
 //! Sessions are stateless: signing out clears the cookie, and rotating
 //! `SESSION_SECRET` ends every session at once.
 
@@ -20,9 +22,10 @@ pub(crate) fn mac(secret: &str) -> HmacSha256 {
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
 }
 
-/// A fresh cookie value for a session that ends at `expires` (Unix seconds).
-pub fn sign(secret: &str, expires: u64) -> String {
-    let payload = format!("{VERSION}.{expires}");
+/// A fresh cookie value for a session that ends at `expires` (Unix
+/// seconds); `nonce` (`[0-9a-f]`, at most 32) names this sign-in.
+pub fn sign(secret: &str, expires: u64, nonce: &str) -> String {
+    let payload = format!("{VERSION}.{expires}.{nonce}");
     let mut m = mac(secret);
     m.update(payload.as_bytes());
     format!("{payload}.{}", hex(&m.finalize().into_bytes()))
@@ -33,8 +36,12 @@ pub fn sign(secret: &str, expires: u64) -> String {
 /// values are `None`.
 pub fn verify(secret: &str, value: &str, now: u64) -> Option<u64> {
     let (payload, tag) = value.rsplit_once('.')?;
-    let expires = payload.strip_prefix(VERSION)?.strip_prefix('.')?;
+    let rest = payload.strip_prefix(VERSION)?.strip_prefix('.')?;
+    let (expires, nonce) = rest.split_once('.').unwrap_or((rest, "0"));
     if expires.is_empty() || !expires.bytes().all(|b| b.is_ascii_digit()) || expires.len() > 12 {
+        return None;
+    }
+    if nonce.is_empty() || nonce.len() > 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let expires: u64 = expires.parse().ok()?;
@@ -123,8 +130,8 @@ mod tests {
     #[test]
     fn a_signed_cookie_verifies_until_it_expires() {
         let exp = NOW + SESSION_TTL_SECS;
-        let value = sign(SECRET, exp);
-        assert!(value.starts_with("v1."));
+        let value = sign(SECRET, exp, "a1b2");
+        assert!(value.starts_with(&format!("v1.{exp}.a1b2.")));
         assert_eq!(verify(SECRET, &value, NOW), Some(exp));
         assert_eq!(verify(SECRET, &value, exp - 1), Some(exp));
         assert_eq!(verify(SECRET, &value, exp), None, "expired at its end");
@@ -133,8 +140,13 @@ mod tests {
 
     #[test]
     fn forgeries_are_refused() {
-        let value = sign(SECRET, NOW + 100);
+        let value = sign(SECRET, NOW + 100, "ff");
         assert_eq!(verify("another-secret", &value, NOW), None, "other key");
+        // Another sign-in's nonce with this MAC: refused.
+        assert_eq!(
+            verify(SECRET, &value.replacen(".ff.", ".fe.", 1), NOW),
+            None
+        );
         // Moving the expiry keeps the old MAC: refused.
         let moved = value.replacen(&format!("{}", NOW + 100), &format!("{}", NOW + 200), 1);
         assert_eq!(verify(SECRET, &moved, NOW), None);
@@ -145,7 +157,7 @@ mod tests {
         let flipped = String::from_utf8(flipped).expect("ascii");
         assert_eq!(verify(SECRET, &flipped, NOW), None);
         // A far-future session signed with the right key is still capped by the TTL.
-        let far = sign(SECRET, NOW + SESSION_TTL_SECS + 10);
+        let far = sign(SECRET, NOW + SESSION_TTL_SECS + 10, "0");
         assert_eq!(verify(SECRET, &far, NOW), None);
         for junk in [
             "",
@@ -160,9 +172,20 @@ mod tests {
             "v1.1800000100.zz",
             "v1.1800000100.abc",
             "v1.1800000100",
+            "v1.1800000100.xyz.00",
+            "v1.1800000100..00",
         ] {
             assert_eq!(verify(SECRET, junk, NOW), None, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn cookies_signed_before_nonces_still_verify() {
+        let payload = format!("v1.{}", NOW + 100);
+        let mut m = mac(SECRET);
+        m.update(payload.as_bytes());
+        let old = format!("{payload}.{}", hex(&m.finalize().into_bytes()));
+        assert_eq!(verify(SECRET, &old, NOW), Some(NOW + 100));
     }
 
     #[test]

@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn session_cookies_are_not_visitor_tokens() {
-        let cookie = crate::session::sign(SECRET, NOW + 60);
+        let cookie = crate::session::sign(SECRET, NOW + 60, "1");
         assert_eq!(verify(SECRET, &cookie, NOW), None);
     }
 }

@@ -111,25 +111,6 @@ fn parse<T: serde::de::DeserializeOwned>(body: Option<Vec<u8>>) -> Result<T, Api
     })
 }
 
-/// A fresh random visitor id (32 hex digits).
-fn new_visitor_id() -> Flow<String> {
-    let crypto = worker::js_sys::Reflect::get(
-        &worker::js_sys::global(),
-        &worker::wasm_bindgen::JsValue::from_str("crypto"),
-    )
-    .map_err(|_| worker::Error::RustError("no crypto".into()))?;
-    let uuid = worker::js_sys::Reflect::get(&crypto, &"randomUUID".into())
-        .ok()
-        .and_then(|f| {
-            worker::js_sys::Function::from(f)
-                .call0(&crypto)
-                .ok()?
-                .as_string()
-        })
-        .ok_or_else(|| worker::Error::RustError("crypto.randomUUID failed".into()))?;
-    Ok(uuid.replace('-', ""))
-}
-
 /// `POST /edge/widget/visitor`: a new visitor of a site, with their token;
 /// throttled per client address.
 pub async fn new_visitor(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flow<Response> {
@@ -141,7 +122,7 @@ pub async fn new_visitor(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flo
     let expires = now_secs() + VISITOR_TTL_SECS;
     let visitor = Visitor {
         site: asked.site,
-        id: new_visitor_id()?,
+        id: guard::random_hex()?,
         expires,
     };
     let token = visitor_token::sign(&secret, &visitor.site, &visitor.id, expires);
