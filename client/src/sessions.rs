@@ -3,7 +3,7 @@
 //! the open session with its participants, close button and conversation.
 
 use leptos::prelude::*;
-use mochat_api::{ApiError, Session, SessionDetail, SessionStatus, User};
+use mochat_api::{ApiError, Message, Session, SessionDetail, SessionStatus, User};
 
 use crate::api;
 use crate::app::AppState;
@@ -178,11 +178,25 @@ fn SessionView(
     let error = RwSignal::new(None::<ApiError>);
     let status = RwSignal::new(None::<SessionStatus>);
     // Messages that arrived since the detail was loaded (its count is a snapshot).
+    // Only a message newer than the detail's last one counts: the live feed may
+    // deliver late what the snapshot already counted.
     let arrived = RwSignal::new(0u64);
+    let counted_until = RwSignal::new(f64::NEG_INFINITY);
     let refresh = move || detail.refetch();
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
             arrived.set(0);
+            let last = d
+                .session
+                .last_message
+                .as_ref()
+                .map_or(&d.session.created_at, |m| &m.created_at);
+            let until = browser::parse_time(last);
+            counted_until.set(if until.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                until
+            });
             status.set(Some(d.session.status));
             live.upsert(d.session.clone());
         }
@@ -218,7 +232,11 @@ fn SessionView(
                         watch_from=cursor
                         closed=closed
                         on_session_event=Callback::new(move |_| refresh())
-                        on_message=Callback::new(move |_| arrived.update(|n| *n += 1))
+                        on_message=Callback::new(move |m: Message| {
+                            if browser::parse_time(&m.created_at) > counted_until.get_untracked() {
+                                arrived.update(|n| *n += 1);
+                            }
+                        })
                     />
                 }
             })

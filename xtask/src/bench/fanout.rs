@@ -1,6 +1,8 @@
-//! Watch fan-out: many concurrent long-poll watches of one session on the
-//! local server, then one send; per watcher, the time from just before the
-//! send until its answer (with the event) is read.
+//! Watch fan-out through the agent's hub: many concurrent long-poll watches
+//! of one session through our worker (as many signed-in browsers, 20 tabs
+//! each), then one send through the worker; per watcher, the time from just
+//! before the send until its answer (with the event) is read, and how many
+//! times the hub read the session upstream meanwhile.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::stack::call;
 use super::stats::{Summary, summarize};
 use crate::run::Result;
 
 pub struct FanoutResult {
     pub watchers: usize,
+    /// Upstream reads of the session's events while the watches were served.
+    pub upstream_reads: usize,
     /// Send → answer, per watcher, milliseconds.
     pub latencies: Vec<f64>,
     /// The send call itself, milliseconds.
@@ -30,6 +33,7 @@ impl FanoutResult {
     pub fn to_json(&self) -> Value {
         json!({
             "watchers": self.watchers,
+            "upstream_reads": self.upstream_reads,
             "answered_with_the_event": self.latencies.len(),
             "send_to_answer": self.summary().to_json(),
             "send_call_ms": super::stats::round3(self.send_call_ms),
@@ -39,44 +43,61 @@ impl FanoutResult {
 }
 
 pub struct FanoutSetup<'a> {
-    pub api_base: &'a str,
+    /// Our worker's origin, and its port.
+    pub origin: &'a str,
     pub port: u16,
-    pub watcher_token: &'a str,
-    pub sender_token: &'a str,
+    /// Session cookies of signed-in browsers (each holds up to 20 watches).
+    pub cookies: &'a [String],
     pub session_id: &'a str,
+    /// The local server's log so far, for counting its watch reads.
+    pub upstream_log: &'a dyn Fn() -> String,
+}
+
+/// Watches (tabs) one signed-in browser may hold open.
+pub const TABS_PER_BROWSER: usize = 20;
+
+fn watch_reads(log: &str) -> usize {
+    log.lines()
+        .filter(|l| {
+            l.contains("request") && (l.contains("/watch ") || l.contains("sessions/watch"))
+        })
+        .count()
 }
 
 pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
     let http = reqwest::Client::new();
-    let detail = call(
-        &http,
-        s.api_base,
-        s.watcher_token,
-        reqwest::Method::GET,
-        &format!("/claw/sessions/{}/detail", s.session_id),
-        None,
-    )
-    .await?;
+    let cookie = |i: usize| format!("mochat_session={}", s.cookies[i / TABS_PER_BROWSER]);
+    if s.cookies.len() * TABS_PER_BROWSER < watchers {
+        return Err(format!("{watchers} watchers need more signed-in browsers"));
+    }
+    let detail: Value = http
+        .get(format!(
+            "{}/api/claw/sessions/{}/detail",
+            s.origin, s.session_id
+        ))
+        .header("Cookie", cookie(0))
+        .send()
+        .await
+        .map_err(|e| format!("detail: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("detail: {e}"))?;
     let cursor = detail["cursor"]
         .as_u64()
         .ok_or_else(|| format!("detail without cursor: {detail}"))?;
     let url = format!(
-        "{}/claw/sessions/{}/watch?timeout=60000&cursor={cursor}",
-        s.api_base, s.session_id
+        "{}/api/claw/sessions/{}/watch?timeout=60000&cursor={cursor}",
+        s.origin, s.session_id
     );
     let baseline = established(s.port);
     let answered = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(watchers);
-    for _ in 0..watchers {
-        let (http, url, token, answered) = (
-            http.clone(),
-            url.clone(),
-            s.watcher_token.to_owned(),
-            answered.clone(),
-        );
+    for i in 0..watchers {
+        let (http, url, cookie, answered) =
+            (http.clone(), url.clone(), cookie(i), answered.clone());
         tasks.push(tokio::spawn(async move {
-            let resp = http.get(&url).header("X-Claw-Token", token).send().await;
+            let resp = http.get(&url).header("Cookie", cookie).send().await;
             let body = match resp {
                 Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
                 Err(e) => json!({ "transport": e.to_string() }),
@@ -87,7 +108,7 @@ pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
         }));
     }
     // Every watch connected (server side of loopback, on top of what was
-    // already open), then a moment for each handler to subscribe.
+    // already open), then a moment for each to be parked in the hub.
     let deadline = Instant::now() + Duration::from_secs(60);
     while established(s.port) < baseline + watchers {
         if Instant::now() > deadline {
@@ -106,17 +127,25 @@ pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
             "{early} watches answered before the send (they should wait)"
         ));
     }
-
+    let reads_before = watch_reads(&(s.upstream_log)());
     let sent_at = Instant::now();
-    call(
-        &http,
-        s.api_base,
-        s.sender_token,
-        reqwest::Method::POST,
-        &format!("/claw/sessions/{}/message", s.session_id),
-        Some(&json!({ "content": "one message for a thousand watchers" })),
-    )
-    .await?;
+    let sent = http
+        .post(format!(
+            "{}/api/claw/sessions/{}/message",
+            s.origin, s.session_id
+        ))
+        .header("Cookie", cookie(0))
+        .header("Origin", s.origin)
+        .json(&json!({ "content": "one message for a thousand tabs" }))
+        .send()
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    if sent.status() != 201 {
+        return Err(format!(
+            "the send through the worker answered {}",
+            sent.status()
+        ));
+    }
     let send_call_ms = sent_at.elapsed().as_secs_f64() * 1000.0;
     let mut latencies = Vec::with_capacity(watchers);
     for task in tasks {
@@ -129,6 +158,7 @@ pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
     }
     Ok(FanoutResult {
         watchers,
+        upstream_reads: watch_reads(&(s.upstream_log)()) - reads_before,
         latencies,
         send_call_ms,
         parked_after_secs,

@@ -122,12 +122,12 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
     let root = workspace_root();
     let mut r = report::Report::new(machine(), tool_versions(), cold_start_from_readme());
 
-    step("[bench 1/5] Weight: raw, gzip and brotli bytes of what is shipped");
+    step("[bench 1/6] Weight: raw, gzip and brotli bytes of what is shipped");
     let t = Instant::now();
     r.weight = Some(weight::measure(&root));
     steps.push(("weight".into(), t.elapsed().as_secs_f64()));
 
-    step("[bench 2/5] Starting the stack on loopback");
+    step("[bench 2/6] Starting the stack on loopback");
     let t = Instant::now();
     let stack = stack::Stack::start().await;
     steps.push(("stack start".into(), t.elapsed().as_secs_f64()));
@@ -163,17 +163,14 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
     };
 
     step(&format!(
-        "[bench 3/5] Proxy overhead and rate limiter: {PROXY_ROUNDS} rounds × 4 targets, interleaved"
+        "[bench 3/6] Proxy overhead: {PROXY_ROUNDS} rounds × 3 targets, interleaved"
     ));
     let t = Instant::now();
     r.proxy = Some(proxy::run(&targets(&stack), &proxy_sid, PROXY_ROUNDS, PROXY_WARMUP).await);
-    steps.push((
-        "proxy overhead + rate limiter".into(),
-        t.elapsed().as_secs_f64(),
-    ));
+    steps.push(("proxy overhead".into(), t.elapsed().as_secs_f64()));
 
     step(&format!(
-        "[bench 4/5] Live delivery: {LIVE_SAMPLES} messages into the dashboard's DOM (headless Chromium)"
+        "[bench 4/6] Live delivery: {LIVE_SAMPLES} messages into the dashboard's DOM (headless Chromium)"
     ));
     let t = Instant::now();
     let setup = live::LiveSetup {
@@ -187,34 +184,40 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
     steps.push(("live delivery".into(), t.elapsed().as_secs_f64()));
 
     step(&format!(
-        "[bench 5/5] Watch fan-out: {WATCHERS} concurrent watches, one send"
+        "[bench 5/6] Watch fan-out through the hub: {WATCHERS} tabs on one session, one send"
     ));
     let t = Instant::now();
+    let mut cookies = Vec::new();
+    for _ in 0..WATCHERS.div_ceil(fanout::TABS_PER_BROWSER) {
+        let mut edge = mochat_tests::Edge::new(stack.ours.origin());
+        if edge.sign_in(&stack.options.password).await == 204
+            && let Some(c) = edge.cookie.clone()
+        {
+            cookies.push(c);
+        }
+    }
+    let upstream_log = || stack.local.output();
     let setup = fanout::FanoutSetup {
-        api_base: &base,
-        port: stack.local.port,
-        watcher_token: &stack.operator_token,
-        sender_token: &sender_token,
+        origin: &stack.ours.origin(),
+        port: stack.ours.port,
+        cookies: &cookies,
         session_id: &fan_sid,
+        upstream_log: &upstream_log,
     };
     r.fanout = Some(fanout::run(&setup, WATCHERS).await);
     steps.push(("watch fan-out".into(), t.elapsed().as_secs_f64()));
-
     stack.stop();
+
+    step("[bench 6/6] Load: 30 widget conversations x 5 tabs held 150 s, upstream limit 120/min");
+    let t = Instant::now();
+    r.load_run =
+        Some(mochat_tests::load::run("bench-load", &mochat_tests::load::Load::default()).await);
+    steps.push(("load".into(), t.elapsed().as_secs_f64()));
     r
 }
 
-/// The four targets of the proxy benchmark, all reaching the same local server.
+/// The three targets of the proxy benchmark, all reaching the same local server.
 fn targets(s: &stack::Stack) -> Vec<proxy::Target> {
-    let cookie = format!("mochat_session={}", s.cookie);
-    let ours = |key, label, origin: String, limiter: bool| proxy::Target {
-        key,
-        label,
-        base: format!("{origin}/api"),
-        headers: vec![("Cookie", cookie.clone())],
-        origin: Some(origin),
-        expect_rate_limit_header: Some(limiter),
-    };
     vec![
         proxy::Target {
             key: "direct",
@@ -222,7 +225,7 @@ fn targets(s: &stack::Stack) -> Vec<proxy::Target> {
             base: s.local.base(),
             headers: vec![("X-Claw-Token", s.operator_token.clone())],
             origin: None,
-            expect_rate_limit_header: None,
+            expect_rate_limit_header: false,
         },
         proxy::Target {
             key: "bare",
@@ -230,15 +233,16 @@ fn targets(s: &stack::Stack) -> Vec<proxy::Target> {
             base: format!("http://127.0.0.1:{}/api", s.bare_port),
             headers: Vec::new(),
             origin: None,
-            expect_rate_limit_header: None,
+            expect_rate_limit_header: false,
         },
-        ours("ours", "our worker (wrangler dev)", s.ours.origin(), true),
-        ours(
-            "ours_no_limiter",
-            "our worker, limiter off (wrangler dev)",
-            s.unlimited.origin(),
-            false,
-        ),
+        proxy::Target {
+            key: "ours",
+            label: "our worker (wrangler dev)",
+            base: format!("{}/api", s.ours.origin()),
+            headers: vec![("Cookie", format!("mochat_session={}", s.cookie))],
+            origin: Some(s.ours.origin()),
+            expect_rate_limit_header: true,
+        },
     ]
 }
 

@@ -12,6 +12,7 @@ use super::stats::{Summary, ms, round3};
 use super::wasm;
 use super::weight::{Artifact, KB, Weight};
 use crate::run::Result;
+use mochat_tests::load::{Latency, Report as LoadReport};
 
 /// Targets of the issue.
 const PROXY_MARGIN_MS: f64 = 1.5;
@@ -38,6 +39,8 @@ pub struct Report {
     pub proxy: Option<Result<ProxyResult>>,
     pub live: Option<Result<LiveResult>>,
     pub fanout: Option<Result<FanoutResult>>,
+    /// The load scenario (`mochat_tests::load`).
+    pub load_run: Option<LoadReport>,
 }
 
 impl Report {
@@ -67,6 +70,7 @@ impl Report {
             proxy: None,
             live: None,
             fanout: None,
+            load_run: None,
         }
     }
 
@@ -86,6 +90,11 @@ impl Report {
             .or_else(|| err("proxy", &self.proxy))
             .or_else(|| err("live", &self.live))
             .or_else(|| err("fan-out", &self.fanout))
+            .or_else(|| {
+                self.load_run
+                    .is_none()
+                    .then(|| "load: did not run".to_owned())
+            })
     }
 }
 
@@ -198,6 +207,15 @@ fn targets_table(r: &Report) -> String {
             );
         }
     }
+    if let Some(l) = &r.load_run {
+        for (row, figure, target, met) in load_rows(l) {
+            let _ = writeln!(
+                t,
+                "| {row} | {figure} | {target} | {} |",
+                verdict(met, String::new())
+            );
+        }
+    }
     let target = format!("p50 ≤ {LIVE_P50_MS} ms, p99 ≤ {LIVE_P99_MS} ms");
     match ok(&r.live) {
         Some(l) => {
@@ -241,9 +259,9 @@ pub fn markdown(r: &Report) -> String {
     );
     weight_section(&mut md, r);
     proxy_section(&mut md, r);
-    limiter_section(&mut md, r);
     live_section(&mut md, r);
     fanout_section(&mut md, r);
+    load_section(&mut md, r);
     cold_section(&mut md, r);
     md.push_str("\n## Time taken by this run\n\n| step | seconds |\n|---|---|\n");
     for (name, secs) in r.prep_steps.iter().chain(&r.steps) {
@@ -425,18 +443,19 @@ fn proxy_section(md: &mut String, r: &Report) {
          Method: one local MoChat server (release build, `--rate-limit off`, demo workspace, \
          SQLite file with `synchronous=FULL`) behind three ways in: straight to it with the \
          claw token; through our worker under `wrangler dev` (signed-in session cookie, \
-         `Origin` on sends, `RATE_LIMIT=1000000` so the limiter runs but never refuses); and \
+         `Origin` on sends, `RATE_LIMIT=1000000` so the agent's budget is spent but never \
+         refuses: every call makes its one round trip to the agent's hub, which keeps the \
+         token, spends the budget, runs the send-once ledger and calls the upstream); and \
          through the bare pass-through worker `bench/passthrough/index.js` under `wrangler dev` \
-         (copies method, path, query, body and `Content-Type`, adds `X-Claw-Token`). A fourth \
-         target, our worker with the limiter off, feeds the rate-limiter row. One session of the \
-         operator with another agent; the mix cycles list messages (`?limit=20`), send (a \
-         plain send without `meta.clientId`, so the send-once ledger is not involved) and detail. \
-         Each round sends the same call once to every target, one request at a time, starting \
-         at a different target each round; warm-up rounds are discarded. A request is timed \
-         from before it is sent until its whole body is read, over a kept-alive connection \
-         (reqwest). Every answer is checked (200/201, and the `RateLimit` header present with \
-         the limiter and absent without). Paired differences are taken per round (same call, \
-         same moment), then summarised.\n\n",
+         (copies method, path, query, body and `Content-Type`, adds `X-Claw-Token`). One \
+         session of the operator with another agent; the mix cycles list messages \
+         (`?limit=20`), send (with a fresh `meta.clientId` each time, as the dashboard's are, \
+         so the ledger is on the path) and detail. Each round sends the same call once to \
+         every target, one request at a time, starting at a different target each round; \
+         warm-up rounds are discarded. A request is timed from before it is sent until its \
+         whole body is read, over a kept-alive connection (reqwest). Every answer is checked \
+         (200/201, and our worker's `RateLimit` header). Paired differences are taken per \
+         round (same call, same moment), then summarised.\n\n",
     );
     let Some(p) = ok(&r.proxy) else {
         let _ = writeln!(md, "{}", failed(&r.proxy, &r.stack_error));
@@ -468,11 +487,6 @@ fn proxy_section(md: &mut String, r: &Report) {
             "bare − direct (what `wrangler dev` + a worker costs)",
         ),
         ("ours", "direct", "ours − direct"),
-        (
-            "ours_no_limiter",
-            "bare",
-            "ours with the limiter off − bare",
-        ),
     ] {
         summary_row(md, label, &p.diff(a, b));
     }
@@ -495,46 +509,23 @@ fn proxy_section(md: &mut String, r: &Report) {
     );
     let over = p.summary("ours").p50 - p.summary("bare").p50 - PROXY_MARGIN_MS;
     if over > 0.0 {
+        let slowest = Op::ALL
+            .iter()
+            .max_by(|a, b| {
+                p.diff_of(**a, "ours", "bare")
+                    .p50
+                    .total_cmp(&p.diff_of(**b, "ours", "bare").p50)
+            })
+            .map_or("?", |o| o.name());
         let _ = writeln!(
             md,
-            "\nWhat dominates: of the paired p50 of ours − bare ({} ms), the Durable Object \
-             admission check is {} ms (paired p50 of with − without limiter, next section); \
-             ours with the limiter off is still {} ms (paired p50) above the bare worker: that \
-             is the rest of our worker's work per request (route table, session cookie \
-             HMAC-SHA256, `Origin` check, agent and token lookup, building the upstream request, \
-             copying the answer with its headers, all in WebAssembly), which this benchmark does \
-             not break down further. Medians of differences do not add up exactly.",
-            ms(p.diff("ours", "bare").p50),
-            ms(p.diff("ours", "ours_no_limiter").p50),
-            ms(p.diff("ours_no_limiter", "bare").p50),
+            "\nWhat dominates: the call that costs most over the bare worker is {slowest} \
+             (table above). Every call pays the front's checks (route table, session HMAC, \
+             `Origin`) and one Durable Object round trip to the agent's hub, which reads the \
+             whole upstream answer before passing it on (it learns from it); a send also \
+             writes its reservation to the hub's storage while it is under way.",
         );
     }
-}
-
-fn limiter_section(md: &mut String, r: &Report) {
-    md.push_str(
-        "\n## Rate limiter\n\n\
-         Method: in the same interleaved run as the proxy overhead, our worker twice, two \
-         `wrangler dev` instances of the same build: one as configured (every request asks the \
-         agent's `AgentLimiter` Durable Object to admit it; `RATE_LIMIT=1000000` so it never \
-         refuses), one with the benchmark-only var `BENCH_DISABLE_LIMITER=1`, which skips that \
-         call and nothing else (worker/README.md). The cost per request is the paired \
-         difference per round. Under `wrangler dev` the Durable Object runs in the same \
-         workerd process, with its SQLite storage on local disk; on Cloudflare the object may \
-         live in another data centre, so this is the local lower bound.\n\n",
-    );
-    let Some(p) = ok(&r.proxy) else {
-        let _ = writeln!(md, "{}", failed(&r.proxy, &r.stack_error));
-        return;
-    };
-    md.push_str(SUMMARY_HEAD);
-    summary_row(md, "with limiter", &p.summary("ours"));
-    summary_row(md, "without limiter", &p.summary("ours_no_limiter"));
-    summary_row(
-        md,
-        "**cost per request** (with − without, paired)",
-        &p.diff("ours", "ours_no_limiter"),
-    );
 }
 
 fn live_section(md: &mut String, r: &Report) {
@@ -572,29 +563,107 @@ fn live_section(md: &mut String, r: &Report) {
 
 fn fanout_section(md: &mut String, r: &Report) {
     md.push_str(
-        "\n## Watch fan-out\n\n\
-         Method: on the local server (release build, `--rate-limit off`), 1,000 concurrent \
-         `GET …/watch?timeout=60000&cursor=<latest>` of one session by one agent, each on its \
-         own connection (reqwest, one tokio task each). The benchmark waits until all 1,000 \
-         are connected (server-side established sockets in `/proc/net/tcp`), then 2 s so each \
-         handler is parked, checks none has answered, and sends one message as another agent. \
-         Per watcher: time from just before the send until its answer (with that one event) \
-         is read.\n\n",
+        "\n## Watch fan-out through the agent's hub\n\n\
+         Method: our worker under `wrangler dev` (upstream: the local server, release build, \
+         `--rate-limit off`); 1,000 concurrent `GET /api/claw/sessions/<id>/watch?timeout=60000&cursor=<latest>` \
+         of one session through the worker, as 50 signed-in browsers with 20 tabs each (the \
+         most one caller may hold), each on its own connection (reqwest, one tokio task each). \
+         The benchmark waits until all 1,000 are connected (established sockets in \
+         `/proc/net/tcp`), then 2 s so each is parked in the hub, checks none has answered, \
+         and sends one message through the worker. Per watcher: time from just before the \
+         send until its answer (with that one event) is read. Upstream reads: the watch \
+         requests the local server logged meanwhile (the send itself reaches the watchers \
+         without one).\n\n",
     );
     let Some(f) = ok(&r.fanout) else {
         let _ = writeln!(md, "{}", failed(&r.fanout, &r.stack_error));
         return;
     };
     md.push_str(SUMMARY_HEAD);
-    summary_row(md, "send → watcher has its answer", &f.summary());
+    summary_row(md, "send → tab has its answer", &f.summary());
     let _ = writeln!(
         md,
-        "\n{} of {} watchers answered with the event; the send call itself took {} ms; \
-         all watches were parked {:.1} s after they were started.",
+        "\n{} of {} tabs answered with the event; the send call itself took {} ms; \
+         all watches were parked {:.1} s after they were started; the hub read the session \
+         upstream {} times meanwhile.",
         f.latencies.len(),
         f.watchers,
         ms(f.send_call_ms),
-        f.parked_after_secs
+        f.parked_after_secs,
+        f.upstream_reads
+    );
+}
+
+/// The load scenario's rows: (row, figure, target, met).
+fn load_rows(l: &LoadReport) -> Vec<(&'static str, String, String, bool)> {
+    let lat = |x: &Latency| format!("p50 {} ms, p99 {} ms", ms(x.p50), ms(x.p99));
+    vec![
+        (
+            "Load: operator sends",
+            format!("{} of {} taken (201)", l.operator_created, l.operator_sends),
+            "all".to_owned(),
+            l.operator_created == l.operator_sends,
+        ),
+        (
+            "Load: messages reaching tabs",
+            format!("{} of {} ({} twice)", l.delivered, l.expected, l.duplicated),
+            "all, once".to_owned(),
+            l.delivered == l.expected && l.duplicated == 0,
+        ),
+        (
+            "Load: operator answer → tabs",
+            lat(&l.operator_to_tabs),
+            "p99 ≤ 1 s".to_owned(),
+            l.operator_to_tabs.p99 <= 1_000.0 && l.operator_to_tabs.count > 0,
+        ),
+        (
+            "Load: outside answer → tabs",
+            lat(&l.outside_to_tabs),
+            "p99 ≤ 3 s".to_owned(),
+            l.outside_to_tabs.p99 <= 3_000.0 && l.outside_to_tabs.count > 0,
+        ),
+        (
+            "Load: the agent's upstream requests",
+            format!(
+                "{} in {} s, busiest 60 s: {}, refused: {}",
+                l.upstream_requests, l.hold_secs, l.upstream_busiest_minute, l.upstream_429
+            ),
+            "≤ 120 in every 60 s, 0 refused".to_owned(),
+            l.upstream_busiest_minute <= 120 && l.upstream_429 == 0,
+        ),
+    ]
+}
+
+fn load_section(md: &mut String, r: &Report) {
+    md.push_str(
+        "\n## Load: widget conversations in many tabs\n\n\
+         Method (`tests/src/load.rs`, also the load test of `cargo xtask test`): a local \
+         server with its own limit of 120 requests per agent per minute, our worker under \
+         `wrangler dev` in front of it, a widget site whose conversations include another \
+         agent. 30 visitors each open a conversation; each conversation is open in 5 tabs \
+         (150 watches) that do what the widget does (the visitor's record, the history, then \
+         watches from the visitor's cursor), held 150 s. Meanwhile the site's agent answers \
+         each conversation once through the worker (one every ~4 s), and 300 ms after each \
+         answer the other agent answers upstream directly. Latency: from just before a send \
+         to the moment each tab has the message. Upstream requests: the local server's log \
+         lines of the site's agent (it names the agent, never the token).\n\n",
+    );
+    let Some(l) = &r.load_run else {
+        md.push_str("**not run**\n");
+        return;
+    };
+    md.push_str("| row | measured | target | verdict |\n|---|---|---|---|\n");
+    for (row, figure, target, met) in load_rows(l) {
+        let _ = writeln!(
+            md,
+            "| {row} | {figure} | {target} | {} |",
+            verdict(met, String::new())
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nThe tabs were answered 429 {} times and failed {} times otherwise.",
+        l.tab_429, l.tab_errors
     );
 }
 
@@ -652,12 +721,7 @@ pub fn json(r: &Report) -> Value {
         (None, e) => json!({ "error": e.unwrap_or_else(|| "did not run".to_owned()) }),
     };
     let err_of = |e: Option<&String>| e.cloned().or_else(|| r.stack_error.clone());
-    let pairs = [
-        ("ours", "bare"),
-        ("bare", "direct"),
-        ("ours", "direct"),
-        ("ours", "ours_no_limiter"),
-    ];
+    let pairs = [("ours", "bare"), ("bare", "direct"), ("ours", "direct")];
     let pairs_of = |m: &[(String, String)]| {
         m.iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -677,14 +741,6 @@ pub fn json(r: &Report) -> Value {
             ok(&r.proxy).map(|p| p.to_json(&pairs)),
             err_of(r.proxy.as_ref().and_then(|p| p.as_ref().err())),
         ),
-        "rate_limiter": part(
-            ok(&r.proxy).map(|p| json!({
-                "with": p.summary("ours").to_json(),
-                "without": p.summary("ours_no_limiter").to_json(),
-                "cost_paired": p.diff("ours", "ours_no_limiter").to_json(),
-            })),
-            err_of(r.proxy.as_ref().and_then(|p| p.as_ref().err())),
-        ),
         "live_delivery": part(
             ok(&r.live).map(LiveResult::to_json),
             err_of(r.live.as_ref().and_then(|l| l.as_ref().err())),
@@ -693,6 +749,23 @@ pub fn json(r: &Report) -> Value {
             ok(&r.fanout).map(FanoutResult::to_json),
             err_of(r.fanout.as_ref().and_then(|f| f.as_ref().err())),
         ),
+        "load": r.load_run.as_ref().map(|l| json!({
+            "conversations": l.conversations,
+            "tabs_each": l.tabs,
+            "hold_s": l.hold_secs,
+            "operator_sends": l.operator_sends,
+            "operator_sends_created": l.operator_created,
+            "tab_deliveries_expected": l.expected,
+            "tab_deliveries": l.delivered,
+            "tab_deliveries_twice": l.duplicated,
+            "operator_to_tabs_ms": {"p50": round3(l.operator_to_tabs.p50), "p99": round3(l.operator_to_tabs.p99), "max": round3(l.operator_to_tabs.max)},
+            "outside_to_tabs_ms": {"p50": round3(l.outside_to_tabs.p50), "p99": round3(l.outside_to_tabs.p99), "max": round3(l.outside_to_tabs.max)},
+            "upstream_requests": l.upstream_requests,
+            "upstream_busiest_minute": l.upstream_busiest_minute,
+            "upstream_refused": l.upstream_429,
+            "tab_429": l.tab_429,
+            "tab_errors": l.tab_errors,
+        })),
         "cold_start": {
             "measured": false,
             "readme": r.cold_readme,

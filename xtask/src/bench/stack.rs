@@ -1,6 +1,5 @@
 //! The stack the benchmark runs on loopback: the local MoChat server (demo
-//! data, no rate limit), our worker twice under `wrangler dev` (limiter on,
-//! and off with the benchmark-only `BENCH_DISABLE_LIMITER`), and the bare
+//! data, no rate limit), our worker under `wrangler dev`, and the bare
 //! pass-through worker of `bench/passthrough/`. Everything stops on drop.
 
 use std::path::PathBuf;
@@ -21,7 +20,6 @@ pub struct Stack {
     pub operator_token: String,
     pub options: WorkerOptions,
     pub ours: WranglerDev,
-    pub unlimited: WranglerDev,
     pub bare: Service,
     pub bare_port: u16,
     /// Seconds from spawning `wrangler dev` (our worker, built, tools
@@ -29,7 +27,7 @@ pub struct Stack {
     pub warm_dashboard_secs: f64,
     /// Seconds from spawn to "Ready on" for each `wrangler dev` started.
     pub wrangler_ready_secs: Vec<(String, f64)>,
-    /// A cookie of a signed-in dashboard (valid on both of our workers: same secret).
+    /// A cookie of a signed-in dashboard.
     pub cookie: String,
     pub dir: PathBuf,
 }
@@ -47,17 +45,10 @@ impl Stack {
             .demo_token()
             .ok_or("the demo wrote no operator token")?;
 
-        let worker = |name: &str, extra: &[(&str, &str)]| {
-            let mut o = WorkerOptions::for_demo(&local, &dir.join(name));
-            o.vars.push(("RATE_LIMIT".into(), HIGH_RATE_LIMIT.into()));
-            o.vars.extend(
-                extra
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-            );
-            o
-        };
-        let options = worker("ours", &[]);
+        let mut options = WorkerOptions::for_demo(&local, &dir.join("ours"));
+        options
+            .vars
+            .push(("RATE_LIMIT".into(), HIGH_RATE_LIMIT.into()));
         let mut ready = Vec::new();
 
         step("[stack] our worker under wrangler dev (RATE_LIMIT=1000000)");
@@ -73,15 +64,6 @@ impl Stack {
             return Err("our worker did not serve the dashboard's HTML at /".to_owned());
         }
         let warm_dashboard_secs = started.elapsed().as_secs_f64();
-
-        step("[stack] our worker again, limiter off (BENCH_DISABLE_LIMITER=1)");
-        let started = Instant::now();
-        let unlimited = WranglerDev::start(&worker("unlimited", &[("BENCH_DISABLE_LIMITER", "1")]))
-            .map_err(|e| format!("our worker without limiter: {e}"))?;
-        ready.push((
-            "our worker, limiter off".to_owned(),
-            started.elapsed().as_secs_f64(),
-        ));
 
         step("[stack] bare pass-through worker (bench/passthrough) under wrangler dev");
         let started = Instant::now();
@@ -103,7 +85,6 @@ impl Stack {
             operator_token,
             options,
             ours,
-            unlimited,
             bare,
             bare_port,
             warm_dashboard_secs,
@@ -116,7 +97,6 @@ impl Stack {
     /// Stops everything (also done on drop).
     pub fn stop(mut self) {
         self.bare.stop();
-        self.unlimited.stop();
         self.ours.stop();
         self.local.stop();
     }
