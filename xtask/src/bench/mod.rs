@@ -163,7 +163,7 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
     };
 
     step(&format!(
-        "[bench 3/6] Proxy overhead: {PROXY_ROUNDS} rounds × 3 targets, interleaved"
+        "[bench 3/6] Proxy overhead: {PROXY_ROUNDS} rounds × 4 targets, interleaved"
     ));
     let t = Instant::now();
     r.proxy = Some(proxy::run(&targets(&stack), &proxy_sid, PROXY_ROUNDS, PROXY_WARMUP).await);
@@ -231,6 +231,14 @@ fn targets(s: &stack::Stack) -> Vec<proxy::Target> {
             key: "bare",
             label: "bare pass-through worker (wrangler dev)",
             base: format!("http://127.0.0.1:{}/api", s.bare_port),
+            headers: Vec::new(),
+            origin: None,
+            expect_rate_limit_header: false,
+        },
+        proxy::Target {
+            key: "shape",
+            label: "pass-through in our shape: assets + one Durable Object hop (wrangler dev)",
+            base: format!("http://127.0.0.1:{}/api", s.shape_port),
             headers: Vec::new(),
             origin: None,
             expect_rate_limit_header: false,

@@ -447,7 +447,11 @@ fn proxy_section(md: &mut String, r: &Report) {
          refuses: every call makes its one round trip to the agent's hub, which keeps the \
          token, spends the budget, runs the send-once ledger and calls the upstream); and \
          through the bare pass-through worker `bench/passthrough/index.js` under `wrangler dev` \
-         (copies method, path, query, body and `Content-Type`, adds `X-Claw-Token`). One \
+         (copies method, path, query, body and `Content-Type`, adds `X-Claw-Token`); and \
+         through the same pass-through in our worker's shape, `bench/shape/index.js` (the \
+         dashboard's files as assets in front, one Durable Object round trip per call, no \
+         other work), which separates what the runtime charges for that shape from what our \
+         code costs. One \
          session of the operator with another agent; the mix cycles list messages \
          (`?limit=20`), send (with a fresh `meta.clientId` each time, as the dashboard's are, \
          so the ledger is on the path) and detail. Each round sends the same call once to \
@@ -486,20 +490,32 @@ fn proxy_section(md: &mut String, r: &Report) {
             "direct",
             "bare − direct (what `wrangler dev` + a worker costs)",
         ),
+        (
+            "shape",
+            "bare",
+            "shape − bare (what assets in front + one Durable Object hop cost)",
+        ),
+        (
+            "ours",
+            "shape",
+            "ours − shape (what our code costs on top of that shape)",
+        ),
         ("ours", "direct", "ours − direct"),
     ] {
         summary_row(md, label, &p.diff(a, b));
     }
-    md.push_str("\nBy call, p50 (milliseconds):\n\n| call | direct | bare | ours | ours − bare (paired p50) |\n|---|---|---|---|---|\n");
+    md.push_str("\nBy call, p50 (milliseconds):\n\n| call | direct | bare | shape | ours | ours − bare (paired p50) | ours − shape (paired p50) |\n|---|---|---|---|---|---|---|\n");
     for op in Op::ALL {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             op.name(),
             ms(p.summary_of(op, "direct").p50),
             ms(p.summary_of(op, "bare").p50),
+            ms(p.summary_of(op, "shape").p50),
             ms(p.summary_of(op, "ours").p50),
-            ms(p.diff_of(op, "ours", "bare").p50)
+            ms(p.diff_of(op, "ours", "bare").p50),
+            ms(p.diff_of(op, "ours", "shape").p50)
         );
     }
     let (figure, v) = proxy_verdict(p);
@@ -517,13 +533,19 @@ fn proxy_section(md: &mut String, r: &Report) {
                     .total_cmp(&p.diff_of(**b, "ours", "bare").p50)
             })
             .map_or("?", |o| o.name());
+        let shape = p.diff("shape", "bare").p50;
+        let code = p.diff("ours", "shape").p50;
         let _ = writeln!(
             md,
-            "\nWhat dominates: the call that costs most over the bare worker is {slowest} \
-             (table above). Every call pays the front's checks (route table, session HMAC, \
-             `Origin`) and one Durable Object round trip to the agent's hub, which reads the \
-             whole upstream answer before passing it on (it learns from it); a send also \
-             writes its reservation to the hub's storage while it is under way.",
+            "\nWhat dominates: of the paired p50, the shape alone (assets in front, one \
+             Durable Object hop, in plain JavaScript) costs {} ms over the bare worker, and our \
+             code {} ms on top of it. The call that costs most over the bare worker is \
+             {slowest} (table above). Our code is the front's checks (route table, session \
+             HMAC, `Origin`) in Rust compiled to WebAssembly, and in the agent's hub the \
+             budget, the ledger, reading the whole upstream answer to learn from it, and the \
+             storage writes that follow.",
+            ms(shape),
+            ms(code)
         );
     }
 }
@@ -721,7 +743,13 @@ pub fn json(r: &Report) -> Value {
         (None, e) => json!({ "error": e.unwrap_or_else(|| "did not run".to_owned()) }),
     };
     let err_of = |e: Option<&String>| e.cloned().or_else(|| r.stack_error.clone());
-    let pairs = [("ours", "bare"), ("bare", "direct"), ("ours", "direct")];
+    let pairs = [
+        ("ours", "bare"),
+        ("bare", "direct"),
+        ("shape", "bare"),
+        ("ours", "shape"),
+        ("ours", "direct"),
+    ];
     let pairs_of = |m: &[(String, String)]| {
         m.iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))

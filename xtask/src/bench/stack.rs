@@ -1,6 +1,7 @@
 //! The stack the benchmark runs on loopback: the local MoChat server (demo
-//! data, no rate limit), our worker under `wrangler dev`, and the bare
-//! pass-through worker of `bench/passthrough/`. Everything stops on drop.
+//! data, no rate limit), our worker under `wrangler dev`, the bare
+//! pass-through worker of `bench/passthrough/` and the same in our worker's
+//! shape (`bench/shape/`). Everything stops on drop.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,6 +23,8 @@ pub struct Stack {
     pub ours: WranglerDev,
     pub bare: Service,
     pub bare_port: u16,
+    pub shape: Service,
+    pub shape_port: u16,
     /// Seconds from spawning `wrangler dev` (our worker, built, tools
     /// installed) until it served the dashboard's HTML.
     pub warm_dashboard_secs: f64,
@@ -67,9 +70,16 @@ impl Stack {
 
         step("[stack] bare pass-through worker (bench/passthrough) under wrangler dev");
         let started = Instant::now();
-        let (bare, bare_port) = start_bare(&local.base(), &operator_token)?;
+        let (bare, bare_port) = start_js("passthrough", &local.base(), &operator_token)?;
         ready.push((
             "bare pass-through worker".to_owned(),
+            started.elapsed().as_secs_f64(),
+        ));
+        step("[stack] the pass-through in our worker's shape (bench/shape) under wrangler dev");
+        let started = Instant::now();
+        let (shape, shape_port) = start_js("shape", &local.base(), &operator_token)?;
+        ready.push((
+            "pass-through in our shape".to_owned(),
             started.elapsed().as_secs_f64(),
         ));
 
@@ -87,6 +97,8 @@ impl Stack {
             ours,
             bare,
             bare_port,
+            shape,
+            shape_port,
             warm_dashboard_secs,
             wrangler_ready_secs: ready,
             cookie,
@@ -97,16 +109,22 @@ impl Stack {
     /// Stops everything (also done on drop).
     pub fn stop(mut self) {
         self.bare.stop();
+        self.shape.stop();
         self.ours.stop();
         self.local.stop();
     }
 }
 
-/// `wrangler dev --config bench/passthrough/wrangler.toml` on free ports.
-fn start_bare(upstream: &str, token: &str) -> Result<(Service, u16)> {
+/// `wrangler dev --config bench/<fixture>/wrangler.toml` on free ports, with
+/// fresh state.
+fn start_js(fixture: &str, upstream: &str, token: &str) -> Result<(Service, u16)> {
     let port = free_port();
     let mut cmd = command(node_tool("wrangler"));
-    cmd.args(["dev", "--config", "bench/passthrough/wrangler.toml"])
+    let config = format!("bench/{fixture}/wrangler.toml");
+    let state = scratch_dir(&format!("bench-{fixture}"));
+    cmd.args(["dev", "--config", &config])
+        .arg("--persist-to")
+        .arg(&state)
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
         .args(["--inspector-port", &free_port().to_string()])
         .args([
@@ -118,17 +136,17 @@ fn start_bare(upstream: &str, token: &str) -> Result<(Service, u16)> {
         .arg(format!("UPSTREAM_URL:{upstream}"))
         .arg("--var")
         .arg(format!("CLAW_TOKEN:{token}"));
-    let mut service =
-        Service::spawn("wrangler-passthrough", cmd).map_err(|e| format!("pass-through: {e}"))?;
+    let mut service = Service::spawn(&format!("wrangler-{fixture}"), cmd)
+        .map_err(|e| format!("{fixture}: {e}"))?;
     if !wait_for_port(port, Duration::from_secs(120)) {
         return Err(format!(
-            "the pass-through worker did not listen on {port}:\n{}",
+            "the {fixture} worker did not listen on {port}:\n{}",
             tail(&service.output())
         ));
     }
     service
         .wait_for_line("Ready on", Duration::from_secs(60))
-        .map_err(|e| format!("pass-through: {e}"))?;
+        .map_err(|e| format!("{fixture}: {e}"))?;
     Ok((service, port))
 }
 
