@@ -153,14 +153,18 @@ impl ApiError {
     /// Parses an error response: the envelope when the body holds one, otherwise
     /// a code derived from the status and a generic message.
     pub fn from_response(status: u16, body: &str) -> Self {
-        serde_json::from_str::<ErrorEnvelope>(body)
-            .map(|e| e.error)
-            .unwrap_or_else(|_| {
-                Self::new(
-                    ErrorCode::from_status(status),
-                    format!("The server answered {status} without an explanation. Try again."),
-                )
-            })
+        Self::from_envelope(status, serde_json::from_str(body).ok())
+    }
+
+    /// The envelope's error, or (none read) a code derived from the status
+    /// and a generic message.
+    pub fn from_envelope(status: u16, envelope: Option<ErrorEnvelope>) -> Self {
+        envelope.map(|e| e.error).unwrap_or_else(|| {
+            Self::new(
+                ErrorCode::from_status(status),
+                format!("The server answered {status} without an explanation. Try again."),
+            )
+        })
     }
 }
 

@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use web_sys::AbortSignal;
 
+use crate::json;
 use crate::rate::RateInfo;
 
 /// A failed call: the envelope's error, or a network error turned into one.
@@ -84,6 +85,12 @@ pub fn is_aborted(err: &ApiError) -> bool {
 
 /// Reports the budget of an answer, then reads its JSON or its error envelope.
 async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
+    read(&answer(resp).await?)
+}
+
+/// Reports the budget of an answer; its body when it is a 2xx, else its
+/// error. (Not generic: one copy in the WebAssembly for every call.)
+async fn answer(resp: Response) -> ApiResult<String> {
     let headers = resp.headers();
     if let Some(info) = RateInfo::from_headers(
         headers.get("RateLimit-Policy").as_deref(),
@@ -100,16 +107,42 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
     let status = resp.status();
     let body = resp.text().await.map_err(network_error)?;
     if (200..300).contains(&status) {
-        let body = if body.is_empty() { "null" } else { &body };
-        serde_json::from_str(body).map_err(|e| {
-            ApiError::new(
-                ErrorCode::Internal,
-                format!("The server sent an answer this page cannot read ({e}). Reload the page."),
-            )
-        })
+        Ok(body)
     } else {
-        Err(ApiError::from_response(status, &body))
+        Err(ApiError::from_envelope(status, json::parse(&body).ok()))
     }
+}
+
+/// A 2xx body as `T` (an empty body reads as `null`).
+fn read<T: DeserializeOwned>(body: &str) -> ApiResult<T> {
+    let body = if body.is_empty() { "null" } else { body };
+    json::parse(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("The server sent an answer this page cannot read ({e}). Reload the page."),
+        )
+    })
+}
+
+/// `value` as a JSON request body.
+fn body_of(value: &(impl Serialize + ?Sized)) -> ApiResult<String> {
+    json::to_text(value).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "This page could not write its request. Reload the page.",
+        )
+    })
+}
+
+/// The request with `body` as its JSON body.
+fn with_json(b: RequestBuilder, body: &(impl Serialize + ?Sized)) -> ApiResult<Request> {
+    with_body(b, body_of(body)?)
+}
+
+fn with_body(b: RequestBuilder, text: String) -> ApiResult<Request> {
+    b.header("Content-Type", "application/json")
+        .body(text)
+        .map_err(network_error)
 }
 
 fn builder(method: Method, url: &str) -> RequestBuilder {
@@ -132,14 +165,25 @@ async fn call<T: DeserializeOwned>(
     body: Option<&impl Serialize>,
     abort: Option<&AbortSignal>,
 ) -> ApiResult<T> {
+    let body = body.map(body_of).transpose()?;
+    read(&send(&route, &query, body, abort).await?)
+}
+
+/// The network side of [`call`]: the 2xx body, or the error.
+async fn send(
+    route: &Route,
+    query: &str,
+    body: Option<String>,
+    abort: Option<&AbortSignal>,
+) -> ApiResult<String> {
     let url = format!("{API_PREFIX}{}{query}", route.path());
     let b = builder(route.method(), &url).abort_signal(abort);
     let resp = match body {
-        Some(body) => b.json(body).map_err(network_error)?.send().await,
+        Some(text) => with_body(b, text)?.send().await,
         None => b.send().await,
     }
     .map_err(network_error)?;
-    decode(resp).await
+    answer(resp).await
 }
 
 const NO_BODY: Option<&()> = None;
@@ -170,9 +214,7 @@ pub async fn session_status() -> ApiResult<SignInStatus> {
 
 /// `POST /edge/session`: signs in with the dashboard password.
 pub async fn sign_in(password: String) -> ApiResult<()> {
-    let resp = Request::post("/edge/session")
-        .json(&SignInRequest { password })
-        .map_err(network_error)?
+    let resp = with_json(Request::post("/edge/session"), &SignInRequest { password })?
         .send()
         .await
         .map_err(network_error)?;
@@ -196,13 +238,13 @@ pub async fn edge_watch(
     request: &EdgeWatchRequest,
     abort: &AbortSignal,
 ) -> ApiResult<EdgeWatchResponse> {
-    let resp = builder(Method::Post, WATCH_PATH)
-        .abort_signal(Some(abort))
-        .json(request)
-        .map_err(network_error)?
-        .send()
-        .await
-        .map_err(network_error)?;
+    let resp = with_json(
+        builder(Method::Post, WATCH_PATH).abort_signal(Some(abort)),
+        request,
+    )?
+    .send()
+    .await
+    .map_err(network_error)?;
     decode(resp).await
 }
 
@@ -225,9 +267,7 @@ pub async fn new_visitor(site: String) -> ApiResult<VisitorInfo> {
         site,
         ..NewVisitorRequest::default()
     };
-    let resp = Request::post(VISITOR_PATH)
-        .json(&req)
-        .map_err(network_error)?
+    let resp = with_json(Request::post(VISITOR_PATH), &req)?
         .send()
         .await
         .map_err(network_error)?;
@@ -245,12 +285,13 @@ pub async fn visitor_me() -> ApiResult<VisitorInfo> {
 
 /// `POST /edge/widget/me`: who the host page says the visitor is.
 pub async fn identify(name: Option<String>, email: Option<String>) -> ApiResult<VisitorInfo> {
-    let resp = with_visitor(Request::post(ME_PATH))
-        .json(&IdentifyRequest { name, email })
-        .map_err(network_error)?
-        .send()
-        .await
-        .map_err(network_error)?;
+    let resp = with_json(
+        with_visitor(Request::post(ME_PATH)),
+        &IdentifyRequest { name, email },
+    )?
+    .send()
+    .await
+    .map_err(network_error)?;
     decode(resp).await
 }
 

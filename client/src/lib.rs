@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod browser;
 mod conn;
 mod conversation;
+pub mod json;
 pub mod live;
 pub mod markup;
 mod message;

@@ -61,7 +61,7 @@ impl Live {
     pub fn provide(agent_id: String) -> Self {
         let state = expect_context::<AppState>();
         let cursors: BTreeMap<String, u64> = browser::load(&key("cursors"))
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| crate::json::parse(&t).ok())
             .unwrap_or_default();
         let live = Self {
             sessions: RwSignal::new(None),
@@ -244,7 +244,7 @@ impl Live {
                 }
             });
         }
-        let cursors = self.cursors.with_value(|c| serde_json::to_string(c).ok());
+        let cursors = self.cursors.with_value(crate::json::to_text);
         browser::store(&key("cursors"), cursors.as_deref());
     }
 }

@@ -49,12 +49,12 @@ pub struct Outbox {
 impl Outbox {
     /// Reads an outbox saved by [`Outbox::to_json`]; anything unreadable is empty.
     pub fn from_json(json: Option<&str>) -> Self {
-        json.and_then(|j| serde_json::from_str(j).ok())
+        json.and_then(|j| crate::json::parse(j).ok())
             .unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_text(self).unwrap_or_default()
     }
 
     pub fn items(&self) -> &[Outgoing] {

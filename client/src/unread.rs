@@ -23,12 +23,12 @@ pub struct Unread {
 impl Unread {
     /// Counts as stored (empty when absent or unreadable).
     pub fn from_json(text: Option<&str>) -> Self {
-        text.and_then(|t| serde_json::from_str(t).ok())
+        text.and_then(|t| crate::json::parse(t).ok())
             .unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_text(self).unwrap_or_default()
     }
 
     /// Whether `message` is one `agent` sent itself (not for a visitor).

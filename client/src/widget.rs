@@ -40,7 +40,7 @@ fn post_to_host(host: &str, kind: &str, extra: Value) {
     if let (Some(m), Value::Object(extra)) = (msg.as_object_mut(), extra) {
         m.extend(extra);
     }
-    let Ok(data) = js_sys::JSON::parse(&msg.to_string()) else {
+    let Some(data) = crate::json::to_js(&msg) else {
         return;
     };
     if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
@@ -53,8 +53,7 @@ fn from_host(event: &web_sys::MessageEvent, host: &str) -> Option<Value> {
     if event.origin() != host {
         return None;
     }
-    let text = js_sys::JSON::stringify(&event.data()).ok()?.as_string()?;
-    let value: Value = serde_json::from_str(&text).ok()?;
+    let value: Value = crate::json::from_js(&event.data()).ok()?;
     (value.get("v").and_then(Value::as_u64) == Some(bridge::VERSION)).then_some(value)
 }
 
