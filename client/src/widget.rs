@@ -88,8 +88,27 @@ pub fn WidgetApp() -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let open = RwSignal::new(true);
     let unread = RwSignal::new(0u32);
-    // The first message, typed before the session existed.
-    let first = StoredValue::new(None::<String>);
+    // The first message, typed before the session existed (maybe before
+    // the visitor was known: the composer is there from the first frame).
+    let first = RwSignal::new(None::<String>);
+    let opening = StoredValue::new(false);
+    // Opens the visitor's conversation for the first message, once the
+    // visitor is known (and once).
+    let open_conversation = move || {
+        let ready = info.with_untracked(|i| i.as_ref().is_some_and(|v| v.session_id.is_none()));
+        if !ready || opening.get_value() || first.with_untracked(Option::is_none) {
+            return;
+        }
+        opening.set_value(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::open_conversation().await {
+                Ok(v) => info.set(Some(v)),
+                Err(e) => error.set(Some(e)),
+            }
+            opening.set_value(false);
+        });
+    };
 
     // Ready (to the host) only once the visitor is known: the host then
     // sends what it knows of them, which needs the visitor's token.
@@ -103,6 +122,7 @@ pub fn WidgetApp() -> impl IntoView {
                     Ok(v) => {
                         info.set(Some(v));
                         post_to_host(&host, bridge::READY, json!({}));
+                        open_conversation();
                     }
                     Err(e) => error.set(Some(e)),
                 }
@@ -178,16 +198,24 @@ pub fn WidgetApp() -> impl IntoView {
         }
     });
 
-    let start_chat = move |content: String| {
-        first.set_value(Some(content));
-        error.set(None);
-        spawn_local(async move {
-            match api::open_conversation().await {
-                Ok(v) => info.set(Some(v)),
-                Err(e) => error.set(Some(e)),
+    let start_chat = {
+        let start = start.clone();
+        move |content: String| {
+            first.set(Some(content));
+            if info.with_untracked(Option::is_none) && error.with_untracked(Option::is_some) {
+                start();
             }
-        });
+            open_conversation();
+        }
     };
+    // The conversation view changes only when the session does (not when
+    // the visitor's name does), so nothing typed or shown is lost.
+    let session = Memo::new(move |_| {
+        info.with(|i| {
+            i.as_ref()
+                .and_then(|v| Some((v.session_id.clone()?, v.visitor_id.clone())))
+        })
+    });
     let close = move |_| post_to_host(&host, bridge::CLOSE, json!({}));
 
     // Set through the CSSOM (`style:`), which the page's CSP allows; a
@@ -219,37 +247,49 @@ pub fn WidgetApp() -> impl IntoView {
             </header>
             <RateBanner visitor=true />
             <ErrorNote error=error />
-            {move || match info.get() {
-                None if error.with(Option::is_some) => view! {
-                    <button class="primary center-block" on:click={
-                        let start = start.clone();
-                        move |_| start()
-                    }>"Try again"</button>
-                }.into_any(),
-                None => view! { <p class="muted center" data-testid="loading">"Connecting…"</p> }.into_any(),
-                Some(v) => match v.session_id.clone() {
-                    Some(session_id) => {
-                        provide_context(Viewer(v.visitor_id.clone()));
-                        view! {
-                            <Conversation
-                                source=Source::Session(session_id)
-                                watch_from=v.cursor.unwrap_or(CURSOR_NOW)
-                                on_message=on_message
-                                initial=first.try_update_value(Option::take).flatten()
-                            />
-                        }.into_any()
-                    }
-                    None => view! {
-                        <div class="conversation">
-                            <div class="messages">
-                                <p class="muted center" data-testid="welcome">
-                                    {format!("Hi {}! Ask us anything; {} answers here.", v.name, v.site.agent_name)}
-                                </p>
-                            </div>
-                            <Composer closed=Signal::derive(|| false) on_send=start_chat />
+            {move || match session.get() {
+                Some((session_id, visitor_id)) => {
+                    provide_context(Viewer(visitor_id));
+                    view! {
+                        <Conversation
+                            source=Source::Session(session_id)
+                            watch_from=info.with_untracked(|i| i.as_ref().and_then(|v| v.cursor)).unwrap_or(CURSOR_NOW)
+                            on_message=on_message
+                            initial=first.try_update_untracked(Option::take).flatten()
+                        />
+                    }.into_any()
+                }
+                None => {
+                    let (start, start_chat) = (start.clone(), start_chat.clone());
+                    view! {
+                    <div class="conversation">
+                        <div class="messages">
+                            {move || match info.get() {
+                                Some(v) => view! {
+                                    <p class="muted center" data-testid="welcome">
+                                        {format!("Hi {}! Ask us anything; {} answers here.", v.name, v.site.agent_name)}
+                                    </p>
+                                }.into_any(),
+                                None if error.with(Option::is_some) => view! {
+                                    <button class="primary center-block" on:click={
+                                        let start = start.clone();
+                                        move |_| start()
+                                    }>"Try again"</button>
+                                }.into_any(),
+                                None => view! { <p class="muted center" data-testid="loading">"Connecting…"</p> }.into_any(),
+                            }}
+                            {move || first.get().map(|text| view! {
+                                <ul class="outbox">
+                                    <li class="pending" data-testid="outgoing" data-state="sending">
+                                        {text}<span class="small muted">" · sending…"</span>
+                                    </li>
+                                </ul>
+                            })}
                         </div>
-                    }.into_any(),
-                },
+                        <Composer closed=Signal::derive(|| false) on_send=start_chat />
+                    </div>
+                    }.into_any()
+                }
             }}
         </div>
     }

@@ -4,8 +4,9 @@ use std::io;
 use std::process::Command;
 use std::time::Duration;
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::process::{Service, free_port, wait_for_port};
 use crate::toolchain::{CHROMEDRIVER, CHROMIUM, output_dir, state_dir};
@@ -106,6 +107,80 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.close().await;
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` to the current page.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// DevTools' "Slow 4G" network profile: 562.5 ms latency, 1.44 Mbit/s down,
+/// 675 kbit/s up (bytes per second below).
+pub const SLOW_4G: (f64, f64, f64) = (562.5, 180_000.0, 84_375.0);
+
+impl Browser {
+    /// Runs a Chrome DevTools Protocol command on the current page.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> CmdResult<Value> {
+        self.client.issue_cmd(Cdp { cmd, params }).await
+    }
+
+    /// Makes this browser feel like a mid-range phone: the CPU `cpu_slowdown`
+    /// times slower, the network DevTools' "Slow 4G", the cache off and empty.
+    pub async fn throttle_like_a_phone(&self, cpu_slowdown: f64) -> CmdResult<()> {
+        let (latency, down, up) = SLOW_4G;
+        self.cdp("Network.enable", json!({})).await?;
+        self.cdp("Network.clearBrowserCache", json!({})).await?;
+        self.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }))
+            .await?;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": false,
+                "latency": latency,
+                "downloadThroughput": down,
+                "uploadThroughput": up
+            }),
+        )
+        .await?;
+        self.cdp(
+            "Emulation.setCPUThrottlingRate",
+            json!({ "rate": cpu_slowdown }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs `source` in every page this browser opens from now on, before
+    /// the page's own scripts.
+    pub async fn before_every_page(&self, source: &str) -> CmdResult<()> {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": source }),
+        )
+        .await?;
+        Ok(())
     }
 }
 

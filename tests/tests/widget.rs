@@ -246,3 +246,60 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         panic!("{e}\nworker log:\n{}", stack.worker.output());
     }
 }
+
+/// The composer is there from the first frame: a message typed while the
+/// widget still connects (a slow network: the visitor is not minted yet) is
+/// shown as sending, then posted once the visitor is known, exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_typed_while_connecting_is_sent_once_connected() {
+    const HOST: &str = "http://127.0.0.1:9";
+    let stack = Stack::demo_with("widget-early", |_| {
+        let sites =
+            json!({"early": {"origins": [HOST], "title": "Early Support", "color": "#0f766e"}});
+        vec![("WIDGET_SITES".to_owned(), sites.to_string())]
+    });
+    let b = Browser::start(412, 915, false).await.expect("Chromium");
+    let outcome = async {
+        b.client.goto(&format!("{}/favicon.svg", stack.browser_origin())).await.map_err(at("same origin"))?;
+        // Every answer takes 1.5 s from here on.
+        b.cdp("Network.enable", json!({})).await.map_err(at("network"))?;
+        b.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": false, "latency": 1500, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await
+        .map_err(at("slow network"))?;
+        let frame = format!("{}/edge/widget/frame?site=early&host={HOST}", stack.browser_origin());
+        b.client.goto(&frame).await.map_err(at("open the widget frame"))?;
+        b.wait_for("[data-testid=composer]").await.map_err(at("the composer"))?;
+        let connecting = b.texts("[data-testid=loading]").await.map_err(at("loading"))?;
+        assert_eq!(connecting.len(), 1, "the visitor is not known yet");
+        b.send_message("Typed before the chat connected").await.map_err(at("send"))?;
+        b.wait_for("[data-testid=outgoing]").await.map_err(at("shown as sending"))?;
+        b.wait_message("Typed before the chat connected", None)
+            .await
+            .map_err(at("posted once connected"))?;
+
+        let operator = &stack.operator;
+        let session = operator
+            .sessions()
+            .await
+            .sessions
+            .into_iter()
+            .find(|s| s.title.starts_with("Early Support"))
+            .ok_or("the visitor's session upstream")?;
+        let stored = operator.all_messages(&session.session_id).await;
+        let texts: Vec<&str> = stored.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, ["Typed before the chat connected"], "posted exactly once");
+        b.screenshot("widget-typed-while-connecting").await.map_err(at("screenshot"))?;
+        Ok::<(), String>(())
+    }
+    .await;
+    if outcome.is_err() {
+        let _ = b.screenshot("widget-early-failure").await;
+    }
+    b.close().await;
+    if let Err(e) = outcome {
+        panic!("{e}\nworker log:\n{}", stack.worker.output());
+    }
+}

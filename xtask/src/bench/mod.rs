@@ -7,6 +7,7 @@
 //! and writes the report.
 
 mod fanout;
+mod first_screen;
 mod live;
 mod proxy;
 mod report;
@@ -31,10 +32,13 @@ const PROXY_WARMUP: usize = 30;
 const LIVE_SAMPLES: usize = 100;
 const LIVE_WARMUP: usize = 3;
 const WATCHERS: usize = 1_000;
+/// Cold loads per app in the first-screen row (the median is reported).
+const FIRST_SCREEN_RUNS: usize = 5;
 
 /// Environment handed from `bench` to `bench-measure`.
 const ENV_STARTED: &str = "MOCHAT_BENCH_STARTED_MS";
 const ENV_STEPS: &str = "MOCHAT_BENCH_STEPS";
+const ENV_ONLY: &str = "MOCHAT_BENCH_ONLY";
 
 /// `cargo xtask bench`.
 pub fn run() -> Result {
@@ -105,8 +109,23 @@ pub fn measure() -> Result {
     ];
     report.total_secs = (now_ms() - started_ms) / 1000.0;
     let root = workspace_root();
-    std::fs::create_dir_all(root.join("bench")).map_err(|e| format!("bench/: {e}"))?;
     let json = serde_json::to_string_pretty(&report::json(&report)).unwrap_or_default();
+    if only().is_some() {
+        // A partial run leaves the committed report alone.
+        let dir = mochat_tests::toolchain::output_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::write(dir.join("bench-partial.json"), json + "\n")
+            .map_err(|e| format!("cannot write the partial report: {e}"))?;
+        std::fs::write(dir.join("bench-partial.md"), report::markdown(&report))
+            .map_err(|e| format!("cannot write the partial report: {e}"))?;
+        println!(
+            "\n{}\n  (partial run: {} written)",
+            report::summary_lines(&report),
+            dir.join("bench-partial.md").display()
+        );
+        return Ok(());
+    }
+    std::fs::create_dir_all(root.join("bench")).map_err(|e| format!("bench/: {e}"))?;
     std::fs::write(root.join("bench/results.json"), json + "\n")
         .map_err(|e| format!("cannot write bench/results.json: {e}"))?;
     std::fs::write(root.join("BENCHMARKS.md"), report::markdown(&report))
@@ -122,12 +141,20 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
     let root = workspace_root();
     let mut r = report::Report::new(machine(), tool_versions(), cold_start_from_readme());
 
-    step("[bench 1/6] Weight: raw, gzip and brotli bytes of what is shipped");
-    let t = Instant::now();
-    r.weight = Some(weight::measure(&root));
-    steps.push(("weight".into(), t.elapsed().as_secs_f64()));
+    if wanted("weight") {
+        step("[bench 1/7] Weight: raw, gzip and brotli bytes of what is shipped");
+        let t = Instant::now();
+        r.weight = Some(weight::measure(&root));
+        steps.push(("weight".into(), t.elapsed().as_secs_f64()));
+    }
+    if !["first-screen", "proxy", "live", "fanout"]
+        .iter()
+        .any(|p| wanted(p))
+    {
+        return load(r, steps).await;
+    }
 
-    step("[bench 2/6] Starting the stack on loopback");
+    step("[bench 2/7] Starting the stack on loopback");
     let t = Instant::now();
     let stack = stack::Stack::start().await;
     steps.push(("stack start".into(), t.elapsed().as_secs_f64()));
@@ -162,58 +189,106 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
         }
     };
 
-    step(&format!(
-        "[bench 3/6] Proxy overhead: {PROXY_ROUNDS} rounds × 4 targets, interleaved"
-    ));
-    let t = Instant::now();
-    r.proxy = Some(proxy::run(&targets(&stack), &proxy_sid, PROXY_ROUNDS, PROXY_WARMUP).await);
-    steps.push(("proxy overhead".into(), t.elapsed().as_secs_f64()));
-
-    step(&format!(
-        "[bench 4/6] Live delivery: {LIVE_SAMPLES} messages into the dashboard's DOM (headless Chromium)"
-    ));
-    let t = Instant::now();
-    let setup = live::LiveSetup {
-        origin: &stack.ours.origin(),
-        password: &stack.options.password,
-        api_base: &base,
-        sender_token: &sender_token,
-        session_id: &live_sid,
-    };
-    r.live = Some(live::run(&setup, LIVE_SAMPLES, LIVE_WARMUP).await);
-    steps.push(("live delivery".into(), t.elapsed().as_secs_f64()));
-
-    step(&format!(
-        "[bench 5/6] Watch fan-out through the hub: {WATCHERS} tabs on one session, one send"
-    ));
-    let t = Instant::now();
-    let mut cookies = Vec::new();
-    for _ in 0..WATCHERS.div_ceil(fanout::TABS_PER_BROWSER) {
-        let mut edge = mochat_tests::Edge::new(stack.ours.origin());
-        if edge.sign_in(&stack.options.password).await == 204
-            && let Some(c) = edge.cookie.clone()
-        {
-            cookies.push(c);
-        }
+    if wanted("first-screen") {
+        step(&format!(
+            "[bench 3/7] First screen on a phone: CPU {}x slower, Slow 4G, cold, {FIRST_SCREEN_RUNS} runs per app",
+            first_screen::CPU_SLOWDOWN
+        ));
+        let t = Instant::now();
+        let widget_url = format!(
+            "{}/edge/widget/frame?site={}&host={}",
+            stack.ours.origin(),
+            stack::BENCH_SITE,
+            stack::BENCH_HOST
+        );
+        let setup = first_screen::Setup {
+            origin: &stack.ours.origin(),
+            password: &stack.options.password,
+            widget_url: &widget_url,
+        };
+        r.first_screen = Some(first_screen::run(&setup, FIRST_SCREEN_RUNS).await);
+        steps.push(("first screen".into(), t.elapsed().as_secs_f64()));
     }
-    let upstream_log = || stack.local.output();
-    let setup = fanout::FanoutSetup {
-        origin: &stack.ours.origin(),
-        port: stack.ours.port,
-        cookies: &cookies,
-        session_id: &fan_sid,
-        upstream_log: &upstream_log,
-    };
-    r.fanout = Some(fanout::run(&setup, WATCHERS).await);
-    steps.push(("watch fan-out".into(), t.elapsed().as_secs_f64()));
-    stack.stop();
 
-    step("[bench 6/6] Load: 30 widget conversations x 5 tabs held 150 s, upstream limit 120/min");
-    let t = Instant::now();
-    r.load_run =
-        Some(mochat_tests::load::run("bench-load", &mochat_tests::load::Load::default()).await);
-    steps.push(("load".into(), t.elapsed().as_secs_f64()));
+    if wanted("proxy") {
+        step(&format!(
+            "[bench 4/7] Proxy overhead: {PROXY_ROUNDS} rounds × 4 targets, interleaved"
+        ));
+        let t = Instant::now();
+        r.proxy = Some(proxy::run(&targets(&stack), &proxy_sid, PROXY_ROUNDS, PROXY_WARMUP).await);
+        steps.push(("proxy overhead".into(), t.elapsed().as_secs_f64()));
+    }
+
+    if wanted("live") {
+        step(&format!(
+            "[bench 5/7] Live delivery: {LIVE_SAMPLES} messages into the dashboard's DOM (headless Chromium)"
+        ));
+        let t = Instant::now();
+        let setup = live::LiveSetup {
+            origin: &stack.ours.origin(),
+            password: &stack.options.password,
+            api_base: &base,
+            sender_token: &sender_token,
+            session_id: &live_sid,
+        };
+        r.live = Some(live::run(&setup, LIVE_SAMPLES, LIVE_WARMUP).await);
+        steps.push(("live delivery".into(), t.elapsed().as_secs_f64()));
+    }
+
+    if wanted("fanout") {
+        step(&format!(
+            "[bench 6/7] Watch fan-out through the hub: {WATCHERS} tabs on one session, one send"
+        ));
+        let t = Instant::now();
+        let mut cookies = Vec::new();
+        for _ in 0..WATCHERS.div_ceil(fanout::TABS_PER_BROWSER) {
+            let mut edge = mochat_tests::Edge::new(stack.ours.origin());
+            if edge.sign_in(&stack.options.password).await == 204
+                && let Some(c) = edge.cookie.clone()
+            {
+                cookies.push(c);
+            }
+        }
+        let upstream_log = || stack.local.output();
+        let setup = fanout::FanoutSetup {
+            origin: &stack.ours.origin(),
+            port: stack.ours.port,
+            cookies: &cookies,
+            session_id: &fan_sid,
+            upstream_log: &upstream_log,
+        };
+        r.fanout = Some(fanout::run(&setup, WATCHERS).await);
+        steps.push(("watch fan-out".into(), t.elapsed().as_secs_f64()));
+    }
+    stack.stop();
+    load(r, steps).await
+}
+
+/// The load scenario (its own stack).
+async fn load(mut r: report::Report, steps: &mut Vec<(String, f64)>) -> report::Report {
+    if wanted("load") {
+        step(
+            "[bench 7/7] Load: 30 widget conversations x 5 tabs held 150 s, upstream limit 120/min",
+        );
+        let t = Instant::now();
+        r.load_run =
+            Some(mochat_tests::load::run("bench-load", &mochat_tests::load::Load::default()).await);
+        steps.push(("load".into(), t.elapsed().as_secs_f64()));
+    }
     r
+}
+
+/// `MOCHAT_BENCH_ONLY`: a comma-separated list of the parts to measure
+/// (`weight`, `first-screen`, `proxy`, `live`, `fanout`, `load`), for
+/// working on one of them. Unset: everything.
+fn only() -> Option<Vec<String>> {
+    std::env::var(ENV_ONLY)
+        .ok()
+        .map(|v| v.split(',').map(|p| p.trim().to_owned()).collect())
+}
+
+fn wanted(part: &str) -> bool {
+    only().is_none_or(|parts| parts.iter().any(|p| p == part))
 }
 
 /// The three targets of the proxy benchmark, all reaching the same local server.

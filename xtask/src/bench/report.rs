@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::fanout::FanoutResult;
+use super::first_screen::{self, FirstScreen, Runs};
 use super::live::LiveResult;
 use super::proxy::{Op, ProxyResult};
 use super::stats::{Summary, ms, round3};
 use super::wasm;
-use super::weight::{Artifact, KB, Weight};
+use super::weight::{Artifact, Breakdown, FUNCTIONS_SHOWN, KB, Weight};
 use crate::run::Result;
 use mochat_tests::load::{Latency, Report as LoadReport};
 
@@ -18,6 +19,9 @@ use mochat_tests::load::{Latency, Report as LoadReport};
 const PROXY_MARGIN_MS: f64 = 1.5;
 const LIVE_P50_MS: f64 = 30.0;
 const LIVE_P99_MS: f64 = 100.0;
+/// First useful screen on a phone (4x CPU, Slow 4G), median of the runs.
+const FIRST_SCREEN_DASHBOARD_MS: f64 = 3000.0;
+const FIRST_SCREEN_WIDGET_MS: f64 = 2000.0;
 
 pub struct Report {
     pub date: String,
@@ -39,6 +43,7 @@ pub struct Report {
     pub proxy: Option<Result<ProxyResult>>,
     pub live: Option<Result<LiveResult>>,
     pub fanout: Option<Result<FanoutResult>>,
+    pub first_screen: Option<Result<FirstScreen>>,
     /// The load scenario (`mochat_tests::load`).
     pub load_run: Option<LoadReport>,
 }
@@ -70,6 +75,7 @@ impl Report {
             proxy: None,
             live: None,
             fanout: None,
+            first_screen: None,
             load_run: None,
         }
     }
@@ -87,6 +93,7 @@ impl Report {
             .as_ref()
             .map(|e| format!("stack: {e}"))
             .or_else(|| err("weight", &self.weight))
+            .or_else(|| err("first screen", &self.first_screen))
             .or_else(|| err("proxy", &self.proxy))
             .or_else(|| err("live", &self.live))
             .or_else(|| err("fan-out", &self.fanout))
@@ -193,6 +200,31 @@ fn targets_table(r: &Report) -> String {
             let _ = writeln!(t, "| Weight | {} | | |", failed(&r.weight, &None));
         }
     }
+    match ok(&r.first_screen) {
+        Some(f) => {
+            for (row, runs, limit) in first_screen_rows(f) {
+                let s = runs.summary();
+                let over = s.p50 - limit;
+                let _ = writeln!(
+                    t,
+                    "| {row} | median {} s of {} (min {} s, max {} s) | ≤ {} s | {} |",
+                    secs(s.p50),
+                    s.n,
+                    secs(s.min),
+                    secs(s.max),
+                    secs(limit),
+                    verdict(over <= 0.0, format!("by {} s", secs(over)))
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(
+                t,
+                "| First screen on a phone | {} | dashboard ≤ 3 s, widget ≤ 2 s | |",
+                failed(&r.first_screen, &r.stack_error)
+            );
+        }
+    }
     let target = format!("ours p50 ≤ bare p50 + {PROXY_MARGIN_MS} ms");
     match ok(&r.proxy) {
         Some(p) => {
@@ -258,6 +290,7 @@ pub fn markdown(r: &Report) -> String {
          (same call, same moment) are less affected than the absolute times.\n",
     );
     weight_section(&mut md, r);
+    first_screen_section(&mut md, r);
     proxy_section(&mut md, r);
     live_section(&mut md, r);
     fanout_section(&mut md, r);
@@ -317,59 +350,72 @@ fn weight_section(md: &mut String, r: &Report) {
     }
     md.push_str(
         "\n### What the WebAssembly is made of\n\n\
-         Sections of the shipped `.wasm`, and code bytes per crate taken from the function \
-         names of the wasm rustc wrote before wasm-bindgen and wasm-opt (like \
-         `cargo bloat --crates`: raw bytes before optimisation, so they give shares, not exact \
-         shipped bytes; generic code counts for the crate that defines it, \
-         `[unknown]` is code without a Rust path, e.g. the allocator and `memcpy`).\n",
+         Sections of the shipped `.wasm`, then its code by origin, by crate and function by \
+         function (like `twiggy top` or `cargo bloat`). For the dashboard and the widget the \
+         code is attributed from the shipped file's *named twin*: rustc's output run through \
+         the same wasm-bindgen and `wasm-opt -Oz` (same flags) as Trunk's, keeping the `name` \
+         section, so its bytes are the shipped code bytes, function by function. For the \
+         worker they come from rustc's wasm before optimisation (shares, not shipped bytes). \
+         Generic code counts for the crate that defines it (`T` is a blanket impl such as \
+         `<T as IntoAny>`); functions of the same name (generic copies, closures of one \
+         function) are summed, with the number of copies; `[unknown]` is code without a \
+         Rust path (the allocator, `memcpy`).\n",
     );
     for b in &w.breakdowns {
-        let total: usize = b.sections.iter().map(|(_, n)| n).sum();
+        breakdown_tables(md, b);
+    }
+}
+
+fn breakdown_tables(md: &mut String, b: &Breakdown) {
+    let share = |n: usize, of: usize| format!("{:.1} %", n as f64 * 100.0 / of.max(1) as f64);
+    let total: usize = b.sections.iter().map(|(_, n)| n).sum();
+    let _ = writeln!(
+        md,
+        "\n#### {}\n\n`{}` by section:\n\n| section | raw | share |\n|---|---|---|",
+        b.artifact, b.shipped
+    );
+    for (name, n) in &b.sections {
+        let _ = writeln!(md, "| {name} | {} | {} |", kb(*n), share(*n, total));
+    }
+    if b.crates.is_empty() {
+        let _ = writeln!(md, "\n(`{}` not found: no per-crate list.)", b.attributed);
+        return;
+    }
+    let code = b.code_bytes;
+    let kind = if b.exact {
+        "shipped code"
+    } else {
+        "code before optimisation"
+    };
+    let _ = writeln!(
+        md,
+        "\nCode by origin ({} of {kind}, from `{}`):\n\n| origin | code | share |\n|---|---|---|",
+        kb(code),
+        b.attributed
+    );
+    for (name, n) in wasm::groups(&b.crates) {
+        let _ = writeln!(md, "| {name} | {} | {} |", kb(n), share(n, code));
+    }
+    let _ = writeln!(
+        md,
+        "\nBy crate, top 15:\n\n| crate | code | share |\n|---|---|---|"
+    );
+    for (name, n) in b.crates.iter().take(15) {
+        let _ = writeln!(md, "| {name} | {} | {} |", kb(*n), share(*n, code));
+    }
+    let _ = writeln!(
+        md,
+        "\nLargest functions, top {FUNCTIONS_SHOWN}:\n\n| function | code | share | copies |\n|---|---|---|---|"
+    );
+    for (name, n, copies) in b.functions.iter().take(FUNCTIONS_SHOWN) {
+        let name: String = name.chars().take(110).collect();
         let _ = writeln!(
             md,
-            "\n**{}** — `{}` by section:\n\n| section | raw | share |\n|---|---|---|",
-            b.artifact, b.shipped
+            "| `{}` | {} | {} | {copies} |",
+            name.replace('|', "\\|"),
+            kb(*n),
+            share(*n, code)
         );
-        for (name, n) in &b.sections {
-            let _ = writeln!(
-                md,
-                "| {name} | {} | {:.0} % |",
-                kb(*n),
-                *n as f64 * 100.0 / total.max(1) as f64
-            );
-        }
-        if b.crates.is_empty() {
-            let _ = writeln!(md, "\n(`{}` not found: no per-crate list.)", b.pre_opt);
-            continue;
-        }
-        let code: usize = b.crates.iter().map(|(_, n)| n).sum();
-        let _ = writeln!(
-            md,
-            "\nCode by origin in `{}`:\n\n| origin | code | share |\n|---|---|---|",
-            b.pre_opt
-        );
-        for (name, n) in wasm::groups(&b.crates) {
-            let _ = writeln!(
-                md,
-                "| {name} | {} | {:.0} % |",
-                kb(n),
-                n as f64 * 100.0 / code.max(1) as f64
-            );
-        }
-        let _ = writeln!(
-            md,
-            "\nCode by crate in `{}` ({} of code before optimisation), top 12:\n\n| crate | code | share |\n|---|---|---|",
-            b.pre_opt,
-            kb(code)
-        );
-        for (name, n) in b.crates.iter().take(12) {
-            let _ = writeln!(
-                md,
-                "| {name} | {} | {:.0} % |",
-                kb(*n),
-                *n as f64 * 100.0 / code.max(1) as f64
-            );
-        }
     }
 }
 
@@ -409,16 +455,86 @@ fn what_dominates(a: &Artifact, w: &Weight) -> String {
                 .map(|(g, n)| format!("{g} {:.0} %", *n as f64 * 100.0 / all.max(1) as f64))
                 .collect();
             if !top.is_empty() {
-                let _ = write!(
-                    text,
-                    ", and of that code (before optimisation) {}",
-                    top.join(", ")
-                );
+                let _ = write!(text, ", and of that code {}", top.join(", "));
             }
         }
         text.push('.');
     }
     text
+}
+
+/// Milliseconds as seconds, two decimals.
+fn secs(ms: f64) -> String {
+    format!("{:.2}", ms / 1000.0)
+}
+
+/// `(row, runs, target in ms)` of the first-screen rows.
+fn first_screen_rows(f: &FirstScreen) -> [(&'static str, &Runs, f64); 2] {
+    [
+        (
+            "First screen on a phone: dashboard (session list shown)",
+            &f.dashboard,
+            FIRST_SCREEN_DASHBOARD_MS,
+        ),
+        (
+            "First screen on a phone: widget (composer ready)",
+            &f.widget,
+            FIRST_SCREEN_WIDGET_MS,
+        ),
+    ]
+}
+
+fn first_screen_section(md: &mut String, r: &Report) {
+    let (latency, down, up) = mochat_tests::browser::SLOW_4G;
+    let _ = writeln!(
+        md,
+        "\n## First screen on a phone\n\n\
+         Method: headless Chromium (chromedriver) at a phone's viewport, with DevTools' \
+         emulation through chromedriver's `goog/cdp/execute`: CPU {}x slower \
+         (`Emulation.setCPUThrottlingRate`) and the \"Slow 4G\" network profile \
+         (`Network.emulateNetworkConditions`: {latency} ms latency, {:.0} KB/s down, {:.0} KB/s \
+         up), cache disabled and cleared. A fresh browser for every run. The time is the \
+         page's own clock (`performance.now()`, from navigation start) when the first useful \
+         screen is in the DOM, noted by a `MutationObserver` installed before the page's \
+         scripts (`Page.addScriptToEvaluateOnNewDocument`): for the dashboard, signed in \
+         beforehand without throttling, a session of the list shown \
+         (`[data-testid=session-item]`); for the widget, its frame page \
+         (`/edge/widget/frame?site=…`, as the loader opens it) until the composer is ready \
+         (`[data-testid=composer]` enabled: a visitor was minted). Bytes are what the page \
+         had received by then (`transferSize` of the navigation and every resource): \
+         `wrangler dev` serves the files uncompressed, where Cloudflare would compress them \
+         (the Weight table above has both), so these times are pessimistic for the download \
+         part.\n",
+        first_screen::CPU_SLOWDOWN,
+        down / 1000.0,
+        up / 1000.0
+    );
+    let Some(f) = ok(&r.first_screen) else {
+        let _ = writeln!(md, "{}", failed(&r.first_screen, &r.stack_error));
+        return;
+    };
+    md.push_str("| app | runs (s) | median | bytes received (median) | target | verdict |\n|---|---|---|---|---|---|\n");
+    for (row, runs, limit) in first_screen_rows(f) {
+        let s = runs.summary();
+        let list: Vec<String> = runs.times.iter().map(|t| secs(*t)).collect();
+        let bytes = super::stats::percentile(
+            &{
+                let mut b = runs.bytes.clone();
+                b.sort_by(f64::total_cmp);
+                b
+            },
+            50.0,
+        );
+        let _ = writeln!(
+            md,
+            "| {row} | {} | **{} s** | {} | ≤ {} s | {} |",
+            list.join(", "),
+            secs(s.p50),
+            kb(bytes as usize),
+            secs(limit),
+            verdict(s.p50 <= limit, format!("by {} s", secs(s.p50 - limit)))
+        );
+    }
 }
 
 fn summary_row(md: &mut String, label: &str, s: &Summary) {
@@ -773,6 +889,10 @@ pub fn json(r: &Report) -> Value {
             ok(&r.live).map(LiveResult::to_json),
             err_of(r.live.as_ref().and_then(|l| l.as_ref().err())),
         ),
+        "first_screen": part(
+            ok(&r.first_screen).map(FirstScreen::to_json),
+            err_of(r.first_screen.as_ref().and_then(|f| f.as_ref().err())),
+        ),
         "watch_fanout": part(
             ok(&r.fanout).map(FanoutResult::to_json),
             err_of(r.fanout.as_ref().and_then(|f| f.as_ref().err())),
@@ -807,6 +927,8 @@ pub fn json(r: &Report) -> Value {
             "worker_gzip_bytes_max": 600 * KB,
             "ours_p50_max_over_bare_p50_ms": PROXY_MARGIN_MS,
             "live_p50_ms_max": LIVE_P50_MS,
+            "first_screen_dashboard_ms_max": FIRST_SCREEN_DASHBOARD_MS,
+            "first_screen_widget_ms_max": FIRST_SCREEN_WIDGET_MS,
             "live_p99_ms_max": LIVE_P99_MS,
         },
     })

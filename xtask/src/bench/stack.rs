@@ -15,6 +15,9 @@ use crate::run::{Result, step};
 
 /// High enough that the limiter never refuses during the benchmark.
 pub const HIGH_RATE_LIMIT: &str = "1000000";
+/// The widget site the benchmark configures, and the host page it allows.
+pub const BENCH_SITE: &str = "bench";
+pub const BENCH_HOST: &str = "http://127.0.0.1:9";
 
 pub struct Stack {
     pub local: LocalServer,
@@ -52,6 +55,13 @@ impl Stack {
         options
             .vars
             .push(("RATE_LIMIT".into(), HIGH_RATE_LIMIT.into()));
+        options.vars.push((
+            "WIDGET_SITES".into(),
+            json!({ BENCH_SITE: {
+                "origins": [BENCH_HOST], "title": "Bench", "color": "#0f766e"
+            }})
+            .to_string(),
+        ));
         let mut ready = Vec::new();
 
         step("[stack] our worker under wrangler dev (RATE_LIMIT=1000000)");

@@ -21,9 +21,10 @@ pub fn sections(bytes: &[u8]) -> Vec<(String, usize)> {
     list
 }
 
-/// Code bytes per crate, largest first, from function names. Functions
-/// without a name, or whose name names no crate, count as `[unknown]`.
-pub fn code_by_crate(bytes: &[u8]) -> Vec<(String, usize)> {
+/// Code bytes of every function, largest first, by name (functions without
+/// a name are `[unnamed]`). wasm-bindgen's describe functions are left out:
+/// it reads and removes them, they are never shipped.
+pub fn functions(bytes: &[u8]) -> Vec<(String, usize)> {
     let sections = raw_sections(bytes);
     let imported = sections
         .iter()
@@ -34,23 +35,78 @@ pub fn code_by_crate(bytes: &[u8]) -> Vec<(String, usize)> {
         .find(|(id, name, _)| *id == 0 && name == "name")
         .map(|(_, _, body)| function_names(body))
         .unwrap_or_default();
-    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::new();
     if let Some((_, _, code)) = sections.iter().find(|(id, _, _)| *id == 10) {
         for (i, size) in body_sizes(code).into_iter().enumerate() {
             let name = names.get(&(imported + i as u32));
-            // wasm-bindgen's describe functions are read and removed by it: not shipped.
-            if name.is_some_and(|n| n.starts_with("__wbindgen_describe")) {
+            if name
+                .is_some_and(|n| n.starts_with("__wbindgen_describe") || n.contains("WasmDescribe"))
+            {
                 continue;
             }
-            let krate = name
-                .and_then(|n| crate_of(n))
-                .unwrap_or_else(|| "[unknown]".to_owned());
-            *out.entry(krate).or_default() += size;
+            out.push((
+                name.cloned().unwrap_or_else(|| "[unnamed]".to_owned()),
+                size,
+            ));
         }
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.1));
+    out
+}
+
+/// Code bytes per crate, largest first, from function names. Functions
+/// without a name, or whose name names no crate, count as `[unknown]`.
+pub fn code_by_crate(bytes: &[u8]) -> Vec<(String, usize)> {
+    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, size) in functions(bytes) {
+        let krate = crate_of(&name).unwrap_or_else(|| "[unknown]".to_owned());
+        *out.entry(krate).or_default() += size;
     }
     let mut list: Vec<_> = out.into_iter().collect();
     list.sort_by_key(|b| std::cmp::Reverse(b.1));
     list
+}
+
+/// Functions with the same readable name (generic copies, closures of one
+/// function) summed: `(name, bytes, copies)`, largest first.
+pub fn by_readable_name(functions: &[(String, usize)]) -> Vec<(String, usize, usize)> {
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (name, size) in functions {
+        let e = out.entry(readable(name)).or_default();
+        e.0 += size;
+        e.1 += 1;
+    }
+    let mut list: Vec<_> = out.into_iter().map(|(k, (b, n))| (k, b, n)).collect();
+    list.sort_by_key(|f| std::cmp::Reverse(f.1));
+    list
+}
+
+/// A demangled name without its hash (`::h0123…`) and crate disambiguators
+/// (`core[c593…]`).
+pub fn readable(name: &str) -> String {
+    let name = match name.rfind("::h") {
+        Some(i) if name.len() - i == 19 && name[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => {
+            &name[..i]
+        }
+        _ => name,
+    };
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(open) = rest.find('[') {
+        let tail = &rest[open + 1..];
+        match tail.find(']') {
+            Some(close) if close >= 8 && tail[..close].bytes().all(|b| b.is_ascii_hexdigit()) => {
+                out.push_str(&rest[..open]);
+                rest = &tail[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `(id, custom name, body)` of every section; stops at anything malformed.
@@ -222,7 +278,7 @@ pub fn crate_of(symbol: &str) -> Option<String> {
                 // The first segment is the whole first path element.
                 + "::"
         }
-        None => symbol.to_owned(),
+        None => readable(symbol),
     };
     let head = |s: &str| -> Option<String> {
         let s = s.trim_start_matches(['<', '&', '*', '[', ' ']);
@@ -366,8 +422,33 @@ mod tests {
             crate_of("_RNvCsfLfy6EI15iL_7___rustc13___rdl_realloc").as_deref(),
             Some("__rustc")
         );
+        assert_eq!(
+            crate_of("<core[c5930c85a12de822]::str::pattern::StrSearcher>::new").as_deref(),
+            Some("core")
+        );
         assert_eq!(crate_of("memcpy"), None);
         assert_eq!(crate_of("_ZNbroken"), None);
+    }
+
+    #[test]
+    fn readable_names() {
+        assert_eq!(
+            readable("mochat_client::api::call::{{closure}}::h84fc007d093fe896"),
+            "mochat_client::api::call::{{closure}}"
+        );
+        assert_eq!(
+            readable("<dlmalloc[e24a27700634d609]::Dlmalloc<x[1]>>::malloc"),
+            "<dlmalloc::Dlmalloc<x[1]>>::malloc"
+        );
+        let f = vec![
+            ("a::f::h0123456789abcdef".to_owned(), 10),
+            ("a::f::hfedcba9876543210".to_owned(), 5),
+            ("b::g".to_owned(), 12),
+        ];
+        assert_eq!(
+            by_readable_name(&f),
+            vec![("a::f".to_owned(), 15, 2), ("b::g".to_owned(), 12, 1)]
+        );
     }
 
     /// A module with one imported and two defined functions, named.

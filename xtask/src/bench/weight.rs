@@ -63,9 +63,17 @@ pub struct Breakdown {
     /// The shipped wasm's sections.
     pub shipped: String,
     pub sections: Vec<(String, usize)>,
-    /// Code bytes per crate, from the wasm before wasm-bindgen and wasm-opt.
-    pub pre_opt: String,
+    /// The file code is attributed from: the named twin of the shipped wasm
+    /// (exact shipped code bytes) or, failing that, rustc's wasm before
+    /// wasm-bindgen and wasm-opt (shares only).
+    pub attributed: String,
+    /// Whether `attributed` is the named twin.
+    pub exact: bool,
+    /// Its code bytes: the twin's should equal the shipped code section.
+    pub code_bytes: usize,
     pub crates: Vec<(String, usize)>,
+    /// `(readable name, bytes, copies)`, largest first.
+    pub functions: Vec<(String, usize, usize)>,
 }
 
 impl Breakdown {
@@ -79,8 +87,13 @@ impl Breakdown {
             "artifact": self.artifact,
             "shipped_file": self.shipped,
             "sections": pairs(&self.sections),
-            "pre_opt_file": self.pre_opt,
+            "attributed_file": self.attributed,
+            "attributed_exact": self.exact,
+            "attributed_code_bytes": self.code_bytes,
             "code_by_crate": pairs(&self.crates),
+            "largest_functions": self.functions.iter().take(FUNCTIONS_SHOWN)
+                .map(|(k, n, c)| json!({ "name": k, "bytes": n, "copies": c }))
+                .collect::<Vec<_>>(),
             "code_by_group": wasm::groups(&self.crates)
                 .iter()
                 .map(|(k, n)| json!({ "name": k, "bytes": n }))
@@ -104,6 +117,8 @@ impl Weight {
 }
 
 pub const KB: usize = 1000;
+/// How many of the largest functions the report lists.
+pub const FUNCTIONS_SHOWN: usize = 30;
 
 /// Measures `dist/` (dashboard), `dist/widget/` and `dist/widget.js` (the
 /// widget and its loader) and `worker/build/` (worker) as built.
@@ -156,23 +171,21 @@ pub fn measure(root: &Path) -> Result<Weight> {
             .find(|p| p.extension().is_some_and(|e| e == "wasm"))
             .cloned()
     };
+    let params = wasm_opt_params(root);
     if let Some(shipped) = shipped_wasm(&first_load) {
-        breakdowns.push(breakdown(
-            "dashboard",
-            &shipped,
-            &wasm_target.join("mochat-client.wasm"),
-        )?);
+        let pre = wasm_target.join("mochat-client.wasm");
+        let twin = named_twin(&pre, &params);
+        breakdowns.push(breakdown("dashboard", &shipped, twin.as_deref(), &pre)?);
     }
     if let Some(shipped) = shipped_wasm(&widget) {
-        breakdowns.push(breakdown(
-            "widget_app",
-            &shipped,
-            &wasm_target.join("mochat-widget.wasm"),
-        )?);
+        let pre = wasm_target.join("mochat-widget.wasm");
+        let twin = named_twin(&pre, &params);
+        breakdowns.push(breakdown("widget_app", &shipped, twin.as_deref(), &pre)?);
     }
     breakdowns.push(breakdown(
         "worker",
         &worker.join("index_bg.wasm"),
+        None,
         &wasm_target.join("mochat_worker.wasm"),
     )?);
     Ok(Weight {
@@ -224,20 +237,92 @@ fn artifact(
     })
 }
 
-fn breakdown(name: &str, shipped: &Path, pre_opt: &Path) -> Result<Breakdown> {
+fn breakdown(name: &str, shipped: &Path, twin: Option<&Path>, pre_opt: &Path) -> Result<Breakdown> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
     let shipped_bytes = read(shipped)?;
-    // The pre-optimisation file is only for attribution; without it, no crate list.
-    let crates = read(pre_opt)
+    // The attribution file is only for names; without one, no crate list.
+    let (attributed, exact) = match twin {
+        Some(t) => (t, true),
+        None => (pre_opt, false),
+    };
+    let functions = read(attributed)
+        .map(|b| wasm::functions(&b))
+        .unwrap_or_default();
+    let crates = read(attributed)
         .map(|b| wasm::code_by_crate(&b))
         .unwrap_or_default();
     Ok(Breakdown {
         artifact: name.to_owned(),
         shipped: file_name(shipped),
         sections: wasm::sections(&shipped_bytes),
-        pre_opt: file_name(pre_opt),
+        attributed: if exact {
+            format!("{} (named twin)", file_name(shipped))
+        } else {
+            file_name(pre_opt)
+        },
+        exact,
+        code_bytes: functions.iter().map(|(_, n)| n).sum(),
         crates,
+        functions: wasm::by_readable_name(&functions),
     })
+}
+
+/// The `data-wasm-opt-params` Trunk passes to wasm-opt (client/index.html).
+fn wasm_opt_params(root: &Path) -> Vec<String> {
+    let html = std::fs::read_to_string(root.join("client/index.html")).unwrap_or_default();
+    let key = "data-wasm-opt-params=\"";
+    html.find(key)
+        .and_then(|i| {
+            let rest = &html[i + key.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .map(|p| p.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The shipped wasm again, with its names: rustc's output through the same
+/// wasm-bindgen and `wasm-opt -Oz` (same flags) as Trunk's, keeping the
+/// `name` section (`--keep-debug`, `-g`), which takes no part in the code.
+/// Its code bytes are the shipped code bytes, function by function.
+fn named_twin(pre_opt: &Path, params: &[String]) -> Option<PathBuf> {
+    let dir = mochat_tests::toolchain::scratch_dir("bench-named-twin");
+    let stem = pre_opt.file_stem()?.to_string_lossy().into_owned();
+    let bindgen = std::process::Command::new(mochat_tests::toolchain::cargo_tool("wasm-bindgen"))
+        .args(["--target", "web", "--keep-debug", "--out-dir"])
+        .arg(&dir)
+        .arg(pre_opt)
+        .output()
+        .ok()?;
+    if !bindgen.status.success() {
+        eprintln!(
+            "bench: wasm-bindgen for the named twin failed: {}",
+            String::from_utf8_lossy(&bindgen.stderr)
+        );
+        return None;
+    }
+    let twin = dir.join(format!("{stem}.named.wasm"));
+    // Debug info goes, names stay (`-g` after `--strip-debug` keeps them).
+    let keep: Vec<&String> = params
+        .iter()
+        .filter(|p| !p.starts_with("--strip"))
+        .collect();
+    let opt = std::process::Command::new(mochat_tests::toolchain::node_tool("wasm-opt"))
+        .arg("-Oz")
+        .args(keep)
+        .arg("-g")
+        .arg(dir.join(format!("{stem}_bg.wasm")))
+        .arg("-o")
+        .arg(&twin)
+        .output()
+        .ok()?;
+    if !opt.status.success() {
+        eprintln!(
+            "bench: wasm-opt for the named twin failed: {}",
+            String::from_utf8_lossy(&opt.stderr)
+        );
+        return None;
+    }
+    Some(twin)
 }
 
 fn file_name(p: &Path) -> String {
