@@ -65,17 +65,32 @@ impl AppState {
     }
 }
 
+/// Where the dashboard remembers that it was signed in (`localStorage`).
+const SIGNED_IN_HINT: &str = "mochat.signedIn";
+
 /// The whole dashboard.
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::provide();
 
-    let signed_in = RwSignal::new(None::<bool>);
+    // Signed in last time: the dashboard starts at once, its first calls in
+    // parallel with the check (a 401 from any of them signs out). The hint
+    // is no credential: the cookie is HttpOnly, the worker decides.
+    let signed_in = RwSignal::new(browser::load(SIGNED_IN_HINT).map(|_| true));
     let check = LocalResource::new(api::session_status);
     Effect::new(move |_| {
         if let Some(r) = check.get() {
-            signed_in.set(Some(r.is_ok()));
+            // Only a change re-renders (the dashboard would load again).
+            let now = Some(r.is_ok());
+            if signed_in.get_untracked() != now {
+                signed_in.set(now);
+            }
         }
+    });
+    Effect::new(move |_| match signed_in.get() {
+        Some(true) => browser::store(SIGNED_IN_HINT, Some("1")),
+        Some(false) => browser::store(SIGNED_IN_HINT, None),
+        None => {}
     });
     Effect::new(move |prev: Option<u32>| {
         let n = state.signed_out.get();

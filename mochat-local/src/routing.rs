@@ -84,10 +84,13 @@ pub fn resolve(dialects: Dialects, method: &str, path: &str) -> Result<Call, Ref
     if !dialects.rest() {
         return Err(live_refusal(method, path, live_path.is_some()));
     }
+    // `/api/claw/agents/bind` is a path of both dialects: the reference's
+    // route first, so a wrong method there is the reference's 405.
+    let live_only = live_path.filter(|call| *call != LiveCall::AgentsBind);
     match Route::parse_api(method, path) {
         Ok(route) => Ok(Call::Rest(route)),
-        Err(_) if live_path.is_some() && dialects.live() => Err(live_refusal(method, path, true)),
-        Err(_) if live_path.is_some() => Err(Refusal {
+        Err(_) if live_only.is_some() && dialects.live() => Err(live_refusal(method, path, true)),
+        Err(_) if live_only.is_some() => Err(Refusal {
             dialect: Dialect::Rest,
             error: AppError::not_found(format!(
                 "There is no API call at {path}: this server answers only the reference's \
@@ -178,6 +181,15 @@ mod tests {
             call(both, "POST", "/api/claw/agents/bind"),
             Ok(Call::Rest(Route::BindAgent)),
             "settled by the body"
+        );
+        // The path of both dialects refuses a wrong method as the reference does.
+        assert_eq!(
+            call(both, "GET", "/api/claw/agents/bind"),
+            Err((Dialect::Rest, 405))
+        );
+        assert_eq!(
+            call(Dialects::Rest, "PUT", "/api/claw/agents/bind"),
+            Err((Dialect::Rest, 405))
         );
     }
 

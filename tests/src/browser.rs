@@ -251,6 +251,20 @@ impl Browser {
             .goto(origin)
             .await
             .map_err(|e| at("open the dashboard", e))?;
+        // Signed in already (the dashboard remembers it): nothing to do.
+        self.wait_js(
+            "document.querySelector('#password') || document.querySelector('[data-testid=session-list]')",
+        )
+        .await
+        .map_err(|e| at("the sign-in form or the dashboard", e))?;
+        if self
+            .client
+            .find(fantoccini::Locator::Css("[data-testid=session-list]"))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
         self.fill("#password", password)
             .await
             .map_err(|e| at("type the password", e))?;

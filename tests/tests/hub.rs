@@ -112,6 +112,25 @@ async fn a_burst_posted_upstream_reaches_watchers_once_in_order() {
     assert_eq!(seen, wanted);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watch_from_before_the_hub_knew_the_history_gets_it_at_once() {
+    let s = Stack::demo("hub-replay", &[]);
+    let mut edge = Edge::new(s.worker.origin());
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
+    let history = s.operator.all_messages(&sid).await;
+    assert!(!history.is_empty(), "the demo session has messages");
+    // The detail aligns the hub's feed at its cursor, without the events
+    // before it; a watcher from cursor 0 is still owed all of them.
+    let detail = edge.get(&format!("/api/claw/sessions/{sid}/detail")).await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    let (answer, took) = watch(&edge, &sid, 0).await.expect("the watch");
+    let first = history[0].content.clone();
+    assert!(contents(&answer).contains(&first), "{answer}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(answer["cursor"].as_u64().is_some_and(|c| c > 0), "{answer}");
+}
+
 /// Upstream watch reads (either dialect) the local server logged so far.
 fn upstream_watch_reads(local: &mochat_tests::LocalServer) -> usize {
     local

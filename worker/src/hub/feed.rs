@@ -108,6 +108,16 @@ impl Feed {
         true
     }
 
+    /// The seq at and below which an aligned feed holds no events, unless it
+    /// holds the whole history: a watcher from before it is owed events the
+    /// feed never had (it was aligned at a detail's cursor, or dropped them).
+    pub fn floor(&self) -> Option<u64> {
+        if !self.is_aligned() || self.complete {
+            return None;
+        }
+        Some(self.events.front().map_or(self.latest, |e| e.seq - 1))
+    }
+
     /// Whether a message is among the kept events.
     pub fn knows(&self, id: &str) -> bool {
         self.events.iter().any(|e| message_id(e) == Some(id))
@@ -288,6 +298,19 @@ mod tests {
             .iter()
             .map(|e| (e.seq, message_id(e).unwrap_or("-").to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn the_floor_is_where_the_kept_history_starts() {
+        let mut f = Feed::new("s1");
+        assert_eq!(f.floor(), None, "not aligned");
+        f.align_at(4, Some(2));
+        assert_eq!(f.floor(), Some(4), "aligned at a detail's cursor");
+        f.absorb(4, vec![add(5, "m5"), add(6, "m6")]);
+        assert_eq!(f.floor(), Some(4));
+        let mut whole = Feed::new("s1");
+        whole.absorb(0, vec![add(1, "m1")]);
+        assert_eq!(whole.floor(), None, "the whole history is kept");
     }
 
     #[test]

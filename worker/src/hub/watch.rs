@@ -243,10 +243,24 @@ pub async fn session_watch(
     let deadline = now + timeout;
     let watcher = Watcher::new(hub, session_id, cursor, limit, now);
     hub.poke_poller();
+    let mut replayed = false;
     let batch = loop {
         let batch = watcher.take(hub);
         if !batch.events.is_empty() || now_ms() >= deadline {
             break batch;
+        }
+        let floor = hub
+            .core
+            .borrow()
+            .slots
+            .get(session_id)
+            .and_then(|s| s.feed.floor());
+        if let Some(floor) = floor.filter(|f| cursor < *f && !replayed) {
+            replayed = true;
+            let batch = replay(hub, session_id, cursor, floor, limit).await?;
+            if !batch.events.is_empty() {
+                break batch;
+            }
         }
         let (wake, rx) = Wake::new();
         if watcher.wait(hub, &wake, now_ms()) {
@@ -269,6 +283,38 @@ pub async fn session_watch(
         None => hub.agent_headers(),
     };
     hub.json(200, &answer, &headers)
+}
+
+/// Events after `cursor` up to `floor` that the feed never held, read from
+/// the upstream once for a watcher from before them (paid from the live
+/// share). Up to the floor the feed numbers events as the upstream does.
+async fn replay(
+    hub: &Rc<Hub>,
+    session_id: &str,
+    cursor: u64,
+    floor: u64,
+    limit: usize,
+) -> Result<Batch, Halt> {
+    let decision = hub.spend(Spender::Live, 1);
+    if !decision.allowed {
+        return Err(over_budget(Spender::Live, &decision));
+    }
+    let limit = u32::try_from(limit).unwrap_or(READ_LIMIT).min(READ_LIMIT);
+    let events = match read_events(hub, session_id, cursor, limit).await? {
+        Ok(page) => page.events,
+        Err(reply) => {
+            worker::console_log!(
+                "mochat-worker: a replay of a session's history failed ({})",
+                reply.status
+            );
+            Vec::new()
+        }
+    };
+    let events: Vec<_> = events.into_iter().filter(|e| e.seq <= floor).collect();
+    Ok(Batch {
+        cursor: events.last().map_or(cursor, |e| e.seq),
+        events,
+    })
 }
 
 fn bad(message: &str) -> Halt {

@@ -28,6 +28,9 @@ fn observer(selector: &str) -> String {
       window.__firstScreen = performance.now();
       const entries = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'));
       window.__firstScreenBytes = entries.reduce((n, e) => n + (e.transferSize || 0), 0);
+      window.__firstScreenWaterfall = entries.map((e) => [
+        new URL(e.name).pathname, Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize || 0,
+      ]);
     }}
   }};
   new MutationObserver(check).observe(document, {{ childList: true, subtree: true, attributes: true }});
@@ -41,6 +44,9 @@ pub struct Runs {
     pub times: Vec<f64>,
     /// Bytes the page had received by then (`transferSize`), per run.
     pub bytes: Vec<f64>,
+    /// What the page fetched by then, in the last run: `(path, start ms,
+    /// end ms, bytes)` (`responseEnd` 0: still under way).
+    pub waterfall: Vec<(String, f64, f64, f64)>,
 }
 
 impl Runs {
@@ -56,6 +62,9 @@ impl Runs {
             "min_ms": s.min,
             "max_ms": s.max,
             "transferred_bytes": self.bytes,
+            "waterfall_last_run": self.waterfall.iter()
+                .map(|(p, s, e, b)| json!({ "path": p, "start_ms": s, "end_ms": e, "bytes": b }))
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -87,31 +96,27 @@ pub struct Setup<'a> {
 
 /// `runs` cold loads of each app.
 pub async fn run(setup: &Setup<'_>, runs: usize) -> Result<FirstScreen> {
-    let mut dashboard = Runs {
+    let empty = || Runs {
         times: Vec::new(),
         bytes: Vec::new(),
+        waterfall: Vec::new(),
     };
-    let mut widget = Runs {
-        times: Vec::new(),
-        bytes: Vec::new(),
-    };
+    let (mut dashboard, mut widget) = (empty(), empty());
     for i in 0..runs {
-        let (t, b) = once(setup, App::Dashboard).await?;
-        println!(
-            "    dashboard run {}/{runs}: {t:.0} ms, {:.1} KB",
-            i + 1,
-            b / 1000.0
-        );
-        dashboard.times.push(t);
-        dashboard.bytes.push(b);
-        let (t, b) = once(setup, App::Widget).await?;
-        println!(
-            "    widget run {}/{runs}: {t:.0} ms, {:.1} KB",
-            i + 1,
-            b / 1000.0
-        );
-        widget.times.push(t);
-        widget.bytes.push(b);
+        for (app, name, into) in [
+            (App::Dashboard, "dashboard", &mut dashboard),
+            (App::Widget, "widget", &mut widget),
+        ] {
+            let (t, b, waterfall) = once(setup, app).await?;
+            println!(
+                "    {name} run {}/{runs}: {t:.0} ms, {:.1} KB",
+                i + 1,
+                b / 1000.0
+            );
+            into.times.push(t);
+            into.bytes.push(b);
+            into.waterfall = waterfall;
+        }
     }
     Ok(FirstScreen { dashboard, widget })
 }
@@ -122,7 +127,10 @@ enum App {
     Widget,
 }
 
-async fn once(setup: &Setup<'_>, app: App) -> Result<(f64, f64)> {
+/// Time, bytes and waterfall of one cold load.
+type Load = (f64, f64, Vec<(String, f64, f64, f64)>);
+
+async fn once(setup: &Setup<'_>, app: App) -> Result<Load> {
     let b = Browser::start(PHONE.0, PHONE.1, false)
         .await
         .map_err(|e| format!("Chromium: {e}"))?;
@@ -136,7 +144,7 @@ fn fail<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{what}: {e}")
 }
 
-async fn measure(b: &Browser, setup: &Setup<'_>, app: App) -> Result<(f64, f64)> {
+async fn measure(b: &Browser, setup: &Setup<'_>, app: App) -> Result<Load> {
     let (url, selector) = match app {
         App::Dashboard => {
             // Signed in first (unthrottled): the first screen is the list.
@@ -172,5 +180,22 @@ async fn measure(b: &Browser, setup: &Setup<'_>, app: App) -> Result<(f64, f64)>
         .execute("return window.__firstScreenBytes;", vec![])
         .await
         .map_err(fail("read the bytes"))?;
-    Ok((read(t), read(bytes)))
+    let waterfall = b
+        .client
+        .execute("return window.__firstScreenWaterfall;", vec![])
+        .await
+        .map_err(fail("read the waterfall"))?;
+    let waterfall = waterfall
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let n = |i: usize| r.get(i).and_then(Value::as_f64).unwrap_or(f64::NAN);
+                    let path = r.get(0).and_then(Value::as_str).unwrap_or_default();
+                    (path.to_owned(), n(1), n(2), n(3))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((read(t), read(bytes), waterfall))
 }

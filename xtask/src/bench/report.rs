@@ -501,10 +501,9 @@ fn first_screen_section(md: &mut String, r: &Report) {
          (`[data-testid=session-item]`); for the widget, its frame page \
          (`/edge/widget/frame?site=…`, as the loader opens it) until the composer is ready \
          (`[data-testid=composer]` enabled: a visitor was minted). Bytes are what the page \
-         had received by then (`transferSize` of the navigation and every resource): \
-         `wrangler dev` serves the files uncompressed, where Cloudflare would compress them \
-         (the Weight table above has both), so these times are pessimistic for the download \
-         part.\n",
+         had received by then (`transferSize` of the navigation and every resource, as \
+         `wrangler dev` sends them: gzip; Cloudflare would send brotli, which is smaller, see \
+         Weight). The waterfall of the last run shows what the first screen waits for.\n",
         first_screen::CPU_SLOWDOWN,
         down / 1000.0,
         up / 1000.0
@@ -534,6 +533,28 @@ fn first_screen_section(md: &mut String, r: &Report) {
             secs(limit),
             verdict(s.p50 <= limit, format!("by {} s", secs(s.p50 - limit)))
         );
+    }
+    for (row, runs, _) in first_screen_rows(f) {
+        let _ = writeln!(
+            md,
+            "\n{row}, last run: what the page fetched before its first screen \
+             (milliseconds from navigation start; query strings left out):\n\n\
+             | path | start | end | bytes |\n|---|---|---|---|"
+        );
+        for (path, start, end, bytes) in &runs.waterfall {
+            let end = if *end > 0.0 {
+                format!("{end:.0}")
+            } else {
+                "(under way)".to_owned()
+            };
+            let _ = writeln!(
+                md,
+                "| `{path}` | {start:.0} | {end} | {} |",
+                kb(*bytes as usize)
+            );
+        }
+        let last = runs.times.last().copied().unwrap_or(f64::NAN);
+        let _ = writeln!(md, "| **first screen** | | **{last:.0}** | |");
     }
 }
 
