@@ -1,6 +1,6 @@
 //! Installs the pinned tools that are missing, idempotently: a tool is
 //! (re)installed only when `TOOL --version` does not print its pinned version.
-//! Versions and the pitfalls behind each step: `shared/TOOLCHAIN.md`.
+//! Versions and the pitfalls behind each step are in the README (Tools).
 
 use std::path::Path;
 use std::process::Command;
