@@ -151,7 +151,14 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     let detail = stack.operator.detail(&ada_sid).await;
     assert_eq!(detail.session.title, "Acme Support · Ada");
     assert!(detail.session.participants.contains(&helper));
-    let before = stack.operator.message_count(&ada_sid).await;
+    // The demo's helper answers Ada once, a moment later: count after that.
+    let waited = std::time::Instant::now();
+    let mut before = stack.operator.message_count(&ada_sid).await;
+    while before < 2 && waited.elapsed() < std::time::Duration::from_secs(15) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        before = stack.operator.message_count(&ada_sid).await;
+    }
+    assert_eq!(before, 2, "Ada's message and the helper's answer");
 
     // Bob: another visitor, reaching for Ada's session and for operator calls.
     let (_bob, bob_token) = new_visitor(&edge, None).await;
