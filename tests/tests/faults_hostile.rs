@@ -12,7 +12,7 @@ use mochat_api::requests::RegisterResponse;
 use mochat_api::{Route, Session};
 use mochat_tests::faults::{Row, record};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Edge, HostSite, Mochat, Stack};
+use mochat_tests::{Browser, Dialect, Edge, HostSite, Mochat, Stack};
 use serde_json::{Value, json};
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -147,10 +147,18 @@ async fn hostile_content_stays_text_in_the_dashboard_and_the_widget() {
         (refused.status, refused.error_code().as_deref()),
         (413, Some("PAYLOAD_TOO_LARGE"))
     );
+    // The server is asked in the run's dialect (a live-only one has no REST route).
+    let (path, body) = match Dialect::of_run() {
+        Dialect::Rest => (format!("claw/sessions/{sid}/message"), huge.clone()),
+        Dialect::Live => (
+            "claw/sessions/send".to_owned(),
+            json!({"sessionId": sid, "content": "X".repeat(100_000)}),
+        ),
+    };
     let upstream = reqwest::Client::new()
-        .post(format!("{}/claw/sessions/{sid}/message", s.local.base()))
+        .post(format!("{}/{path}", s.local.base()))
         .header("X-Claw-Token", &s.operator.token)
-        .json(&huge)
+        .json(&body)
         .send()
         .await
         .expect("local server answers");
