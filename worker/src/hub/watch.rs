@@ -88,6 +88,8 @@ struct Watcher {
     /// When it came, for one that came before the feed was aligned.
     since_ms: u64,
     limit: usize,
+    /// Whether the events it is owed from before the feed were read already.
+    replayed: std::cell::Cell<bool>,
 }
 
 impl Watcher {
@@ -116,6 +118,7 @@ impl Watcher {
             at,
             since_ms: now.saturating_sub(CLOCK_MARGIN_MS),
             limit,
+            replayed: std::cell::Cell::new(false),
         }
     }
 
@@ -139,6 +142,29 @@ impl Watcher {
             None => feed.since(self.since_ms, self.limit, parse_ms),
         };
         if batch.events.is_empty() { none } else { batch }
+    }
+
+    /// Events for it now: from the feed, or, once, those it is owed from
+    /// before the feed's floor (a cursor older than anything the feed holds,
+    /// e.g. 0 after a detail aligned the feed at its cursor).
+    async fn next(&self, hub: &Rc<Hub>) -> Result<Batch, Halt> {
+        let batch = self.take(hub);
+        if !batch.events.is_empty() || self.replayed.get() {
+            return Ok(batch);
+        }
+        let floor = hub
+            .core
+            .borrow()
+            .slots
+            .get(&self.session_id)
+            .and_then(|s| s.feed.floor());
+        match floor.filter(|f| self.cursor < *f) {
+            Some(floor) => {
+                self.replayed.set(true);
+                replay(hub, &self.session_id, self.cursor, floor, self.limit).await
+            }
+            None => Ok(batch),
+        }
     }
 
     /// Registers `wake` for the next change of its session.
@@ -243,24 +269,10 @@ pub async fn session_watch(
     let deadline = now + timeout;
     let watcher = Watcher::new(hub, session_id, cursor, limit, now);
     hub.poke_poller();
-    let mut replayed = false;
     let batch = loop {
-        let batch = watcher.take(hub);
+        let batch = watcher.next(hub).await?;
         if !batch.events.is_empty() || now_ms() >= deadline {
             break batch;
-        }
-        let floor = hub
-            .core
-            .borrow()
-            .slots
-            .get(session_id)
-            .and_then(|s| s.feed.floor());
-        if let Some(floor) = floor.filter(|f| cursor < *f && !replayed) {
-            replayed = true;
-            let batch = replay(hub, session_id, cursor, floor, limit).await?;
-            if !batch.events.is_empty() {
-                break batch;
-            }
         }
         let (wake, rx) = Wake::new();
         if watcher.wait(hub, &wake, now_ms()) {
@@ -390,7 +402,8 @@ pub async fn edge_watch(
     loop {
         let mut sessions = errors.clone();
         for w in &watchers {
-            let batch = w.take(hub);
+            // A replay refused (budget, upstream) leaves it waiting on the feed.
+            let batch = w.next(hub).await.unwrap_or_else(|_| w.take(hub));
             if !batch.events.is_empty() {
                 sessions.insert(
                     w.session_id.clone(),
