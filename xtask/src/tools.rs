@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Instant;
 
 use mochat_tests::toolchain::{
     CHROMEDRIVER, CHROMIUM, cargo_tool, command, node_tool, pyclients_venv, workspace_root,
@@ -24,6 +25,19 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// it and what it imports are pinned in `tests/pubclients/requirements.txt`.
 const NANOBOT: &str = "0.3.0";
 
+/// How the tools are compiled: we only run them, so they are built for a
+/// short build rather than the smallest or fastest binary (no LTO, many
+/// codegen units, light optimisation). Their own release profiles (Trunk's
+/// is fat LTO in one codegen unit) would keep one core busy for minutes.
+/// Each tool's work at run time (spawning cargo and wasm-opt, rewriting a
+/// wasm file) takes well under a second either way.
+const TOOL_PROFILE: [(&str, &str); 4] = [
+    ("CARGO_PROFILE_RELEASE_LTO", "off"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
+    ("CARGO_PROFILE_RELEASE_DEBUG", "false"),
+];
+
 /// Installs everything the tests need, Chromium included.
 pub fn install_all() -> Result {
     install(true)
@@ -31,29 +45,62 @@ pub fn install_all() -> Result {
 
 /// Installs what is missing; `for_tests` adds what only the tests use:
 /// Chromium and chromedriver, and the public MoChat client's venv.
+///
+/// Three lanes run side by side, because two cores are mostly idle while
+/// one tool links or another waits on the network: the downloads (npm,
+/// crates, Chromium, the Python client), wasm-bindgen-cli then
+/// worker-build, and Trunk with its toolchain.
 pub fn install(for_tests: bool) -> Result {
-    let total = if for_tests { 8 } else { 6 };
-    let mut n = 0;
-    let mut next = |what: &str| {
-        n += 1;
-        step(&format!("[setup {n}/{total}] {what}"));
-    };
-
-    next("Rust target wasm32-unknown-unknown");
+    let started = Instant::now();
+    step("[setup] Rust target wasm32-unknown-unknown");
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]));
     if installed.is_some_and(|t| t.lines().any(|l| l == WASM_TARGET)) {
         println!("    present");
     } else {
         status(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
+    let bindgen = wasm_bindgen_version()?;
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let downloads = s.spawn(|| downloads(for_tests));
+        let small = s.spawn(|| {
+            step(&format!(
+                "[setup] wasm-bindgen-cli {bindgen} (the version in Cargo.lock)"
+            ));
+            // No --locked: its lockfile wants a crate version the registry lacks.
+            cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[], false)?;
+            step(&format!("[setup] worker-build {WORKER_BUILD}"));
+            cargo_install("worker-build", "worker-build", WORKER_BUILD, &[], true)
+        });
+        let trunk = trunk();
+        [downloads.join(), small.join(), Ok(trunk)]
+            .into_iter()
+            .filter_map(|lane| match lane {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("a set-up step panicked".to_owned()),
+            })
+            .collect()
+    });
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    println!(
+        "\n    set-up complete in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
 
-    next(&format!(
-        "Node tools: wrangler {WRANGLER}, binaryen {BINARYEN} (npm ci, about a minute cold)"
+/// The lane that mostly waits on the network: npm packages, the workspace's
+/// crates, and for the tests Chromium and the Python client.
+fn downloads(for_tests: bool) -> Result {
+    step(&format!(
+        "[setup] Node tools: wrangler {WRANGLER}, binaryen {BINARYEN} (npm ci)"
     ));
     let wrangler_ok = version_of(&node_tool("wrangler")).is_some_and(|v| v.contains(WRANGLER));
     let binaryen_ok = version_of(&node_tool("wasm-opt")).is_some_and(|v| v.contains(BINARYEN));
     if wrangler_ok && binaryen_ok {
-        println!("    present");
+        println!("    present: wrangler, wasm-opt");
     } else {
         status(
             Command::new("npm")
@@ -61,21 +108,27 @@ pub fn install(for_tests: bool) -> Result {
                 .current_dir(workspace_root()),
         )?;
     }
+    step("[setup] crates for offline builds (cargo fetch)");
+    status(
+        Command::new("cargo")
+            .arg("fetch")
+            .current_dir(workspace_root()),
+    )?;
+    if for_tests {
+        step("[setup] Chromium and chromedriver (Debian packages)");
+        install_chromium()?;
+        step(&format!(
+            "[setup] Python client for the public-client test (nanobot-ai {NANOBOT}, venv)"
+        ));
+        install_pyclients()?;
+    }
+    Ok(())
+}
 
-    let bindgen = wasm_bindgen_version()?;
-    next(&format!(
-        "wasm-bindgen-cli {bindgen} (the version in Cargo.lock; about 3 minutes cold)"
-    ));
-    // No --locked: its lockfile wants a crate version the registry lacks (TOOLCHAIN.md 3).
-    cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[], false)?;
-
-    next(&format!(
-        "worker-build {WORKER_BUILD} (about 4 minutes cold)"
-    ));
-    cargo_install("worker-build", "worker-build", WORKER_BUILD, &[], true)?;
-
-    next(&format!(
-        "Trunk {TRUNK} with Rust {TRUNK_TOOLCHAIN} (about 11 minutes cold)"
+/// Trunk, with the newer toolchain it needs.
+fn trunk() -> Result {
+    step(&format!(
+        "[setup] Trunk {TRUNK} with Rust {TRUNK_TOOLCHAIN}"
     ));
     if !has_version(&cargo_tool("trunk"), TRUNK) {
         let toolchains = output(Command::new("rustup").args(["toolchain", "list"]));
@@ -91,24 +144,7 @@ pub fn install(for_tests: bool) -> Result {
         }
     }
     let plus = format!("+{TRUNK_TOOLCHAIN}");
-    cargo_install("trunk", "trunk", TRUNK, &[&plus], true)?;
-
-    next("crates for offline builds (cargo fetch)");
-    status(
-        Command::new("cargo")
-            .arg("fetch")
-            .current_dir(workspace_root()),
-    )?;
-
-    if for_tests {
-        next("Chromium and chromedriver (Debian packages)");
-        install_chromium()?;
-        next(&format!(
-            "Python client for the public-client test (nanobot-ai {NANOBOT}, venv; about 10 s cold)"
-        ));
-        install_pyclients()?;
-    }
-    Ok(())
+    cargo_install("trunk", "trunk", TRUNK, &[&plus], true)
 }
 
 /// The first line `TOOL --version` prints, if it runs.
@@ -133,7 +169,8 @@ fn cargo_install(bin: &str, krate: &str, version: &str, pre: &[&str], locked: bo
         cmd.arg("--locked");
     }
     // Never inherit the project's flags or target dir: tools build on their own.
-    cmd.env_remove("CARGO_TARGET_DIR")
+    cmd.envs(TOOL_PROFILE)
+        .env_remove("CARGO_TARGET_DIR")
         .current_dir(std::env::temp_dir());
     status(&mut cmd)
 }
