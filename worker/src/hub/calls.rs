@@ -154,7 +154,7 @@ async fn send(hub: &Rc<Hub>, call: &Forward, headers: Headers) -> Result<(Reply,
             .borrow()
             .slots
             .get(session_id)
-            .and_then(|s| s.feed.is_aligned().then(|| s.feed.latest())),
+            .and_then(|s| s.feed.is_aligned().then(|| Position::of(&s.feed))),
         _ => None,
     };
     let token = hub.token()?;
@@ -382,14 +382,13 @@ async fn settle(
         .get(key)
         .map_or(since_ms, |e| e.at)
         .saturating_sub(5_000);
-    let found = page.messages.into_iter().find(|m| {
-        let by_id = m.meta.get("clientId").and_then(Value::as_str) == Some(client_id);
-        let by_content = upstream.dialect == Dialect::Live
-            && m.author == agent
-            && sent.as_ref().is_some_and(|s| s.content.trim() == m.content)
-            && super::list::parse_ms(&m.created_at) >= reserved;
-        by_id || by_content
-    });
+    let by_content = (upstream.dialect == Dialect::Live)
+        .then(|| sent.as_ref().map(|s| (s.content.trim(), reserved)))
+        .flatten();
+    let found = page
+        .messages
+        .into_iter()
+        .find(|m| is_the_send(m, &agent, client_id, by_content));
     let Some(mut message) = found else {
         return Ok(None);
     };
@@ -407,6 +406,20 @@ async fn settle(
     Ok(Some(body))
 }
 
+/// Whether `m` is the send with `client_id`: posted by the agent (anyone
+/// else in the conversation can copy a client id into their own message),
+/// and carrying the id, or, where the upstream keeps no meta (`by_content`),
+/// the same content since the reservation (Unix ms).
+fn is_the_send(m: &Message, agent: &str, client_id: &str, by_content: Option<(&str, u64)>) -> bool {
+    if m.author != agent {
+        return false;
+    }
+    m.meta.get("clientId").and_then(Value::as_str) == Some(client_id)
+        || by_content.is_some_and(|(content, since)| {
+            content == m.content && super::list::parse_ms(&m.created_at) >= since
+        })
+}
+
 /// The `meta` a send asked for (the live dialect does not carry it: the hub
 /// keeps it and puts it back).
 fn sent_meta(body: Option<&[u8]>) -> Map<String, Value> {
@@ -420,7 +433,7 @@ async fn learn(
     hub: &Rc<Hub>,
     call: &Forward,
     mut reply: Reply,
-    captured: Option<u64>,
+    captured: Option<Position>,
     dialect: Dialect,
 ) -> Result<Reply, Halt> {
     if !reply.is_success() {
@@ -478,11 +491,16 @@ async fn learn(
         Route::SessionDetail { session_id } => {
             if let Some(mut detail) = reply.parse::<SessionDetail>() {
                 fill_title(hub, &mut detail.session);
-                let (cursor, count) =
-                    detail_position(hub, session_id, &detail, captured, live).await?;
-                detail.cursor = cursor;
-                if let Some(count) = count {
-                    detail.message_count = count;
+                let at = detail_position(hub, session_id, &detail, captured, live).await?;
+                detail.cursor = at.cursor;
+                if live {
+                    // The live dialect sends neither: the count and the newest
+                    // message it includes come from the feed at the cursor, so
+                    // a message delivered after it counts once.
+                    detail.message_count = at.count.unwrap_or(detail.message_count);
+                    if detail.session.last_message.is_none() {
+                        detail.session.last_message = at.newest;
+                    }
                 }
                 note_session(hub, detail.session.clone());
                 reply = Reply::json(reply.status, &detail);
@@ -534,24 +552,37 @@ async fn learn(
     Ok(reply)
 }
 
-/// The detail's cursor in the hub's numbering, and (live dialect) the
-/// message count the upstream does not send.
+/// Where a session's feed stands: the cursor a detail hands out, and the
+/// message count and newest message up to that cursor (when known).
+#[derive(Debug, Clone)]
+struct Position {
+    cursor: u64,
+    count: Option<u64>,
+    newest: Option<Message>,
+}
+
+impl Position {
+    fn of(feed: &super::feed::Feed) -> Self {
+        Self {
+            cursor: feed.latest(),
+            count: feed.message_count(),
+            newest: feed.newest_message(),
+        }
+    }
+}
+
+/// The detail's position in the hub's numbering: taken before the upstream
+/// call when the feed was aligned (everything handed out by then is in the
+/// detail), else from the detail (reference) or the session's events (live).
 async fn detail_position(
     hub: &Rc<Hub>,
     session_id: &str,
     detail: &SessionDetail,
-    captured: Option<u64>,
+    captured: Option<Position>,
     live: bool,
-) -> Result<(u64, Option<u64>), Halt> {
-    if let Some(cursor) = captured {
-        // Everything the hub handed out up to then is in the detail's history.
-        let count = hub
-            .core
-            .borrow()
-            .slots
-            .get(session_id)
-            .and_then(|s| s.feed.message_count());
-        return Ok((cursor, if live { count } else { None }));
+) -> Result<Position, Halt> {
+    if let Some(at) = captured {
+        return Ok(at);
     }
     if !live {
         let mut core = hub.core.borrow_mut();
@@ -567,15 +598,22 @@ async fn detail_position(
         {
             slot.known_ms = super::list::parse_ms(&detail.session.updated_at);
         }
-        return Ok((detail.cursor, None));
+        return Ok(Position {
+            cursor: detail.cursor,
+            count: None,
+            newest: None,
+        });
     }
     // The live dialect's detail has no cursor: the session's events tell it.
     watch::align(hub, session_id, Spender::Person).await?;
     let core = hub.core.borrow();
-    let feed = core.slots.get(session_id).map(|s| &s.feed);
-    Ok((
-        feed.map_or(0, super::feed::Feed::latest),
-        feed.and_then(super::feed::Feed::message_count),
+    Ok(core.slots.get(session_id).map_or(
+        Position {
+            cursor: 0,
+            count: None,
+            newest: None,
+        },
+        |s| Position::of(&s.feed),
     ))
 }
 
@@ -738,4 +776,55 @@ pub async fn read_events(
         hub.blocked_for(reply.retry_after.as_deref());
     }
     Ok(reply.parse::<WatchResponse>().ok_or(reply))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(author: &str, client_id: &str, content: &str, at: &str) -> Message {
+        serde_json::from_value(json!({
+            "messageId": "m1", "sessionId": "s1", "content": content, "author": author,
+            "authorInfo": {"userId": author, "type": "agent", "name": "A"},
+            "meta": {"clientId": client_id}, "createdAt": at
+        }))
+        .expect("a message")
+    }
+
+    const AT: &str = "2026-12-01T10:00:00.000Z";
+
+    #[test]
+    fn a_read_back_takes_only_the_agents_own_message() {
+        assert!(is_the_send(
+            &message("agent", "c1", "hi", AT),
+            "agent",
+            "c1",
+            None
+        ));
+        assert!(!is_the_send(
+            &message("agent", "c2", "hi", AT),
+            "agent",
+            "c1",
+            None
+        ));
+        // Someone else in the conversation copied the client id: not the send.
+        assert!(!is_the_send(
+            &message("mallory", "c1", "hi", AT),
+            "agent",
+            "c1",
+            None
+        ));
+    }
+
+    #[test]
+    fn without_meta_the_content_since_the_reservation_tells() {
+        let since = super::super::list::parse_ms(AT);
+        let m = message("agent", "", "hello", AT);
+        assert!(is_the_send(&m, "agent", "c1", Some(("hello", since))));
+        assert!(!is_the_send(&m, "agent", "c1", Some(("hello!", since))));
+        assert!(!is_the_send(&m, "agent", "c1", Some(("hello", since + 1))));
+        let theirs = message("mallory", "", "hello", AT);
+        assert!(!is_the_send(&theirs, "agent", "c1", Some(("hello", since))));
+    }
 }
