@@ -9,12 +9,14 @@
 //! - `setup`: only install what is missing.
 //! - `build`: only build the dashboard and the worker (release); `build
 //!   client` or `build worker` builds only that one.
+//! - `deploy [--dry-run] [--var NAME:VALUE]…`: build for release and
+//!   `wrangler deploy` (checked first), or only bundle and size-check it.
 //! - `bench`: build for release, run the stack on loopback, measure, and
 //!   write `BENCHMARKS.md` and `bench/results.json`.
 
 mod bench;
 mod build;
-mod csp;
+mod deploy;
 mod dev;
 mod run;
 mod test;
@@ -22,13 +24,16 @@ mod tools;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <dev|test|setup|build|bench>
+const USAGE: &str = "usage: cargo xtask <dev|test|setup|build|deploy|bench>
 
   dev     run the product: local MoChat server (demo data) + worker + dashboard
   test    run every check and test (formatting, clippy, unit, browser, end-to-end)
   setup   install the pinned tools that are missing (idempotent)
   build   build the dashboard and the worker for release (`build client`,
           `build worker`: only that one)
+  deploy  build for release and `wrangler deploy` after checking secrets and vars
+          (`--dry-run`: bundle into test-output/deploy and check its size;
+          `--var NAME:VALUE`: e.g. --var UPSTREAM_URL:https://mochat.io/api)
   bench   build for release, measure on loopback, write BENCHMARKS.md";
 
 fn main() -> ExitCode {
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
             Some("worker") => build::worker(),
             _ => build::all(),
         }),
+        "deploy" => tools::install(false).and_then(|()| deploy::run()),
         "bench" => bench::run(),
         // The measuring half of `bench`, started by it after the builds.
         "bench-measure" => bench::measure(),

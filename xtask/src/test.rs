@@ -48,6 +48,7 @@ pub fn run() -> Result {
     ]))?;
 
     build::all()?;
+    crate::deploy::dry_run()?;
 
     let mut total = Counts::default();
     mochat_tests::faults::clear();
