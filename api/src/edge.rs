@@ -127,10 +127,27 @@ pub struct EdgeWatchResponse {
 pub const SESSION_COOKIE: &str = "mochat_session";
 /// Lifetime of a worker session, in seconds (12 h).
 pub const SESSION_TTL_SECS: u64 = 12 * 60 * 60;
+/// HKDF-SHA256's salt when the worker derives its keys from `SESSION_SECRET`.
+pub const KEY_SALT: &[u8] = b"mochat-worker";
+/// The HKDF label of the key that signs operator session cookies.
+pub const COOKIE_KEY_LABEL: &[u8] = b"mochat session cookie v1";
+/// The HKDF label of the key that signs widget visitor tokens.
+pub const VISITOR_KEY_LABEL: &[u8] = b"mochat visitor token v1";
+/// The least `SESSION_SECRET` may have, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// The least `DASHBOARD_PASSWORD` may have, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 /// Failed sign-ins per client address allowed in [`SIGN_IN_WINDOW_SECS`].
 pub const SIGN_IN_FAILURES: u32 = 5;
 /// Window of the sign-in throttle, in seconds.
 pub const SIGN_IN_WINDOW_SECS: u64 = 60;
+/// Failed sign-ins from all addresses together allowed in
+/// [`SHARED_SIGN_IN_WINDOW_SECS`]: someone with many addresses still gets
+/// only this many guesses an hour; while it is spent, every sign-in waits.
+pub const SHARED_SIGN_IN_FAILURES: u32 = 100;
+/// Window of the shared sign-in budget, in seconds (an hour).
+pub const SHARED_SIGN_IN_WINDOW_SECS: u64 = 60 * 60;
 
 #[cfg(test)]
 mod tests {

@@ -221,15 +221,15 @@ pub async fn sign_in(password: String) -> ApiResult<()> {
     decode(resp).await
 }
 
-/// `DELETE /edge/session`: signs out.
-pub async fn sign_out() -> ApiResult<()> {
-    decode(
-        Request::delete("/edge/session")
-            .send()
-            .await
-            .map_err(network_error)?,
-    )
-    .await
+/// `DELETE /edge/session`: signs out (this session ends wherever its cookie
+/// was copied); `everywhere`: `DELETE /edge/sessions`, every session ends.
+pub async fn sign_out(everywhere: bool) -> ApiResult<()> {
+    let path = if everywhere {
+        "/edge/sessions"
+    } else {
+        "/edge/session"
+    };
+    decode(Request::delete(path).send().await.map_err(network_error)?).await
 }
 
 /// `POST /edge/watch`: one long poll for many sessions and the session

@@ -161,7 +161,7 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let section = RwSignal::new(Section::Sessions);
     let notify = RwSignal::new(browser::notifications_on());
     let agents = LocalResource::new(api::agents);
-    let sign_out = Action::new_local(|_: &()| api::sign_out());
+    let sign_out = Action::new_local(|everywhere: &bool| api::sign_out(*everywhere));
     Effect::new(move |_| {
         if sign_out.value().get().is_some() {
             on_sign_out();
@@ -258,9 +258,22 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             >
                 {move || if notify.get() { "Notifications on" } else { "Notifications off" }}
             </button>
-            <button class="ghost" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(()); }>
-                "Sign out"
-            </button>
+            <details class="menu" data-testid="account-menu">
+                <summary class="ghost">"Sign out"</summary>
+                <div class="menu-items">
+                    <button class="ghost" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(false); }>
+                        "Sign out of this browser"
+                    </button>
+                    <button
+                        class="ghost"
+                        data-testid="sign-out-everywhere"
+                        title="End every dashboard session, on every device (e.g. after losing a laptop)"
+                        on:click=move |_| { sign_out.dispatch(true); }
+                    >
+                        "Sign out everywhere"
+                    </button>
+                </div>
+            </details>
         </header>
         <RateBanner />
         <main class="content">

@@ -34,6 +34,35 @@ fn message(content: &str) -> Message {
 }
 
 #[wasm_bindgen_test]
+async fn avatars_from_other_sites_are_never_loaded() {
+    for (avatar, loads) in [
+        ("https://tracker.example/pixel.png", false),
+        ("http://tracker.example/pixel.png", false),
+        ("//tracker.example/pixel.png", false),
+        ("/\\tracker.example/pixel.png", false),
+        ("data:image/png;base64,AAAA", false),
+        ("/avatars/ada.png", true),
+    ] {
+        let el = container();
+        let mut m = message("hi");
+        m.author_info.avatar = Some(avatar.to_owned());
+        let _handle = leptos::mount::mount_to(
+            el.clone(),
+            move || view! { <MessageItem message=m.clone() /> },
+        );
+        leptos::task::tick().await;
+        let imgs = el.query_selector_all("img").expect("query").length();
+        assert_eq!(imgs, u32::from(loads), "{avatar}");
+        if !loads {
+            assert!(
+                el.query_selector("span.avatar").expect("query").is_some(),
+                "initials instead of {avatar}"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
 async fn hostile_content_and_names_render_as_text() {
     let el = container();
     let hostile = "<img src=x onerror=\"window.__pwned=1\"> <script>window.__pwned=1</script> \

@@ -129,12 +129,12 @@ pub fn BudgetMeter() -> impl IntoView {
     }
 }
 
-/// A round avatar: the picture if any (http/https only), else initials.
+/// A round avatar: the picture when it is on this origin, else initials.
+/// A picture elsewhere is never loaded: it would tell that site when an
+/// operator or visitor is here, and from where (the CSP refuses it too).
 #[component]
 pub fn Avatar(user: User) -> impl IntoView {
-    let safe = user
-        .avatar
-        .filter(|a| a.starts_with("https://") || a.starts_with("http://"));
+    let safe = user.avatar.filter(|a| is_own_picture(a));
     let kind = if user.kind == UserType::Agent {
         "agent"
     } else {
@@ -176,4 +176,9 @@ pub fn reload_when_transient<T: Clone + 'static>(resource: LocalResource<Result<
             set_timeout(move || resource.refetch(), Duration::from_secs(wait));
         }
     });
+}
+
+/// Whether an avatar URL is a picture on this origin (a path, not `//host`).
+pub fn is_own_picture(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//") && !url.contains('\\')
 }

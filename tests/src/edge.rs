@@ -164,12 +164,18 @@ impl Edge {
 }
 
 /// A session cookie value signed the way the worker signs one
-/// (`v1.<expires>.<hex HMAC-SHA256>`), with any key and expiry: tests forge
-/// cookies with the wrong key or a past expiry to check they are refused.
+/// (`v1.<expires>.<hex HMAC-SHA256>` under the cookie key it derives from
+/// `SESSION_SECRET` with HKDF), with any secret and expiry: tests forge
+/// cookies with the wrong secret or a past expiry to check they are refused.
 pub fn forge_cookie(secret: &str, expires_unix_secs: u64) -> String {
     use hmac::{Hmac, Mac};
+    use mochat_api::edge::{COOKIE_KEY_LABEL, KEY_SALT};
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(KEY_SALT), secret.as_bytes())
+        .expand(COOKIE_KEY_LABEL, &mut key)
+        .unwrap_or_default();
     let payload = format!("v1.{expires_unix_secs}");
-    let mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+    let mac = Hmac::<sha2::Sha256>::new_from_slice(&key)
         .map(|mut mac| {
             mac.update(payload.as_bytes());
             mac.finalize().into_bytes().to_vec()

@@ -72,7 +72,7 @@ pub fn tool_path() -> OsString {
 }
 
 /// The environment every tool runs in: offline-safe, quiet, and writing only
-/// inside the project (TOOLCHAIN.md pitfalls 4, 6, 7, 9).
+/// inside the project (README, Tools: the pitfalls behind each pin).
 pub fn tool_env() -> Vec<(&'static str, OsString)> {
     let state = state_dir();
     for sub in ["config", "cache", "tmp"] {

@@ -51,6 +51,11 @@ pub const WIDGET_VISITOR_LIMIT: &str = "WIDGET_VISITOR_LIMIT";
 pub const WIDGET_VISITOR: &str = "WIDGET_VISITOR";
 /// Assets binding: the built client (the widget page is read from it).
 pub const ASSETS: &str = "ASSETS";
+/// Durable Object binding: the one [`crate::revocation::SessionRegistry`],
+/// which operator sessions have ended before their cookies expire.
+pub const SESSION_REGISTRY: &str = "SESSION_REGISTRY";
+/// Name of the single session registry instance.
+pub const SESSION_INSTANCE: &str = "sessions";
 /// Name of the single vault instance.
 pub const VAULT_INSTANCE: &str = "vault";
 

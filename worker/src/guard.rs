@@ -8,8 +8,9 @@ use mochat_api::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 use worker::{Date, Env, Request};
 
-use crate::config::{self, SESSION_SECRET};
-use crate::respond::Flow;
+use crate::keys::Keys;
+use crate::respond::{Flow, Halt};
+use crate::revocation;
 use crate::routes::Access;
 use crate::session;
 use crate::visitor_token::Visitor;
@@ -95,29 +96,39 @@ pub fn now_secs() -> u64 {
 pub struct Signed {
     /// When it ends (Unix seconds).
     pub end: u64,
+    /// Its id (the sign-in's nonce in the cookie), which signing out revokes.
+    pub id: String,
     /// A name for it that reveals nothing of the cookie (for counting its watches).
     pub key: String,
 }
 
-/// The request's valid session, or 401.
-pub fn session(req: &Request, env: &Env) -> Flow<Signed> {
-    let secret = config::required(env, SESSION_SECRET)?;
+/// The request's valid session, or 401: signed by the cookie key, not
+/// expired, and not ended by a sign-out ([`crate::revocation`]).
+pub async fn session(req: &Request, env: &Env) -> Flow<Signed> {
+    let keys = Keys::from_env(env)?;
     let cookies = req.headers().get("Cookie")?.unwrap_or_default();
     let value = session::cookie(&cookies, SESSION_COOKIE);
-    let end = value.and_then(|value| session::verify(&secret, value, now_secs()));
-    match (value, end) {
-        (Some(value), Some(end)) => {
-            let digest = Sha256::digest(value.as_bytes());
-            Ok(Signed {
-                end,
-                key: crate::session::hex(&digest[..12]),
-            })
-        }
-        _ => Err(ApiError::unauthorized(
-            "You are not signed in, or your session has expired. Sign in to the dashboard again.",
-        )
-        .into()),
+    let valid = value.and_then(|value| session::verify_session(&keys.cookie, value, now_secs()));
+    let (Some(value), Some((end, id))) = (value, valid) else {
+        return Err(not_signed_in());
+    };
+    let revocations = revocation::current(env, Date::now().as_millis()).await?;
+    if revocations.has_ended(&id, end) {
+        return Err(not_signed_in());
     }
+    let digest = Sha256::digest(value.as_bytes());
+    Ok(Signed {
+        end,
+        id,
+        key: crate::session::hex(&digest[..12]),
+    })
+}
+
+fn not_signed_in() -> Halt {
+    ApiError::unauthorized(
+        "You are not signed in, or your session has ended. Sign in to the dashboard again.",
+    )
+    .into()
 }
 
 /// Who is calling, as far as the call's [`Access`] asked.
@@ -168,14 +179,14 @@ impl Caller {
 /// The caller a call needs (401 otherwise): a session cookie for the
 /// operator's calls, a visitor token for the widget's, either for the API
 /// (a visitor token, when sent, decides).
-pub fn caller(req: &Request, env: &Env, access: Access) -> Flow<Caller> {
+pub async fn caller(req: &Request, env: &Env, access: Access) -> Flow<Caller> {
     match access {
         Access::Public => Ok(Caller::Anyone),
-        Access::Operator => Ok(Caller::Operator(session(req, env)?)),
+        Access::Operator => Ok(Caller::Operator(session(req, env).await?)),
         Access::Visitor | Access::OperatorOrVisitor => match widget::bearer(req)? {
             Some(token) => Ok(Caller::Visitor(widget::verify(env, &token)?)),
             None if access == Access::Visitor => Caller::Anyone.visitor().map(|_| Caller::Anyone),
-            None => Ok(Caller::Operator(session(req, env)?)),
+            None => Ok(Caller::Operator(session(req, env).await?)),
         },
     }
 }

@@ -7,10 +7,12 @@ pub mod frame;
 pub mod guard;
 pub mod headers;
 pub mod hub;
+pub mod keys;
 pub mod limiter;
 pub mod outbox;
 pub mod proxy;
 pub mod respond;
+pub mod revocation;
 pub mod routes;
 pub mod session;
 pub mod sites;
@@ -57,12 +59,13 @@ async fn handle(mut req: Request, env: &Env) -> Flow<Response> {
     let method = req.inner().method();
     let call = routes::classify(&method, &req.path()).map_err(miss)?;
     let body = guard::body(&mut req, call.takes_body()).await?;
-    let caller = guard::caller(&req, env, call.access())?;
+    let caller = guard::caller(&req, env, call.access()).await?;
     guard::origin(&req, &method)?;
     match call {
         Call::SignIn => edge::sign_in(&req, env, body).await,
         Call::SessionStatus => edge::session_status(caller.session_end()),
-        Call::SignOut => edge::sign_out(),
+        Call::SignOut => edge::sign_out(env, &caller, false).await,
+        Call::SignOutEverywhere => edge::sign_out(env, &caller, true).await,
         Call::Agents => edge::agents(env).await,
         Call::Health => edge::health(env).await,
         Call::EdgeWatch => api::edge_watch(&req, env, &caller, body).await,

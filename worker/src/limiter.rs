@@ -215,7 +215,8 @@ impl StoredWindow {
         };
         let before = window.hits.clone();
         let decision = f(window);
-        let plan = SyncPlan::between(&before, &window.hits, now.checked_sub(self.window_ms));
+        // The window's own length: a call may have set it (the shared budget).
+        let plan = SyncPlan::between(&before, &window.hits, now.checked_sub(window.window_ms));
         match plan.delete {
             Delete::Nothing => {}
             Delete::All => {
@@ -268,6 +269,14 @@ pub enum Attempt {
     /// One more of something limited to `limit` per window (a visitor
     /// minted, a conversation opened): counted if there is room.
     Admit { limit: u32 },
+    /// A sign-in against the budget all addresses share: refused while
+    /// `limit` failures are in the last `window_secs`; a failure (`failed`)
+    /// is counted; a success clears nothing.
+    Shared {
+        limit: u32,
+        window_secs: u64,
+        failed: bool,
+    },
 }
 
 /// The throttle's answer.
@@ -293,9 +302,10 @@ pub fn sign_in_rule(window: &mut SlidingWindow, now: u64, attempt: Attempt) -> V
     match attempt {
         Attempt::Check | Attempt::Admit { .. } => {}
         Attempt::Success => window.clear(),
-        Attempt::Failure => {
+        Attempt::Failure | Attempt::Shared { failed: true, .. } => {
             window.record(now);
         }
+        Attempt::Shared { failed: false, .. } => {}
     }
     Verdict {
         blocked: false,
@@ -335,6 +345,13 @@ impl DurableObject for SignInThrottle {
                     retry_after: if d.allowed { 0 } else { d.retry_after() },
                 };
                 return d;
+            }
+            if let Attempt::Shared {
+                limit, window_secs, ..
+            } = attempt
+            {
+                w.limit = limit.max(1);
+                w.window_ms = window_secs.max(1) * 1000;
             }
             verdict = sign_in_rule(w, now, attempt);
             w.check(now)
@@ -534,5 +551,36 @@ mod tests {
         assert!(!v.blocked);
         assert!(w.is_empty(), "a success clears the count");
         assert!(!sign_in_rule(&mut w, 60_001, Attempt::Failure).blocked);
+    }
+
+    #[test]
+    fn the_shared_budget_counts_failures_from_everywhere_and_no_success_clears_it() {
+        use mochat_api::edge::{SHARED_SIGN_IN_FAILURES, SHARED_SIGN_IN_WINDOW_SECS};
+        let hour = SHARED_SIGN_IN_WINDOW_SECS * 1000;
+        let mut w = SlidingWindow::new(SHARED_SIGN_IN_FAILURES, hour);
+        let shared = |failed| Attempt::Shared {
+            limit: SHARED_SIGN_IN_FAILURES,
+            window_secs: SHARED_SIGN_IN_WINDOW_SECS,
+            failed,
+        };
+        for i in 0..u64::from(SHARED_SIGN_IN_FAILURES) {
+            assert!(!sign_in_rule(&mut w, i, shared(false)).blocked);
+            assert!(
+                !sign_in_rule(&mut w, i, shared(true)).blocked,
+                "failure {i}"
+            );
+            if i == 10 {
+                sign_in_rule(&mut w, i, shared(false));
+                assert_eq!(w.len(), 11, "a success elsewhere clears nothing");
+            }
+        }
+        let v = sign_in_rule(&mut w, 1_000, shared(false));
+        assert!(v.blocked, "spent: everyone waits");
+        assert_eq!(v.retry_after, SHARED_SIGN_IN_WINDOW_SECS - 1);
+        assert!(sign_in_rule(&mut w, hour - 1, shared(false)).blocked);
+        assert!(
+            !sign_in_rule(&mut w, hour, shared(false)).blocked,
+            "the oldest left"
+        );
     }
 }

@@ -15,6 +15,8 @@ pub enum Call {
     SessionStatus,
     /// `DELETE /edge/session`
     SignOut,
+    /// `DELETE /edge/sessions`: every operator session ends.
+    SignOutEverywhere,
     /// `GET /edge/agents`
     Agents,
     /// `GET /edge/health`
@@ -65,6 +67,7 @@ impl Call {
             Self::Health | Self::SignIn | Self::WidgetFrame | Self::NewVisitor => Access::Public,
             Self::SessionStatus
             | Self::SignOut
+            | Self::SignOutEverywhere
             | Self::Agents
             | Self::EdgeWatch
             | Self::Api(Route::Register) => Access::Operator,
@@ -115,6 +118,7 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
             (Method::Post, Call::SignIn),
             (Method::Delete, Call::SignOut),
         ]),
+        "/edge/sessions" => edge(&[(Method::Delete, Call::SignOutEverywhere)]),
         "/edge/agents" => edge(&[(Method::Get, Call::Agents)]),
         "/edge/health" => edge(&[(Method::Get, Call::Health)]),
         mochat_api::edge::WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
@@ -144,6 +148,10 @@ mod tests {
         assert_eq!(classify("POST", "/edge/session"), Ok(Call::SignIn));
         assert_eq!(classify("GET", "/edge/session"), Ok(Call::SessionStatus));
         assert_eq!(classify("DELETE", "/edge/session"), Ok(Call::SignOut));
+        assert_eq!(
+            classify("DELETE", "/edge/sessions"),
+            Ok(Call::SignOutEverywhere)
+        );
         assert_eq!(classify("GET", "/edge/agents"), Ok(Call::Agents));
         assert_eq!(classify("GET", "/edge/health"), Ok(Call::Health));
         assert_eq!(classify("POST", "/edge/watch"), Ok(Call::EdgeWatch));
@@ -164,6 +172,7 @@ mod tests {
         assert_eq!(Call::Health.access(), Access::Public);
         assert_eq!(Call::SignIn.access(), Access::Public);
         assert_eq!(Call::SignOut.access(), Access::Operator);
+        assert_eq!(Call::SignOutEverywhere.access(), Access::Operator);
         assert_eq!(Call::Agents.access(), Access::Operator);
         assert_eq!(Call::Api(Route::Register).access(), Access::Operator);
         assert_eq!(

@@ -4,9 +4,8 @@
 //! Cookie value: `v1.<expires>.<nonce>.<mac>` where `expires` is Unix
 //! seconds, `nonce` tells one sign-in from another (1 to 32 of `[0-9a-f]`;
 //! cookies from before it, `v1.<expires>.<mac>`, still verify) and `mac` is
-//! lower-case hex HMAC-SHA256 of everything before it under `SESSION_SECRET`.
-//! Sessions are stateless: signing out clears the cookie, and rotating
-//! `SESSION_SECRET` ends every session at once.
+//! lower-case hex HMAC-SHA256 of everything before it under the cookie key
+//! (derived from `SESSION_SECRET`, see [`crate::keys`]).
 
 use hmac::{Hmac, Mac};
 use mochat_api::edge::{SESSION_COOKIE, SESSION_TTL_SECS};
@@ -16,25 +15,31 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: &str = "v1";
 
-pub(crate) fn mac(secret: &str) -> HmacSha256 {
+pub(crate) fn mac(key: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length; this never fails.
-    <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
+    <HmacSha256 as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
 }
 
 /// A fresh cookie value for a session that ends at `expires` (Unix
 /// seconds); `nonce` (`[0-9a-f]`, at most 32) names this sign-in.
-pub fn sign(secret: &str, expires: u64, nonce: &str) -> String {
+pub fn sign(key: &[u8], expires: u64, nonce: &str) -> String {
     let payload = format!("{VERSION}.{expires}.{nonce}");
-    let mut m = mac(secret);
+    let mut m = mac(key);
     m.update(payload.as_bytes());
     format!("{payload}.{}", hex(&m.finalize().into_bytes()))
 }
 
-/// The session's end (Unix seconds) if `value` is a cookie this secret signed
+/// The session's end (Unix seconds) if `value` is a cookie this key signed
 /// and it has not expired at `now`. Forged, altered, malformed and expired
 /// values are `None`.
-pub fn verify(secret: &str, value: &str, now: u64) -> Option<u64> {
+pub fn verify(key: &[u8], value: &str, now: u64) -> Option<u64> {
+    verify_session(key, value, now).map(|(expires, _)| expires)
+}
+
+/// As [`verify`], with the session's id (its nonce; `0` for a cookie from
+/// before nonces).
+pub fn verify_session(key: &[u8], value: &str, now: u64) -> Option<(u64, String)> {
     let (payload, tag) = value.rsplit_once('.')?;
     let rest = payload.strip_prefix(VERSION)?.strip_prefix('.')?;
     let (expires, nonce) = rest.split_once('.').unwrap_or((rest, "0"));
@@ -46,11 +51,12 @@ pub fn verify(secret: &str, value: &str, now: u64) -> Option<u64> {
     }
     let expires: u64 = expires.parse().ok()?;
     let tag = unhex(tag)?;
-    let mut m = mac(secret);
+    let mut m = mac(key);
     m.update(payload.as_bytes());
     m.verify_slice(&tag).ok()?;
     // A session never lasts longer than the TTL, whatever was signed.
-    (expires > now && expires <= now.saturating_add(SESSION_TTL_SECS)).then_some(expires)
+    (expires > now && expires <= now.saturating_add(SESSION_TTL_SECS))
+        .then(|| (expires, nonce.to_owned()))
 }
 
 /// The value of cookie `name` in a `Cookie` request header.
@@ -124,7 +130,7 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    const SECRET: &str = "test-secret-0123456789";
+    const SECRET: &[u8] = b"test-secret-0123456789";
     const NOW: u64 = 1_800_000_000;
 
     #[test]
@@ -141,7 +147,7 @@ mod tests {
     #[test]
     fn forgeries_are_refused() {
         let value = sign(SECRET, NOW + 100, "ff");
-        assert_eq!(verify("another-secret", &value, NOW), None, "other key");
+        assert_eq!(verify(b"another-secret", &value, NOW), None, "other key");
         // Another sign-in's nonce with this MAC: refused.
         assert_eq!(
             verify(SECRET, &value.replacen(".ff.", ".fe.", 1), NOW),

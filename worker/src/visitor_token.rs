@@ -3,8 +3,9 @@
 //! widget keeps the token in its own storage).
 //!
 //! Token: `vt1.<site>.<visitorId>.<expires>.<mac>`, `mac` the hex HMAC-SHA256
-//! of `visitor|vt1.<site>.<visitorId>.<expires>` under `SESSION_SECRET` (the
-//! `visitor|` prefix keeps it from ever verifying as a session cookie).
+//! of `visitor|vt1.<site>.<visitorId>.<expires>` under the visitor key, which
+//! is not the cookie key (both derived from `SESSION_SECRET`, see
+//! [`crate::keys`]); the `visitor|` prefix is a second guard.
 
 use hmac::Mac;
 use mochat_api::routes::is_valid_id;
@@ -20,22 +21,22 @@ pub struct Visitor {
     pub expires: u64,
 }
 
-fn tag(secret: &str, payload: &str) -> HmacSha256 {
-    let mut m = mac(secret);
+fn tag(key: &[u8], payload: &str) -> HmacSha256 {
+    let mut m = mac(key);
     m.update(b"visitor|");
     m.update(payload.as_bytes());
     m
 }
 
 /// A token for visitor `id` of `site` that ends at `expires` (Unix seconds).
-pub fn sign(secret: &str, site: &str, id: &str, expires: u64) -> String {
+pub fn sign(key: &[u8], site: &str, id: &str, expires: u64) -> String {
     let payload = format!("{VISITOR_TOKEN_PREFIX}{site}.{id}.{expires}");
-    let m = tag(secret, &payload);
+    let m = tag(key, &payload);
     format!("{payload}.{}", hex(&m.finalize().into_bytes()))
 }
 
-/// The visitor of a token this secret signed that has not expired at `now`.
-pub fn verify(secret: &str, token: &str, now: u64) -> Option<Visitor> {
+/// The visitor of a token this key signed that has not expired at `now`.
+pub fn verify(key: &[u8], token: &str, now: u64) -> Option<Visitor> {
     if token.len() > 512 {
         return None;
     }
@@ -50,7 +51,7 @@ pub fn verify(secret: &str, token: &str, now: u64) -> Option<Visitor> {
         return None;
     }
     let expires: u64 = expires.parse().ok()?;
-    tag(secret, payload).verify_slice(&unhex(given)?).ok()?;
+    tag(key, payload).verify_slice(&unhex(given)?).ok()?;
     (expires > now && expires <= now.saturating_add(VISITOR_TTL_SECS)).then(|| Visitor {
         site: site.to_owned(),
         id: id.to_owned(),
@@ -62,7 +63,7 @@ pub fn verify(secret: &str, token: &str, now: u64) -> Option<Visitor> {
 mod tests {
     use super::*;
 
-    const SECRET: &str = "test-secret-0123456789";
+    const SECRET: &[u8] = b"test-secret-0123456789";
     const NOW: u64 = 1_800_000_000;
 
     #[test]
@@ -76,7 +77,7 @@ mod tests {
             ("acme", "v0123", exp)
         );
         assert_eq!(verify(SECRET, &t, exp), None);
-        assert_eq!(verify("other-secret", &t, NOW), None);
+        assert_eq!(verify(b"other-secret", &t, NOW), None);
     }
 
     #[test]
@@ -96,5 +97,19 @@ mod tests {
     fn session_cookies_are_not_visitor_tokens() {
         let cookie = crate::session::sign(SECRET, NOW + 60, "1");
         assert_eq!(verify(SECRET, &cookie, NOW), None);
+    }
+
+    #[test]
+    fn a_visitor_tokens_mac_is_no_cookie_mac_under_the_workers_keys() {
+        // The same secret gives the two a different key: a token's MAC, which
+        // anyone can get by minting a visitor, says nothing of the cookie key.
+        let keys =
+            crate::keys::Keys::derive("test-session-secret-0123456789abcdef").expect("long enough");
+        let token = sign(&keys.visitor, "acme", "v0123", NOW + 60);
+        assert!(verify(&keys.visitor, &token, NOW).is_some());
+        assert_eq!(verify(&keys.cookie, &token, NOW), None);
+        let cookie = crate::session::sign(&keys.cookie, NOW + 60, "ab");
+        assert!(crate::session::verify(&keys.cookie, &cookie, NOW).is_some());
+        assert_eq!(crate::session::verify(&keys.visitor, &cookie, NOW), None);
     }
 }

@@ -10,11 +10,10 @@ use mochat_api::widget::{
 use mochat_api::{ApiError, ErrorCode};
 use worker::{Env, Request, Response};
 
-use crate::config::{
-    self, CONVERSATION_OPEN_LIMIT, DefaultAgent, SESSION_SECRET, VISITOR_MINT_LIMIT,
-};
+use crate::config::{CONVERSATION_OPEN_LIMIT, DefaultAgent, VISITOR_MINT_LIMIT};
 use crate::guard::{self, now_secs};
 use crate::hub::protocol::{self, Caller, HubCall, Op, VisitorRef};
+use crate::keys::Keys;
 use crate::limiter::{self, Attempt, positive};
 use crate::respond::{Flow, Halt};
 use crate::sites;
@@ -36,8 +35,8 @@ pub fn bearer(req: &Request) -> Flow<Option<String>> {
 
 /// The visitor a token speaks for, or 401.
 pub fn verify(env: &Env, token: &str) -> Flow<Visitor> {
-    let secret = config::required(env, SESSION_SECRET)?;
-    visitor_token::verify(&secret, token, now_secs()).ok_or_else(|| {
+    let keys = Keys::from_env(env)?;
+    visitor_token::verify(&keys.visitor, token, now_secs()).ok_or_else(|| {
         ApiError::unauthorized(
             "This chat's visitor token is not valid or has expired. Reload the page to start a new chat.",
         )
@@ -118,14 +117,14 @@ pub async fn new_visitor(req: &Request, env: &Env, body: Option<Vec<u8>>) -> Flo
     sites::find(env, &asked.site)?;
     let limit = positive(env, VISITOR_MINT_LIMIT, u64::from(MINT_LIMIT));
     throttle(req, env, "mint", u32::try_from(limit).unwrap_or(MINT_LIMIT)).await?;
-    let secret = config::required(env, SESSION_SECRET)?;
+    let keys = Keys::from_env(env)?;
     let expires = now_secs() + VISITOR_TTL_SECS;
     let visitor = Visitor {
         site: asked.site,
         id: guard::random_hex()?,
         expires,
     };
-    let token = visitor_token::sign(&secret, &visitor.site, &visitor.id, expires);
+    let token = visitor_token::sign(&keys.visitor, &visitor.site, &visitor.id, expires);
     let op = Op::NewVisitor {
         name: asked.name,
         email: asked.email,

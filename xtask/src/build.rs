@@ -30,7 +30,8 @@ pub fn client() -> Result {
     let read = |p: &str| {
         std::fs::read_to_string(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"))
     };
-    let headers = crate::csp::headers_for(&read("www/_headers")?, &read("dist/index.html")?);
+    let inline = mochat_worker::frame::script_hashes(&read("dist/index.html")?);
+    let headers = mochat_worker::headers::assets_headers_file(&inline);
     std::fs::write(root.join("dist/_headers"), headers)
         .map_err(|e| format!("cannot write dist/_headers: {e}"))
 }

@@ -26,6 +26,13 @@ pub fn run() -> Result {
     )?;
 
     let root = workspace_root();
+    // The widget's demo host page is for development only: the release
+    // build does not ship it; `dev` adds it to this build's assets.
+    std::fs::copy(
+        root.join("www/widget-demo.html"),
+        root.join("dist/widget-demo.html"),
+    )
+    .map_err(|e| format!("cannot copy the widget demo page into dist/: {e}"))?;
     let dev_vars = root.join(".dev.vars");
     ensure_secrets(&dev_vars)?;
 
@@ -121,19 +128,22 @@ pub fn run() -> Result {
 }
 
 /// Creates the worker's local secrets once: the dashboard password and the
-/// cookie key. The demo server adds `CLAW_TOKEN` to the same file.
+/// key the worker derives its signing keys from, each at least as long as
+/// the worker asks (12 characters, 32 bytes); a shorter one left by an older
+/// version is replaced. The demo server adds `CLAW_TOKEN` to the same file.
 fn ensure_secrets(path: &std::path::Path) -> Result {
-    let mut text = std::fs::read_to_string(path).unwrap_or_default();
-    for name in ["DASHBOARD_PASSWORD", "SESSION_SECRET"] {
-        if read_var(path, name).is_none() {
-            let value = random_secret()?;
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&format!("{name}={value}\n"));
-            std::fs::write(path, &text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    for (name, least, len) in [("DASHBOARD_PASSWORD", 12, 24), ("SESSION_SECRET", 32, 48)] {
+        if read_var(path, name).is_some_and(|v| v.len() >= least) {
+            continue;
         }
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut kept: String = text
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{name}=")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        kept.push_str(&format!("{name}={}\n", random_secret(len)?));
+        std::fs::write(path, &kept).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }
@@ -145,9 +155,9 @@ fn read_var(path: &std::path::Path, name: &str) -> Option<String> {
         .map(|v| v.trim().trim_matches('"').to_owned())
 }
 
-/// 24 random URL-safe characters from the kernel's generator.
-fn random_secret() -> Result<String> {
-    let mut bytes = [0u8; 24];
+/// `len` random URL-safe characters from the kernel's generator.
+fn random_secret(len: usize) -> Result<String> {
+    let mut bytes = vec![0u8; len];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
         .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;

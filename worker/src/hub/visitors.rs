@@ -283,11 +283,13 @@ pub fn new_visitor(
     hub.json(201, &info(hub, v, record, Some(token)), &[])
 }
 
-/// `GET /edge/widget/me`.
+/// `GET /edge/widget/me`: spends one of the visitor's requests, like every
+/// call a visitor makes (it may read storage).
 pub async fn me(hub: &Rc<Hub>, caller: Option<&Caller>) -> Result<Response, Halt> {
     let v = visitor_of(caller)?;
+    let limits = spend(hub, v)?;
     let record = record(hub, v).await?;
-    hub.json(200, &info(hub, v, record, None), &[])
+    hub.json(200, &info(hub, v, record, None), &limits)
 }
 
 /// `POST /edge/widget/me`: the host page told who the visitor is.
@@ -299,6 +301,7 @@ pub fn identify(
 ) -> Result<Response, Halt> {
     let v = visitor_of(caller)?;
     let (name, email) = identity(name, email)?;
+    let limits = spend(hub, v)?;
     let key = key(v);
     let mut record = hub
         .core
@@ -309,10 +312,16 @@ pub fn identify(
         .cloned()
         .or_else(|| hub.store.visitor(&key).ok().flatten())
         .unwrap_or_default();
+    let before = (record.name.clone(), record.email.clone());
     record.name = name.or(record.name);
     record.email = email.or(record.email);
-    save(hub, v, record.clone());
-    hub.json(200, &info(hub, v, record, None), &[])
+    // The host page says it on every page view: written only when it changed.
+    if (record.name.clone(), record.email.clone()) == before {
+        remember(hub, key, record.clone());
+    } else {
+        save(hub, v, record.clone());
+    }
+    hub.json(200, &info(hub, v, record, None), &limits)
 }
 
 /// `POST /edge/widget/conversation`: the visitor's session, opened on first

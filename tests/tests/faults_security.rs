@@ -1,0 +1,465 @@
+//! Faults and abuse, the worker's own defences: weak secrets refused, keys
+//! kept apart, sign-in guessing limited per address (an IPv6 /64 counts as
+//! one) and for everyone together, and a public health route that cannot be
+//! used to make the worker call the upstream at will.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mochat_api::edge::{SHARED_SIGN_IN_FAILURES, SIGN_IN_FAILURES};
+use mochat_tests::edge::now_secs;
+use mochat_tests::faults::{Row, record};
+use mochat_tests::toolchain::scratch_dir;
+use mochat_tests::{Edge, WorkerOptions, WranglerDev};
+use serde_json::json;
+
+/// A worker whose upstream is a port nothing listens on: these cases never
+/// need it (and health then says "unreachable").
+fn worker(name: &str, edit: impl FnOnce(&mut WorkerOptions)) -> WranglerDev {
+    let dir = scratch_dir(name);
+    let nobody = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9);
+    let mut options = WorkerOptions::for_test(
+        format!("http://127.0.0.1:{nobody}/api"),
+        "claw_security_test_token".to_owned(),
+        &dir,
+    );
+    edit(&mut options);
+    WranglerDev::start(&options).expect("wrangler dev starts")
+}
+
+async fn sign_in_from(edge: &Edge, password: &str, address: &str) -> mochat_tests::Answer {
+    edge.send(
+        "POST",
+        "/edge/session",
+        Some(&json!({ "password": password })),
+        &[("CF-Connecting-IP", address)],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weak_secrets_are_refused_with_a_message_naming_them() {
+    let w = worker("security-weak", |o| {
+        o.password = "hunter2".to_owned();
+        o.session_secret = "sixteen-byte-key".to_owned();
+        let sites = json!({"acme": {"origins": ["https://acme.example"], "title": "Acme"}});
+        o.vars.push(("WIDGET_SITES".to_owned(), sites.to_string()));
+    });
+    let edge = Edge::new(w.origin());
+    let mut attempts = 0;
+    let mut check = |answer: mochat_tests::Answer, secret: &str| {
+        attempts += 1;
+        assert_eq!(answer.status, 500, "{}", answer.body);
+        assert_eq!(answer.error_code().as_deref(), Some("INTERNAL"));
+        let message = answer.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(message.contains(secret), "{message}");
+        assert!(!message.contains("hunter2") && !message.contains("sixteen-byte-key"));
+    };
+    check(
+        sign_in_from(&edge, "hunter2", "203.0.113.1").await,
+        "DASHBOARD_PASSWORD",
+    );
+    check(edge.get("/edge/session").await, "SESSION_SECRET");
+    check(
+        edge.post("/edge/widget/visitor", &json!({"site": "acme"}))
+            .await,
+        "SESSION_SECRET",
+    );
+    record(&Row {
+        case: "weak DASHBOARD_PASSWORD / SESSION_SECRET refused (500 naming it)".into(),
+        attempts,
+        note: "7-character password, 16-byte secret: sign-in, session check, visitor mint".into(),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cookie_signed_with_the_secret_itself_is_refused() {
+    // Before the keys were derived, SESSION_SECRET signed cookies directly
+    // (and visitor tokens too): such a cookie must not open a session now.
+    use hmac::{Hmac, Mac};
+    let w = worker("security-keys", |_| {});
+    let secret = WorkerOptions::for_test(String::new(), String::new(), &scratch_dir("unused"))
+        .session_secret;
+    let payload = format!("v1.{}", now_secs() + 600);
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+    mac.update(payload.as_bytes());
+    let tag: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut edge = Edge::new(w.origin());
+    edge.cookie = Some(format!("{payload}.{tag}"));
+    let answer = edge.get("/edge/session").await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    // A cookie under the derived key does open one (so the 401 is the key's).
+    edge.cookie = Some(mochat_tests::edge::forge_cookie(&secret, now_secs() + 600));
+    assert_eq!(edge.get("/edge/session").await.status, 200);
+    record(&Row {
+        case: "cookie MAC'd with SESSION_SECRET itself (not the derived key)".into(),
+        attempts: 1,
+        note: "refused 401; the HKDF cookie key's cookie accepted".into(),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_guessing_is_limited_per_64_and_for_everyone_together() {
+    let w = worker("security-sign-in", |_| {});
+    let edge = Edge::new(w.origin());
+    let password = "correct horse battery staple";
+    let mut attempts = 0u64;
+
+    // One /64: five failures, then even the right password from another
+    // address of the same /64 waits.
+    for i in 0..SIGN_IN_FAILURES {
+        let a = sign_in_from(&edge, "guess", &format!("2001:db8:1:2::{i:x}")).await;
+        attempts += 1;
+        assert_eq!(a.status, 401, "failure {i}: {}", a.body);
+    }
+    let same_64 = sign_in_from(&edge, password, "2001:db8:1:2:ffff:ffff:ffff:ffff").await;
+    attempts += 1;
+    assert_eq!(same_64.status, 429, "{}", same_64.body);
+    assert!(same_64.header("retry-after").is_some());
+    let next_64 = sign_in_from(&edge, password, "2001:db8:1:3::1").await;
+    attempts += 1;
+    assert_eq!(next_64.status, 204, "another /64 is not blocked");
+    assert_eq!(
+        sign_in_from(&edge, password, "198.51.100.7").await.status,
+        204
+    );
+    attempts += 1;
+
+    // Many /64s together: the shared budget ends the guessing for everyone.
+    let mut failures = u64::from(SIGN_IN_FAILURES);
+    let mut block = 0u32;
+    while failures < u64::from(SHARED_SIGN_IN_FAILURES) {
+        block += 1;
+        for i in 0..SIGN_IN_FAILURES {
+            if failures == u64::from(SHARED_SIGN_IN_FAILURES) {
+                break;
+            }
+            let a = sign_in_from(&edge, "guess", &format!("2001:db8:2:{block:x}::{i:x}")).await;
+            attempts += 1;
+            assert_eq!(a.status, 401, "shared failure {failures}: {}", a.body);
+            failures += 1;
+        }
+    }
+    let fresh = sign_in_from(&edge, password, "2001:db8:ffff:1::1").await;
+    attempts += 1;
+    assert_eq!(fresh.status, 429, "{}", fresh.body);
+    assert_eq!(fresh.error_code().as_deref(), Some("RATE_LIMITED"));
+    let wait: u64 = fresh
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(wait > 60 * 50, "waits most of the hour, not {wait} s");
+    assert!(
+        fresh.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("many addresses")),
+        "{}",
+        fresh.body
+    );
+    record(&Row {
+        case: "sign-in guessing from one IPv6 /64, then from many /64s".into(),
+        attempts,
+        note: format!(
+            "{SIGN_IN_FAILURES} failures block the /64; {SHARED_SIGN_IN_FAILURES} from \
+             {block} /64s stop every sign-in for up to an hour"
+        ),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_does_not_call_the_upstream_on_every_request() {
+    // A counting upstream that answers every request 404.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let port = listener.local_addr().expect("bound").port();
+    let hits = Arc::new(AtomicU64::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut seen = Vec::new();
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let reply = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+                        if socket.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let w = worker("security-health", |o| {
+        o.upstream = format!("http://127.0.0.1:{port}/api");
+    });
+    let edge = Edge::new(w.origin());
+    let first = edge.get("/edge/health").await;
+    assert_eq!(first.status, 200);
+    let after_one = hits.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        assert_eq!(edge.get("/edge/health").await.json(), first.json());
+    }
+    let after_many = hits.load(Ordering::SeqCst);
+    assert!(
+        after_many <= after_one * 2,
+        "21 health checks made {after_many} upstream requests (one made {after_one})"
+    );
+    record(&Row {
+        case: "/edge/health asked 21 times in a row (public route)".into(),
+        attempts: 21,
+        note: format!(
+            "{after_many} upstream requests in all ({after_one} for the first): kept 5 s"
+        ),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_the_session_wherever_its_cookie_went() {
+    let w = worker("security-sign-out", |_| {});
+    let password = "correct horse battery staple";
+    let mut laptop = Edge::new(w.origin());
+    let mut phone = Edge::new(w.origin());
+    assert_eq!(laptop.sign_in(password).await, 204);
+    assert_eq!(phone.sign_in(password).await, 204);
+    assert_ne!(
+        laptop.cookie, phone.cookie,
+        "each sign-in is its own session"
+    );
+
+    // A copy of the laptop's cookie (stolen) dies when the laptop signs out.
+    let mut thief = Edge::new(w.origin());
+    thief.cookie = laptop.cookie.clone();
+    assert_eq!(thief.get("/edge/session").await.status, 200);
+    let out = laptop.send("DELETE", "/edge/session", None, &[]).await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    assert!(
+        out.header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0"))
+    );
+    assert_eq!(thief.get("/edge/session").await.status, 401);
+    assert_eq!(thief.get("/edge/agents").await.status, 401);
+    assert_eq!(
+        phone.get("/edge/session").await.status,
+        200,
+        "the phone's session lives"
+    );
+
+    // Sign out everywhere: every session so far ends; a new sign-in works.
+    let mut desk = Edge::new(w.origin());
+    assert_eq!(desk.sign_in(password).await, 204);
+    let all = phone.send("DELETE", "/edge/sessions", None, &[]).await;
+    assert_eq!(all.status, 204, "{}", all.body);
+    assert_eq!(desk.get("/edge/session").await.status, 401);
+    assert_eq!(phone.get("/edge/session").await.status, 401);
+    // (A session that began in the same second would end too: wait it out.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut again = Edge::new(w.origin());
+    assert_eq!(again.sign_in(password).await, 204);
+    assert_eq!(again.get("/edge/session").await.status, 200);
+    // Signing out everywhere takes a session, like every operator route.
+    let anonymous = Edge::new(w.origin());
+    assert_eq!(
+        anonymous
+            .send("DELETE", "/edge/sessions", None, &[])
+            .await
+            .status,
+        401
+    );
+    record(&Row {
+        case: "stolen cookie after sign-out; sessions after sign-out-everywhere".into(),
+        attempts: 6,
+        note: "refused 401 at once; the other device's session unaffected by a single sign-out"
+            .into(),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_is_served_with_the_csp_the_build_wrote() {
+    use base64::Engine;
+    use sha2::Digest;
+    let w = worker("security-csp", |_| {});
+    let edge = Edge::new(w.origin());
+    let page = edge.get("/").await;
+    assert_eq!(page.status, 200);
+    let served = page
+        .header("content-security-policy")
+        .expect("the dashboard has a CSP");
+    let headers =
+        std::fs::read_to_string(mochat_tests::toolchain::workspace_root().join("dist/_headers"))
+            .expect("dist/_headers (cargo xtask build writes it)");
+    let written = headers
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Content-Security-Policy: "))
+        .expect("a CSP line");
+    assert_eq!(served, written, "what runs is what the build wrote");
+    assert!(served.contains("img-src 'self' data:;"), "{served}");
+    assert!(!served.contains("https:"), "no remote images: {served}");
+    assert!(!served.contains("unsafe-inline"));
+    // Every inline script of the served page is allowed by its hash, and only those.
+    let mut hashes = Vec::new();
+    let mut rest = page.body.as_str();
+    while let Some(start) = rest.find("<script") {
+        let open_end = start + rest[start..].find('>').expect("a tag");
+        let tag = &rest[start..open_end];
+        let close = open_end + rest[open_end..].find("</script>").expect("closed");
+        if !tag.contains("src=") {
+            let body = &rest[open_end + 1..close];
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &rest[close..];
+    }
+    assert!(!hashes.is_empty(), "Trunk's loader is inline");
+    for hash in &hashes {
+        assert!(served.contains(hash.as_str()), "{hash} in {served}");
+    }
+    assert_eq!(served.matches("'sha256-").count(), hashes.len());
+    // The widget's demo page is not part of a release build.
+    assert_ne!(
+        edge.get("/widget-demo.html").await.body,
+        std::fs::read_to_string(
+            mochat_tests::toolchain::workspace_root().join("www/widget-demo.html")
+        )
+        .unwrap_or_default()
+    );
+    record(&Row {
+        case: "the dashboard's CSP as served vs. as built".into(),
+        attempts: 2,
+        note: "identical; inline loader by hash only; images from own origin; no demo page".into(),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visitors_own_record_is_not_free_to_ask_for() {
+    let w = worker("security-me", |o| {
+        let sites = json!({"acme": {"origins": ["https://acme.example"], "title": "Acme"}});
+        o.vars.push(("WIDGET_SITES".to_owned(), sites.to_string()));
+    });
+    let edge = Edge::new(w.origin());
+    let minted = edge
+        .post("/edge/widget/visitor", &json!({"site": "acme"}))
+        .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let token = minted.json()["token"].as_str().expect("a token").to_owned();
+    let auth = format!("Bearer {token}");
+    let mut admitted = 0;
+    let mut attempts = 0;
+    for i in 0..30 {
+        attempts += 1;
+        let (method, body) = if i % 2 == 0 {
+            ("GET", None)
+        } else {
+            (
+                "POST",
+                Some(json!({"name": "Ada", "email": "ada@example.com"})),
+            )
+        };
+        let a = edge
+            .send(
+                method,
+                "/edge/widget/me",
+                body.as_ref(),
+                &[("Authorization", auth.as_str())],
+            )
+            .await;
+        match a.status {
+            200 => admitted += 1,
+            429 => {
+                assert_eq!(a.error_code().as_deref(), Some("RATE_LIMITED"));
+                assert!(a.header("retry-after").is_some());
+                break;
+            }
+            other => panic!("unexpected {other}: {}", a.body),
+        }
+    }
+    assert_eq!(admitted, 20, "the visitor's 20 requests a minute, then 429");
+    record(&Row {
+        case: "a visitor asking for and setting their own record in a loop".into(),
+        attempts,
+        note: "GET/POST /edge/widget/me spend the visitor's 20 a minute; then 429".into(),
+        ..Row::default()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_signs_out_everywhere_from_the_dashboard() {
+    use mochat_tests::{Browser, Stack};
+    let s = Stack::demo("security-sign-out-ui", &[]);
+    let mut other_device = Edge::new(s.origin());
+    assert_eq!(other_device.sign_in(&s.options.password).await, 204);
+    let outcome = async {
+        for (width, height, dark, name) in [
+            (1280, 800, false, "sign-out-menu-desktop"),
+            (390, 800, true, "sign-out-menu-phone-dark"),
+        ] {
+            let b = Browser::start(width, height, dark)
+                .await
+                .map_err(|e| e.to_string())?;
+            b.sign_in(&s.browser_origin(), &s.options.password).await?;
+            b.click("[data-testid=account-menu] summary")
+                .await
+                .map_err(|e| e.to_string())?;
+            b.wait_for("[data-testid=sign-out-everywhere]")
+                .await
+                .map_err(|e| e.to_string())?;
+            b.screenshot(name).await.map_err(|e| e.to_string())?;
+            if width > 1000 {
+                b.close().await;
+                continue;
+            }
+            b.click("[data-testid=sign-out-everywhere]")
+                .await
+                .map_err(|e| e.to_string())?;
+            b.wait_for("#password")
+                .await
+                .map_err(|e| format!("the sign-in form after signing out everywhere: {e}"))?;
+            b.close().await;
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    outcome.expect("the dashboard's sign-out menu");
+    assert_eq!(
+        other_device.get("/edge/session").await.status,
+        401,
+        "the other device's session ended too"
+    );
+    record(&Row {
+        case: "\"Sign out everywhere\" clicked in the dashboard".into(),
+        attempts: 1,
+        leaked: other_device.received_containing("claw_").len() as u64,
+        note: "the browser shows sign-in; another device's session is refused 401".into(),
+        ..Row::default()
+    });
+}
