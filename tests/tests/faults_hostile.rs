@@ -51,7 +51,7 @@ fn decode(line: &str) -> String {
 /// What a page (or frame) shows of the attack: `{pwned, injected, overflow, composerVisible, texts}`.
 const INSPECT: &str = "
     const root = document.querySelector('.shell, .widget');
-    const bad = root.querySelectorAll('script, iframe, style, svg, math, details, object, embed, img:not(.avatar), a[href^=\"javascript\" i], a[href^=\"data\" i], [onerror], [onload], [onclick], [onmouseover], [ontoggle]');
+    const bad = root.querySelectorAll('script, iframe, style, svg, math, details:not([data-testid=account-menu]), object, embed, img:not(.avatar), a[href^=\"javascript\" i], a[href^=\"data\" i], [onerror], [onload], [onclick], [onmouseover], [ontoggle]');
     const composer = document.querySelector('[data-testid=composer]');
     const r = composer ? composer.getBoundingClientRect() : null;
     return {
