@@ -463,3 +463,242 @@ async fn an_operator_signs_out_everywhere_from_the_dashboard() {
         ..Row::default()
     });
 }
+
+/// A page on another origin that keeps posting the bridge's messages with
+/// `'*'`: to its parent (as if it were the widget), to every frame of its
+/// parent (as if it were the host page), and to the widget's page it opens
+/// in a window of its own (so it holds a reference to it); it records what
+/// it receives, and whether the window opened.
+fn hostile_page(widget_url: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ad</title></head>\
+         <body><p>An ad.</p><script>\
+         window.__got = [];\
+         addEventListener('message', function (e) {{ __got.push(e.origin + ' ' + JSON.stringify(e.data)); }});\
+         var popup = window.open('{widget_url}', 'mochat-popup');\
+         window.__popup = !!popup;\
+         var who = {{v: 1, type: 'mochat:identify', name: 'Mallory', email: 'mallory@evil.example'}};\
+         setInterval(function () {{\
+           try {{ parent.postMessage({{v: 1, type: 'mochat:unread', count: 42}}, '*');\
+                 parent.postMessage({{v: 1, type: 'mochat:close'}}, '*'); }} catch (e) {{}}\
+           for (var i = 0; i < parent.frames.length; i++) {{\
+             try {{ parent.frames[i].postMessage(who, '*'); }} catch (e) {{}}\
+           }}\
+           try {{ if (popup) popup.postMessage(who, '*'); }} catch (e) {{}}\
+         }}, 150);\
+         </script></body></html>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_bridge_is_pinned_to_exact_origins_both_ways() {
+    use mochat_tests::{Browser, HostSite, Stack};
+    let host = HostSite::start(String::new(), String::new()).expect("host site");
+    let second = HostSite::start(String::new(), String::new()).expect("the site's second origin");
+    let hostile = HostSite::start(
+        String::new(),
+        "default-src 'none'; script-src 'unsafe-inline'".into(),
+    )
+    .expect("hostile site");
+    let s = Stack::demo_with("security-bridge", |_| {
+        let sites = json!({"acme": {"origins": [host.origin(), second.origin()], "title": "Acme"}});
+        vec![("WIDGET_SITES".to_owned(), sites.to_string())]
+    });
+    let edge = s.browser_origin();
+    hostile.set_page(
+        hostile_page(&format!(
+            "{edge}/edge/widget/frame?site=acme&host={}",
+            host.origin()
+        )),
+        "default-src 'none'; script-src 'unsafe-inline'".into(),
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'unsafe-inline' {edge}; frame-src {edge} {}; style-src 'none'",
+        hostile.origin()
+    );
+    // The shop: the widget, a listener of the loader's events, and an ad
+    // frame from another origin.
+    host.set_page(
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\
+             <body><h1>Shop</h1><script>window.__events = [];\
+             (function wait() {{ if (window.MoChat) {{\
+               MoChat.on('unread', function (d) {{ __events.push('unread:' + d.count); }});\
+               MoChat.on('close', function () {{ __events.push('close'); }});\
+             }} else setTimeout(wait, 20); }})();</script>\
+             <script src=\"{edge}/widget.js\" data-site=\"acme\" async></script>\
+             <iframe id=\"ad\" title=\"ad\" src=\"{}/\"></iframe></body></html>",
+            hostile.origin()
+        ),
+        csp.clone(),
+    );
+    // The site's other origin frames the widget as if it were the shop.
+    second.set_page(
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Other</title></head>\
+             <body><script>window.__got = [];\
+             addEventListener('message', function (e) {{ __got.push(e.origin + ' ' + JSON.stringify(e.data)); }});\
+             </script><iframe title=\"chat\" src=\"{edge}/edge/widget/frame?site=acme&amp;host={}\"></iframe>\
+             </body></html>",
+            host.origin()
+        ),
+        csp,
+    );
+    let b = Browser::start(1280, 860, false).await.expect("Chromium");
+    let at = |step: &'static str| move |e: fantoccini::error::CmdError| format!("{step}: {e}");
+    let outcome = async {
+        b.client
+            .goto(&host.origin())
+            .await
+            .map_err(at("open the shop"))?;
+        b.open_widget().await.map_err(at("open the widget"))?;
+        b.wait_for("[data-testid=welcome]")
+            .await
+            .map_err(at("welcome"))?;
+        // The ad keeps posting for two seconds.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let welcome = b
+            .texts("[data-testid=welcome]")
+            .await
+            .map_err(at("welcome text"))?;
+        if welcome.iter().any(|t| t.contains("Mallory")) {
+            return Err(format!(
+                "the widget took another origin's identify: {welcome:?}"
+            ));
+        }
+        // The visitor's record as the worker keeps it: the widget in the
+        // ad's window (same visitor, same storage) must not have renamed it.
+        let record = b
+            .client
+            .execute(
+                "return fetch('/edge/widget/me', {headers: {Authorization: 'Bearer ' + \
+                 localStorage.getItem('mochat.visitor.acme')}}).then(r => r.json())\
+                 .then(j => j.name + ' <' + (j.email || '') + '>');",
+                vec![],
+            )
+            .await
+            .map_err(at("the visitor's record"))?;
+        if record.to_string().contains("Mallory") {
+            return Err(format!("another origin renamed the visitor: {record}"));
+        }
+        b.client
+            .enter_parent_frame()
+            .await
+            .map_err(at("back to the shop"))?;
+        b.wait_for("#ad")
+            .await
+            .map_err(at("the ad"))?
+            .enter_frame()
+            .await
+            .map_err(at("into the ad"))?;
+        let popup = b
+            .client
+            .execute("return window.__popup;", vec![])
+            .await
+            .map_err(at("the ad's window"))?;
+        if popup != json!(true) {
+            return Err("the ad could not open its window: the case proves nothing".into());
+        }
+        b.client
+            .enter_parent_frame()
+            .await
+            .map_err(at("back to the shop"))?;
+        let events = b
+            .client
+            .execute("return window.__events;", vec![])
+            .await
+            .map_err(at("the loader's events"))?;
+        if events.to_string().contains("42") || events.to_string().contains("close") {
+            return Err(format!("the loader took the ad's messages: {events}"));
+        }
+        let open = b
+            .widget_part("launcher")
+            .await
+            .map_err(at("launcher"))?
+            .attr("aria-expanded")
+            .await
+            .map_err(at("expanded"))?;
+        if open.as_deref() != Some("true") {
+            return Err("the ad closed the widget".into());
+        }
+
+        // The widget's frame now shows another origin's page (the shop can
+        // navigate its frames): the loader must neither send it the visitor's
+        // identity nor take its messages, though they come from the frame.
+        b.client
+            .execute(
+                &format!(
+                    "document.querySelector('[data-mochat-widget]').shadowRoot\
+                     .querySelector('iframe').src = '{}/capture';",
+                    hostile.origin()
+                ),
+                vec![],
+            )
+            .await
+            .map_err(at("navigate the widget's frame"))?;
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        b.client
+            .execute(
+                "window.MoChat.identify({name: 'Ada', email: 'ada@example.com'});",
+                vec![],
+            )
+            .await
+            .map_err(at("identify"))?;
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let events = b
+            .client
+            .execute("return window.__events;", vec![])
+            .await
+            .map_err(at("the loader's events"))?;
+        if events.to_string().contains("42") {
+            return Err(format!(
+                "the loader took a message from its frame's new origin: {events}"
+            ));
+        }
+        b.enter_widget().await.map_err(at("into the frame"))?;
+        let got = b
+            .client
+            .execute("return window.__got;", vec![])
+            .await
+            .map_err(at("what the frame received"))?;
+        if got.to_string().contains("ada@example.com") {
+            return Err(format!(
+                "the loader sent the identity to another origin: {got}"
+            ));
+        }
+        b.client.enter_parent_frame().await.map_err(at("back"))?;
+
+        // The site's other origin frames the widget saying the shop is its
+        // host: the widget posts only to the shop's origin, so it hears nothing.
+        b.client
+            .goto(&second.origin())
+            .await
+            .map_err(at("open the other origin"))?;
+        b.wait_for("iframe").await.map_err(at("its frame"))?;
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        let got = b
+            .client
+            .execute("return window.__got;", vec![])
+            .await
+            .map_err(at("what the page received"))?;
+        if got.to_string().contains("mochat:") {
+            return Err(format!(
+                "the widget posted to an origin that is not its host: {got}"
+            ));
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    let _ = b.screenshot("security-bridge").await;
+    b.close().await;
+    outcome.expect("the bridge is pinned");
+    record(&Row {
+        case: "postMessage from another origin to the loader and the widget; frame navigated away"
+            .into(),
+        attempts: 4,
+        note: "forged unread/close/identify ignored; identity not sent to the new origin; \
+               nothing posted to a host other than the one named"
+            .into(),
+        ..Row::default()
+    });
+}
