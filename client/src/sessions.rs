@@ -357,12 +357,26 @@ fn SessionHeader(
                     if !user.is_empty() { change.dispatch((true, user)); }
                 }>
                     <label class="sr-only" for="add-participant">"Add a participant"</label>
-                    <select id="add-participant" data-testid="add-participant-select" on:change=move |ev| pick.set(event_target_value(&ev))>
-                        <option value="">"Add a participant…"</option>
-                        {move || candidates().into_iter().map(|m| view! {
-                            <option value=m.user_id.clone()>{format!("{} ({})", m.name, if m.kind == mochat_api::UserType::Agent { "agent" } else { "person" })}</option>
-                        }).collect_view()}
-                    </select>
+                    {move || {
+                        let candidates = candidates();
+                        if candidates.is_empty() {
+                            // The group lists no one to pick (the live service's
+                            // groups list no members): a user id, typed.
+                            view! {
+                                <input id="add-participant" data-testid="add-participant-id" placeholder="User id to add"
+                                    maxlength="128" prop:value=pick on:input=move |ev| pick.set(event_target_value(&ev).trim().to_owned()) />
+                            }.into_any()
+                        } else {
+                            view! {
+                                <select id="add-participant" data-testid="add-participant-select" on:change=move |ev| pick.set(event_target_value(&ev))>
+                                    <option value="">"Add a participant…"</option>
+                                    {candidates.into_iter().map(|m| view! {
+                                        <option value=m.user_id.clone()>{format!("{} ({})", m.name, if m.kind == mochat_api::UserType::Agent { "agent" } else { "person" })}</option>
+                                    }).collect_view()}
+                                </select>
+                            }.into_any()
+                        }
+                    }}
                     <button class="small" type="submit" data-testid="add-participant">"Add"</button>
                 </form>
             })}
@@ -378,6 +392,8 @@ fn NewSessionDialog(
 ) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<String>::new());
+    let typed = RwSignal::new(String::new());
+    let bad_id = RwSignal::new(None::<String>);
     let group = LocalResource::new(api::workspace_group);
     let create = Action::new_local(move |(participants, title): &(Vec<String>, String)| {
         let title = (!title.trim().is_empty()).then(|| title.trim().to_owned());
@@ -399,7 +415,15 @@ fn NewSessionDialog(
         <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="new-session-title" data-testid="new-session-dialog" on:keydown=on_key>
             <form on:submit=move |ev| {
                 ev.prevent_default();
-                create.dispatch((chosen.get_untracked(), title.get_untracked()));
+                match typed_ids(&typed.get_untracked()) {
+                    Ok(ids) => {
+                        bad_id.set(None);
+                        let mut all = chosen.get_untracked();
+                        all.extend(ids.into_iter().filter(|id| !all.contains(id)).collect::<Vec<_>>());
+                        create.dispatch((all, title.get_untracked()));
+                    }
+                    Err(bad) => bad_id.set(Some(bad)),
+                }
             }>
                 <h2 id="new-session-title">"New session"</h2>
                 <label for="session-title">"Title"</label>
@@ -426,6 +450,15 @@ fn NewSessionDialog(
                             }
                         }).collect_view().into_any(),
                     }}
+                    {move || group.get().and_then(Result::ok).is_some_and(|g| g.members.is_empty()).then(|| view! {
+                        <p class="muted small" data-testid="no-members">"This group lists no members to pick: add people by their user id."</p>
+                    })}
+                    <label for="participant-ids">"User ids (optional, separated by commas or spaces)"</label>
+                    <input id="participant-ids" data-testid="participant-ids" maxlength="2000"
+                        prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev)) />
+                    {move || bad_id.get().map(|bad| view! {
+                        <p class="error" role="alert">{format!("\u{201c}{bad}\u{201d} is not a user id: letters, digits, - and _ only.")}</p>
+                    })}
                 </fieldset>
                 <ErrorNote error=error />
                 <div class="actions">
@@ -434,5 +467,39 @@ fn NewSessionDialog(
                 </div>
             </form>
         </div>
+    }
+}
+
+/// User ids typed into a field, separated by commas or white space; the
+/// first that is not an id is the error.
+pub fn typed_ids(text: &str) -> Result<Vec<String>, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+    {
+        if !mochat_api::routes::is_valid_id(id) {
+            return Err(id.chars().take(40).collect());
+        }
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_ids;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn typed_ids_are_split_checked_and_unique() {
+        assert_eq!(typed_ids(""), Ok(vec![]));
+        assert_eq!(
+            typed_ids(" u1, u2  u1,\nu_3 "),
+            Ok(vec!["u1".to_owned(), "u2".to_owned(), "u_3".to_owned()])
+        );
+        assert_eq!(typed_ids("u1, bad/id"), Err("bad/id".to_owned()));
     }
 }

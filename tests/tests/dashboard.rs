@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mochat_api::UserType;
-use mochat_tests::{Browser, Dialect, Stack};
+use mochat_tests::{Browser, Stack};
 
 /// Turns any error into a message naming the step that failed.
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -139,32 +139,50 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
         .await
         .map_err(at("the helper's live reply"))?;
 
-    // Create a session with Ada, add Grace, remove her, close it.
+    // Create a session with Ada, add Grace, remove her, close it. Where the
+    // group lists no members (the live dialect), their ids come from the demo
+    // sessions they are in, and the operator types them.
     let group = operator.group().await;
+    let typed = group.members.is_empty();
+    let mut people: Vec<mochat_api::User> = group.members.clone();
+    if typed {
+        for s in &sessions {
+            people.extend(operator.detail(&s.session_id).await.participant_info);
+        }
+    }
     let person = |name: &str| {
-        group
-            .members
+        people
             .iter()
             .find(|m| m.kind == UserType::User && m.name.starts_with(name))
             .map(|m| m.user_id.clone())
+            .ok_or(format!("no {name} in the group or the demo sessions"))
     };
-    // The live dialect's group lists no members: nothing to pick there.
-    let people = match (person("Ada"), person("Grace")) {
-        (Some(ada), Some(grace)) => Some((ada, grace)),
-        _ if Dialect::of_run() == Dialect::Live && group.members.is_empty() => None,
-        _ => return Err("no Ada or no Grace in the group".to_owned()),
-    };
+    let (ada, grace) = (person("Ada")?, person("Grace")?);
     b.click("[data-testid=new-session]")
         .await
         .map_err(at("new session"))?;
     b.fill("[data-testid=session-title-input]", "E2E planning")
         .await
         .map_err(at("title"))?;
-    if let Some((ada, _)) = &people {
+    if typed {
+        b.wait_for("[data-testid=no-members]")
+            .await
+            .map_err(at("the dialog says there is no one to pick"))?;
+        b.fill("[data-testid=participant-ids]", &format!(" {ada}, "))
+            .await
+            .map_err(at("type Ada's id"))?;
+    } else {
         b.click(&format!("[data-testid=participant-option][value={ada}]"))
             .await
             .map_err(at("pick Ada"))?;
     }
+    b.screenshot(if typed {
+        "new-session-typed-ids"
+    } else {
+        "new-session-picked"
+    })
+    .await
+    .map_err(at("screenshot"))?;
     b.click("[data-testid=create-session]")
         .await
         .map_err(at("create"))?;
@@ -173,9 +191,7 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     )
     .await
     .map_err(at("new session opens"))?;
-    if let Some((ada, grace)) = &people {
-        add_and_remove(b, ada, grace).await?;
-    }
+    add_and_remove(b, &ada, &grace, typed).await?;
     b.click("[data-testid=close-session]")
         .await
         .map_err(at("close"))?;
@@ -243,22 +259,29 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     Ok(())
 }
 
-/// In an open session: Ada is in; Grace is added, then removed.
-async fn add_and_remove(b: &Browser, ada: &str, grace: &str) -> Result<(), String> {
+/// In an open session: Ada is in; Grace is added (picked, or her id typed),
+/// then removed.
+async fn add_and_remove(b: &Browser, ada: &str, grace: &str, typed: bool) -> Result<(), String> {
     b.wait_for(&format!("[data-testid=participant][data-id={ada}]"))
         .await
         .map_err(at("Ada is in"))?;
-    b.wait_for(&format!(
-        "[data-testid=add-participant-select] option[value={grace}]"
-    ))
-    .await
-    .map_err(at("Grace can be added"))?;
-    b.wait_for("[data-testid=add-participant-select]")
+    if typed {
+        b.fill("[data-testid=add-participant-id]", grace)
+            .await
+            .map_err(at("type Grace's id"))?;
+    } else {
+        b.wait_for(&format!(
+            "[data-testid=add-participant-select] option[value={grace}]"
+        ))
         .await
-        .map_err(at("select"))?
-        .select_by_value(grace)
-        .await
-        .map_err(at("choose Grace"))?;
+        .map_err(at("Grace can be added"))?;
+        b.wait_for("[data-testid=add-participant-select]")
+            .await
+            .map_err(at("select"))?
+            .select_by_value(grace)
+            .await
+            .map_err(at("choose Grace"))?;
+    }
     b.click("[data-testid=add-participant]")
         .await
         .map_err(at("add"))?;
