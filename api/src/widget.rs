@@ -37,6 +37,12 @@ pub const VISITOR_META_KEY: &str = "visitor";
 pub const NAME_MAX_CHARS: usize = 80;
 /// Longest email, in characters.
 pub const EMAIL_MAX_CHARS: usize = 254;
+/// What follows the visitor's name in front of their text (see [`VisitorMark::prefix`]).
+const PREFIX_TAIL: &str = " (visitor): ";
+/// Longest text a visitor may send: the API's limit, less the longest prefix
+/// the worker puts in front of it.
+pub const VISITOR_CONTENT_MAX_CHARS: usize =
+    crate::limits::CONTENT_MAX_CHARS - NAME_MAX_CHARS - PREFIX_TAIL.len();
 
 /// `POST /edge/widget/visitor`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +112,19 @@ impl VisitorMark {
     /// The marker in a message's `meta`, if it has a well-formed one.
     pub fn from_meta(meta: &Map<String, Value>) -> Option<Self> {
         serde_json::from_value(meta.get(VISITOR_META_KEY)?.clone()).ok()
+    }
+
+    /// What the worker puts in front of a visitor's text upstream, so an
+    /// agent or client that ignores `meta` still sees whose words they are:
+    /// `Ada (visitor): `.
+    pub fn prefix(&self) -> String {
+        format!("{}{PREFIX_TAIL}", self.name)
+    }
+
+    /// The visitor's own text of `content` (as stored upstream, with this
+    /// mark's prefix); content without the prefix is returned whole.
+    pub fn own_text<'a>(&self, content: &'a str) -> &'a str {
+        content.strip_prefix(&self.prefix()).unwrap_or(content)
     }
 }
 
@@ -185,6 +204,30 @@ mod tests {
         assert_eq!(mark.name, "Ada");
         assert_eq!(mark.site, "acme");
         assert!(VisitorMark::from_meta(json!({"visitor": "x"}).as_object().unwrap()).is_none());
+    }
+
+    #[test]
+    fn visitor_text_is_prefixed_upstream_and_shown_without_it() {
+        let mark = VisitorMark {
+            id: "v1".into(),
+            name: "Ada".into(),
+            site: "acme".into(),
+            title: "Acme".into(),
+        };
+        let stored = format!("{}Where is my order?", mark.prefix());
+        assert_eq!(stored, "Ada (visitor): Where is my order?");
+        assert_eq!(mark.own_text(&stored), "Where is my order?");
+        // Only this mark's own prefix goes, and only in front.
+        assert_eq!(mark.own_text("Bob (visitor): hi"), "Bob (visitor): hi");
+        assert_eq!(mark.own_text("hi Ada (visitor): "), "hi Ada (visitor): ");
+        // The longest name and the longest text still fit the API's limit.
+        let longest = VisitorMark {
+            name: "n".repeat(NAME_MAX_CHARS),
+            ..mark
+        };
+        let text = "t".repeat(VISITOR_CONTENT_MAX_CHARS);
+        let total = format!("{}{text}", longest.prefix()).chars().count();
+        assert_eq!(total, crate::limits::CONTENT_MAX_CHARS);
     }
 
     #[test]

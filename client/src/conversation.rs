@@ -9,6 +9,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mochat_api::edge::CURSOR_NOW;
+use mochat_api::limits::CONTENT_MAX_CHARS;
 use mochat_api::requests::{PageQuery, SendMessageRequest, WatchQuery};
 use mochat_api::{ApiError, ErrorCode, Event, Message, MessagePage};
 use send_wrapper::SendWrapper;
@@ -76,6 +77,9 @@ pub fn Conversation(
     #[prop(optional)] on_session_event: Option<Callback<Event>>,
     #[prop(optional)] on_message: Option<Callback<Message>>,
     #[prop(default = None)] initial: Option<String>,
+    /// Longest text the composer takes (a widget visitor's is shorter).
+    #[prop(default = CONTENT_MAX_CHARS)]
+    max_chars: usize,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let timeline = RwSignal::new(None::<Timeline>);
@@ -419,7 +423,7 @@ pub fn Conversation(
                 </ul>
             </div>
             <ErrorNote error=error />
-            <Composer closed=closed on_send=send />
+            <Composer closed=closed on_send=send max_chars=max_chars />
         </div>
     }
 }
@@ -482,6 +486,9 @@ async fn watch_loop(
 pub fn Composer(
     #[prop(into)] closed: Signal<bool>,
     on_send: impl Fn(String) + Clone + 'static,
+    /// Longest text it takes, in characters.
+    #[prop(default = CONTENT_MAX_CHARS)]
+    max_chars: usize,
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let submit = move || {
@@ -513,7 +520,7 @@ pub fn Composer(
                 id="composer-text"
                 data-testid="composer"
                 rows="2"
-                maxlength="10000"
+                maxlength=max_chars
                 placeholder=move || if closed.get() { "This session is closed." } else { "Message (Enter sends, Shift+Enter: new line)" }
                 disabled=closed
                 prop:value=text

@@ -62,6 +62,13 @@ pub fn MessageList(#[prop(into)] messages: Signal<Option<Vec<Message>>>) -> impl
     }
 }
 
+/// Who wrote `message` as people see it: the visitor the worker marked it
+/// for, else its author.
+pub fn author_name(message: &Message) -> String {
+    VisitorMark::from_meta(&message.meta)
+        .map_or_else(|| message.author_info.name.clone(), |v| v.name)
+}
+
 /// One message.
 #[component]
 pub fn MessageItem(message: Message) -> impl IntoView {
@@ -72,9 +79,7 @@ pub fn MessageItem(message: Message) -> impl IntoView {
         (Some(mark), Some(Viewer(me))) => mark.id == me,
         _ => false,
     };
-    let author = visitor
-        .as_ref()
-        .map_or_else(|| message.author_info.name.clone(), |v| v.name.clone());
+    let author = author_name(&message);
     let face = match &visitor {
         Some(v) => User {
             kind: UserType::User,

@@ -134,7 +134,7 @@ fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl Int
     let preview = s
         .last_message
         .as_ref()
-        .map(|m| format!("{}: {}", m.author_info.name, m.content))
+        .map(|m| format!("{}: {}", crate::message::author_name(m), m.content))
         .unwrap_or_else(|| "No messages yet".into());
     let title = if s.title.is_empty() {
         "Untitled session".to_owned()
@@ -158,7 +158,7 @@ fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl Int
                     })}
                     {(s.status == SessionStatus::Closed).then(|| view! { <span class="badge closed">"closed"</span> })}
                 </span>
-                <span class="preview">{preview}</span>
+                <span class="preview" data-testid="session-preview">{preview}</span>
                 <span class="when muted small">{when}</span>
             </button>
         </li>

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mochat_api::edge::CURSOR_NOW;
-use mochat_api::widget::{VisitorInfo, bridge};
+use mochat_api::widget::{VISITOR_CONTENT_MAX_CHARS, VisitorInfo, bridge};
 use mochat_api::{ApiError, ErrorCode, Message};
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
@@ -256,6 +256,7 @@ pub fn WidgetApp() -> impl IntoView {
                             watch_from=info.with_untracked(|i| i.as_ref().and_then(|v| v.cursor)).unwrap_or(CURSOR_NOW)
                             on_message=on_message
                             initial=first.try_update_untracked(Option::take).flatten()
+                            max_chars=VISITOR_CONTENT_MAX_CHARS
                         />
                     }.into_any()
                 }
@@ -286,7 +287,7 @@ pub fn WidgetApp() -> impl IntoView {
                                 </ul>
                             })}
                         </div>
-                        <Composer closed=Signal::derive(|| false) on_send=start_chat />
+                        <Composer closed=Signal::derive(|| false) on_send=start_chat max_chars=VISITOR_CONTENT_MAX_CHARS />
                     </div>
                     }.into_any()
                 }

@@ -95,6 +95,11 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         a.wait_message("Hello, is my order on its way?", Some("Ada Lovelace"))
             .await
             .map_err(at("Ada's message is shown as hers"))?;
+        let shown = a.texts("[data-testid=content]").await.map_err(at("texts"))?;
+        assert!(
+            !shown.iter().any(|t| t.contains("(visitor):")),
+            "the widget shows Ada's text as she typed it: {shown:?}"
+        );
 
         // The session upstream: the site agent's, titled for Ada.
         let session = operator
@@ -107,7 +112,12 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         let sid = session.session_id.clone();
         let stored = operator.all_messages(&sid).await;
         assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0].content, "Hello, is my order on its way?");
+        // Upstream, the text carries the visitor's name for agents that
+        // ignore meta; browsers get it without (checked below, exactly).
+        assert_eq!(
+            stored[0].content,
+            "Ada Lovelace (visitor): Hello, is my order on its way?"
+        );
         // The live dialect stores no meta (the worker keeps the visitor's mark).
         if Dialect::of_run() == Dialect::Rest {
             assert_eq!(
@@ -185,8 +195,17 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         a.wait_js("[...document.querySelectorAll('[data-testid=message]')].some(m => m.textContent.includes('Thanks, that is all.'))")
             .await
             .map_err(at("Ada's message goes through"))?;
+        let shown = a.texts("[data-testid=content]").await.map_err(at("texts"))?;
+        assert!(
+            shown.iter().any(|t| t.trim() == "Hello, is my order on its way?")
+                && !shown.iter().any(|t| t.contains("(visitor):")),
+            "the history in the widget, as Ada typed it: {shown:?}"
+        );
         let texts: Vec<String> = operator.all_messages(&sid).await.into_iter().map(|m| m.content).collect();
-        assert!(texts.iter().any(|t| t == "Thanks, that is all."), "{texts:?}");
+        assert!(
+            texts.iter().any(|t| t == "Ada Lovelace (visitor): Thanks, that is all."),
+            "{texts:?}"
+        );
         a.client.enter_parent_frame().await.map_err(at("back to the page"))?;
 
         // A page not on the site's list: the widget does not load in it.
@@ -232,6 +251,21 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         a.wait_message("Hello, is my order on its way?", Some("Ada Lovelace"))
             .await
             .map_err(at("the dashboard names the visitor"))?;
+        let shown = a.texts("[data-testid=content]").await.map_err(at("texts"))?;
+        assert!(
+            shown.iter().any(|t| t.trim() == "Hello, is my order on its way?")
+                && !shown.iter().any(|t| t.contains("(visitor):")),
+            "the dashboard shows the visitor's text without the name in front: {shown:?}"
+        );
+        let preview = a
+            .texts(&format!("[data-testid=session-item][data-id={sid}] [data-testid=session-preview]"))
+            .await
+            .map_err(at("the list's preview"))?;
+        assert_eq!(
+            preview.iter().map(|t| t.trim()).collect::<Vec<_>>(),
+            ["Ada Lovelace: Thanks, that is all."],
+            "the list names the visitor, without the prefix"
+        );
         let badges = a.texts("[data-testid=visitor-badge]").await.map_err(at("badges"))?;
         assert!(
             badges.iter().any(|t| t.to_lowercase().contains("visitor · acme support")),
@@ -296,7 +330,10 @@ async fn a_message_typed_while_connecting_is_sent_once_connected() {
             .find(|s| s.title.starts_with("Early Support"))
             .ok_or("the visitor's session upstream")?;
         let stored = operator.all_messages(&session.session_id).await;
-        let texts: Vec<&str> = stored.iter().map(|m| m.content.as_str()).collect();
+        let texts: Vec<&str> = stored
+            .iter()
+            .map(|m| m.content.split_once(" (visitor): ").map_or(m.content.as_str(), |(_, t)| t))
+            .collect();
         assert_eq!(texts, ["Typed before the chat connected"], "posted exactly once");
         b.screenshot("widget-typed-while-connecting").await.map_err(at("screenshot"))?;
         Ok::<(), String>(())

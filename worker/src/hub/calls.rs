@@ -395,6 +395,8 @@ async fn settle(
     if let Some(meta) = sent.and_then(|s| s.meta) {
         message.meta = meta;
     }
+    // As the send's own answer would have been shown to this caller.
+    let message = views::message_for(message, &agent, call.visitor.is_some());
     let body = serde_json::to_string(&message).unwrap_or_default();
     let now = now_ms();
     let writes = {
@@ -503,6 +505,7 @@ async fn learn(
                     }
                 }
                 note_session(hub, detail.session.clone());
+                detail.session = shown_session(hub, detail.session, &agent);
                 reply = Reply::json(reply.status, &detail);
             }
         }
@@ -513,7 +516,7 @@ async fn learn(
             if let Some(mut session) = reply.parse::<Session>() {
                 fill_title(hub, &mut session);
                 note_session(hub, session.clone());
-                reply = Reply::json(reply.status, &session);
+                reply = Reply::json(reply.status, &shown_session(hub, session, &agent));
             }
         }
         Route::ListSessions => {
@@ -530,6 +533,11 @@ async fn learn(
                     }
                     note_session(hub, session.clone());
                 }
+                page.sessions = page
+                    .sessions
+                    .into_iter()
+                    .map(|session| shown_session(hub, session, &agent))
+                    .collect();
                 reply = Reply::json(reply.status, &page);
             }
         }
@@ -675,6 +683,15 @@ fn keep_meta(hub: &Hub, message: &Message) {
         meta: message.meta.clone(),
         at: now_ms(),
     });
+}
+
+/// A session as an operator's browser may see it: its newest message as
+/// [`views::message_for`] shows it (kept as it came, it is shown only once).
+pub fn shown_session(hub: &Hub, mut session: Session, agent: &str) -> Session {
+    session.last_message = session
+        .last_message
+        .map(|m| views::message_for(with_kept_meta(hub, m), agent, false));
+    session
 }
 
 /// A live-dialect message with the meta the hub kept for it.

@@ -1,10 +1,12 @@
 //! What a browser may see of a message. Everyone: `meta.visitor` only on
 //! messages whose author is the agent (the worker marks visitors' messages,
-//! which the agent posts; anyone else's marker is forged). A widget visitor
+//! which the agent posts; anyone else's marker is forged), and such a
+//! message's text without the name the worker put in front of it upstream
+//! (the mark says whose it is). A widget visitor
 //! also sees only the author's `userId`, `type`, `name` and `avatar`, and
 //! only `clientId` and `visitor` in `meta`.
 
-use mochat_api::widget::VISITOR_META_KEY;
+use mochat_api::widget::{VISITOR_META_KEY, VisitorMark};
 use mochat_api::{Event, EventType, Message, User};
 use serde_json::Map;
 
@@ -12,6 +14,8 @@ use serde_json::Map;
 pub fn message_for(mut message: Message, agent: &str, for_visitor: bool) -> Message {
     if message.author != agent {
         message.meta.remove(VISITOR_META_KEY);
+    } else if let Some(mark) = VisitorMark::from_meta(&message.meta) {
+        message.content = mark.own_text(&message.content).to_owned();
     }
     if for_visitor {
         let info = message.author_info;
@@ -74,6 +78,25 @@ mod tests {
         assert_eq!(
             m.meta.keys().collect::<Vec<_>>(),
             vec!["clientId", "visitor"]
+        );
+    }
+
+    #[test]
+    fn a_visitors_text_is_shown_without_the_name_in_front() {
+        let mut stored = message("agent");
+        stored.content = "V (visitor): hi".into();
+        for for_visitor in [true, false] {
+            assert_eq!(
+                message_for(stored.clone(), "agent", for_visitor).content,
+                "hi"
+            );
+        }
+        // Anyone else's text stays as written, marked or not.
+        let mut other = message("someone");
+        other.content = "V (visitor): hi".into();
+        assert_eq!(
+            message_for(other, "agent", false).content,
+            "V (visitor): hi"
         );
     }
 

@@ -10,8 +10,8 @@ use mochat_api::edge::CURSOR_NOW;
 use mochat_api::limits::{TITLE_MAX_CHARS, policy_of, value_of};
 use mochat_api::requests::CreateSessionRequest;
 use mochat_api::widget::{
-    SiteInfo, VISITOR_META_KEY, VISITOR_RATE_LIMIT, VisitorInfo, VisitorMark, clean_name,
-    default_visitor_name, is_plausible_email,
+    SiteInfo, VISITOR_CONTENT_MAX_CHARS, VISITOR_META_KEY, VISITOR_RATE_LIMIT, VisitorInfo,
+    VisitorMark, clean_name, default_visitor_name, is_plausible_email,
 };
 use mochat_api::{ApiError, ErrorCode, Route, Session};
 use serde_json::{Map, Value};
@@ -197,11 +197,32 @@ pub fn mark(v: &VisitorRef, record: &VisitorRecord) -> VisitorMark {
 }
 
 /// A visitor's send with `meta.visitor` set by the worker (whatever the
-/// browser put there), so agents and the dashboard can tell who wrote it.
+/// browser put there), so agents and the dashboard can tell who wrote it,
+/// and the visitor's name in front of the text ([`VisitorMark::prefix`]) for
+/// agents and clients that ignore `meta` (browsers get it taken off again:
+/// [`super::views`]).
 pub fn mark_send(body: &[u8], mark: &VisitorMark) -> Result<Vec<u8>, ApiError> {
     let bad = |why: &str| ApiError::bad_request(format!("The message is not valid: {why}."));
     let mut value: Map<String, Value> =
         serde_json::from_slice(body).map_err(|_| bad("send a JSON object"))?;
+    let text = match value.get("content") {
+        Some(Value::String(text)) => text.trim(),
+        _ => return Err(bad("its content must be text")),
+    };
+    let chars = text.chars().count();
+    if chars == 0 {
+        return Err(ApiError::bad_request(
+            "The message is empty. Write something first.",
+        ));
+    }
+    if chars > VISITOR_CONTENT_MAX_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "The message has {chars} characters; at most {VISITOR_CONTENT_MAX_CHARS} are \
+             allowed. Split it into several messages."
+        )));
+    }
+    let content = format!("{}{text}", mark.prefix());
+    value.insert("content".to_owned(), Value::String(content));
     let meta = value
         .entry("meta")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -468,14 +489,31 @@ mod tests {
         };
         let body = br#"{"content":"hi","meta":{"clientId":"c1","visitor":{"id":"forged"}}}"#;
         let out: Value = serde_json::from_slice(&mark_send(body, &mark).unwrap()).unwrap();
-        assert_eq!(out["content"], "hi");
+        assert_eq!(out["content"], "Ada (visitor): hi");
         assert_eq!(out["meta"]["clientId"], "c1");
         assert_eq!(out["meta"]["visitor"]["id"], "v1");
         assert_eq!(out["meta"]["visitor"]["name"], "Ada");
         let bare: Value =
             serde_json::from_slice(&mark_send(br#"{"content":"x"}"#, &mark).unwrap()).unwrap();
         assert_eq!(bare["meta"]["visitor"]["site"], "acme");
-        for bad in [&b"[1]"[..], b"not json", br#"{"content":"x","meta":3}"#] {
+        let long = format!(
+            r#"{{"content":"{}"}}"#,
+            "x".repeat(VISITOR_CONTENT_MAX_CHARS + 1)
+        );
+        let longest = format!(
+            r#"{{"content":"  {}  "}}"#,
+            "x".repeat(VISITOR_CONTENT_MAX_CHARS)
+        );
+        assert!(mark_send(longest.as_bytes(), &mark).is_ok());
+        for bad in [
+            &b"[1]"[..],
+            b"not json",
+            br#"{"content":"x","meta":3}"#,
+            br#"{"content":" \n "}"#,
+            br#"{"content":7}"#,
+            br#"{}"#,
+            long.as_bytes(),
+        ] {
             assert_eq!(mark_send(bad, &mark).unwrap_err().status(), 400);
         }
     }

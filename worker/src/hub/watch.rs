@@ -428,10 +428,7 @@ pub async fn edge_watch(
         };
         let changed: Vec<Session> = changed
             .into_iter()
-            .map(|mut s| {
-                s.last_message = s.last_message.map(|m| views::message_for(m, &agent, false));
-                s
-            })
+            .map(|s| super::calls::shown_session(hub, s, &agent))
             .collect();
         if since.is_none() || !sessions.is_empty() || !changed.is_empty() || now_ms() >= deadline {
             let answer = EdgeWatchResponse {
