@@ -137,11 +137,6 @@ impl ApiError {
         self.code.status()
     }
 
-    /// Wraps this error in its envelope.
-    pub fn into_envelope(self) -> ErrorEnvelope {
-        ErrorEnvelope { error: self }
-    }
-
     /// Serialises the envelope, `{"error":{"code","message"}}`.
     pub fn to_json(&self) -> String {
         serde_json::to_string(&ErrorEnvelope {

@@ -153,28 +153,6 @@ impl Route {
         }
     }
 
-    /// A short stable name for logs and metrics, e.g. `session.detail`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Register => "register",
-            Self::BindAgent => "agents.bind",
-            Self::CreateSession => "sessions.create",
-            Self::ListSessions => "sessions.list",
-            Self::GetSession { .. } => "session.get",
-            Self::SessionDetail { .. } => "session.detail",
-            Self::CloseSession { .. } => "session.close",
-            Self::SendSessionMessage { .. } => "session.send",
-            Self::ListSessionMessages { .. } => "session.messages",
-            Self::AddParticipants { .. } => "participants.add",
-            Self::RemoveParticipants { .. } => "participants.remove",
-            Self::WatchSession { .. } => "session.watch",
-            Self::SendPanelMessage { .. } => "panel.send",
-            Self::ListPanelMessages { .. } => "panel.messages",
-            Self::WorkspaceGroup => "workspace.group",
-            Self::JoinGroup => "groups.join",
-        }
-    }
-
     /// Whether the call needs an agent's token (all but registration).
     pub fn needs_token(&self) -> bool {
         !matches!(self, Self::Register)
@@ -352,14 +330,6 @@ mod tests {
                 Ok(route)
             );
         }
-    }
-
-    #[test]
-    fn names_are_unique() {
-        let mut names: Vec<_> = every_route().iter().map(Route::name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), 16);
     }
 
     #[test]

@@ -18,12 +18,18 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0);
     let mut last = LAST_MS.load(Ordering::SeqCst);
     loop {
-        let next = system.max(last.saturating_add(1));
+        let next = next_after(last, system);
         match LAST_MS.compare_exchange_weak(last, next, Ordering::SeqCst, Ordering::SeqCst) {
             Ok(_) => return next,
             Err(actual) => last = actual,
         }
     }
+}
+
+/// The time to hand out after `last` when the wall clock reads `system`:
+/// the wall clock, unless it stands still or went back (then `last` + 1).
+fn next_after(last: i64, system: i64) -> i64 {
+    system.max(last.saturating_add(1))
 }
 
 /// The civil date (year, month, day) of a day count since 1970-01-01
@@ -154,6 +160,12 @@ mod tests {
         assert!(a > 1_700_000_000_000);
         let many: Vec<i64> = (0..10_000).map(|_| now_ms()).collect();
         assert!(many.windows(2).all(|w| w[0] < w[1]));
+        // The wall clock set back an hour, then standing still, then going on.
+        let t = 1_795_936_483_123;
+        assert_eq!(next_after(t, t - 3_600_000), t + 1);
+        assert_eq!(next_after(t + 1, t + 1), t + 2);
+        assert_eq!(next_after(t + 2, t + 50), t + 50);
+        assert_eq!(next_after(i64::MAX, 0), i64::MAX);
     }
 
     #[test]

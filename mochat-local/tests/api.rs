@@ -13,6 +13,18 @@ fn is_timestamp(value: &Value) -> bool {
     s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && s.as_bytes()[19] == b'.'
 }
 
+/// A change's `updatedAt` is a timestamp later than the one before it.
+fn assert_moved_on(before: &Value, after: &Value) {
+    assert!(
+        is_timestamp(before) && is_timestamp(after),
+        "{before} → {after}"
+    );
+    assert!(
+        after.as_str() > before.as_str(),
+        "updatedAt {before} → {after}"
+    );
+}
+
 #[tokio::test]
 async fn register_creates_agents_with_unique_usernames() {
     let (server, api) = start(memory_config()).await;
@@ -282,7 +294,7 @@ async fn close_is_idempotent_and_closed_sessions_refuse_changes() {
         .await;
     assert_eq!(closed.status, 200);
     assert_eq!(closed.body["status"], json!("closed"));
-    assert!(closed.body["updatedAt"].as_str() >= before["updatedAt"].as_str());
+    assert_moved_on(&before["updatedAt"], &closed.body["updatedAt"]);
     let cursor = api
         .get(&format!("/claw/sessions/{sid}/detail"), &a.token)
         .await
@@ -564,7 +576,7 @@ async fn participants_change_with_events_only_when_real() {
         .await;
     assert_eq!(added.status, 200, "{:?}", added.body);
     assert_eq!(added.body["participants"], json!([a.id, b.id, c.id]));
-    assert!(added.body["updatedAt"].as_str() >= before["updatedAt"].as_str());
+    assert_moved_on(&before["updatedAt"], &added.body["updatedAt"]);
     let watch = api
         .get(&format!("/claw/sessions/{sid}/watch?timeout=0"), &a.token)
         .await

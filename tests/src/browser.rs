@@ -211,20 +211,38 @@ impl Browser {
 
     /// The value of `attr` of every element matching `css`.
     pub async fn attrs(&self, css: &str, attr: &str) -> CmdResult<Vec<String>> {
-        let mut out = Vec::new();
-        for el in self.client.find_all(fantoccini::Locator::Css(css)).await? {
-            out.push(el.attr(attr).await?.unwrap_or_default());
-        }
-        Ok(out)
+        self.read_all(css, |el| async move {
+            Ok(el.attr(attr).await?.unwrap_or_default())
+        })
+        .await
     }
 
     /// The text of every element matching `css`.
     pub async fn texts(&self, css: &str) -> CmdResult<Vec<String>> {
-        let mut out = Vec::new();
-        for el in self.client.find_all(fantoccini::Locator::Css(css)).await? {
-            out.push(el.text().await?);
+        self.read_all(css, |el| async move { el.text().await })
+            .await
+    }
+
+    /// `read` of every element matching `css`, read again from the start
+    /// when the page replaced one of them meanwhile (a live list re-renders).
+    async fn read_all<F, Fut>(&self, css: &str, read: F) -> CmdResult<Vec<String>>
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = CmdResult<String>>,
+    {
+        let mut attempt = 0;
+        'again: loop {
+            attempt += 1;
+            let mut out = Vec::new();
+            for el in self.client.find_all(fantoccini::Locator::Css(css)).await? {
+                match read(el).await {
+                    Ok(value) => out.push(value),
+                    Err(e) if attempt < 5 && e.is_stale_element_reference() => continue 'again,
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(out);
         }
-        Ok(out)
     }
 
     /// Polls `check` (a JS expression) until it is truthy, for up to [`STEP`].
