@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod config;
+pub mod durable;
 pub mod edge;
 pub mod frame;
 pub mod guard;

@@ -16,9 +16,10 @@ use mochat_api::edge::{SIGN_IN_FAILURES, SIGN_IN_WINDOW_SECS};
 use mochat_api::limits::RATE_WINDOW_SECS;
 use serde::{Deserialize, Serialize};
 use worker::{
-    Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorage, State,
-    durable_object,
+    Date, DurableObject, Env, Method, Request, Response, Result, SqlStorage, State, durable_object,
 };
+
+use crate::durable::Object;
 
 /// Timestamps (ms) of the events inside a window of `window_ms`, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,21 +363,9 @@ impl DurableObject for SignInThrottle {
 
 /// Asks the throttle of `key` (an address, or `<purpose>:<address>`).
 pub async fn throttle(env: &Env, key: &str, attempt: Attempt) -> Result<Verdict> {
-    let stub = env
-        .durable_object(crate::config::SIGN_IN_THROTTLE)?
-        .id_from_name(key)?
-        .get_stub()?;
-    let body =
-        serde_json::to_string(&attempt).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let mut resp = stub
-        .fetch_with_request(Request::new_with_init(
-            "https://throttle.internal/attempt",
-            &init,
-        )?)
-        .await?;
-    resp.json().await
+    Object::named(env, crate::config::SIGN_IN_THROTTLE, key)?
+        .call(Method::Post, "/attempt", Some(&attempt))
+        .await
 }
 
 #[cfg(test)]

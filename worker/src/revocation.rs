@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 
 use mochat_api::edge::SESSION_TTL_SECS;
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+use worker::{DurableObject, Env, Method, Request, Response, Result, State};
 use worker::{Storage, durable_object};
 
 use crate::config::{SESSION_INSTANCE, SESSION_REGISTRY};
+use crate::durable::Object;
 
 /// How long an isolate trusts what it read of the registry.
 pub const CACHE_MS: u64 = 10_000;
@@ -67,10 +68,8 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-fn stub(env: &Env) -> Result<worker::Stub> {
-    env.durable_object(SESSION_REGISTRY)?
-        .id_from_name(SESSION_INSTANCE)?
-        .get_stub()
+fn registry(env: &Env) -> Result<Object> {
+    Object::named(env, SESSION_REGISTRY, SESSION_INSTANCE)
 }
 
 /// The revocations, from this isolate's copy when it is fresh.
@@ -83,27 +82,16 @@ pub async fn current(env: &Env, now_ms: u64) -> Result<Revocations> {
     if let Some(r) = fresh {
         return Ok(r);
     }
-    let mut answer = stub(env)?
-        .fetch_with_str("https://sessions.internal/revocations")
-        .await?;
-    let read: Revocations = answer.json().await?;
+    let read: Revocations = registry(env)?.get("/revocations").await?;
     CACHED.set(Some((now_ms, read.clone())));
     Ok(read)
 }
 
 /// Applies a change, and keeps the registry's answer as this isolate's copy.
 pub async fn change(env: &Env, change: &Change, now_ms: u64) -> Result<()> {
-    let body =
-        serde_json::to_string(change).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let mut answer = stub(env)?
-        .fetch_with_request(Request::new_with_init(
-            "https://sessions.internal/revocations",
-            &init,
-        )?)
+    let read: Revocations = registry(env)?
+        .call(Method::Post, "/revocations", Some(change))
         .await?;
-    let read: Revocations = answer.json().await?;
     CACHED.set(Some((now_ms, read)));
     Ok(())
 }

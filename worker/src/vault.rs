@@ -10,11 +10,12 @@ use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 use worker::{
-    Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorage,
-    SqlStorageValue, State, Stub, durable_object,
+    Date, DurableObject, Env, Method, Request, Response, Result, SqlStorage, SqlStorageValue,
+    State, durable_object,
 };
 
 use crate::config::{TOKEN_VAULT, VAULT_INSTANCE};
+use crate::durable::Object;
 use crate::hub::store::StoredAgent;
 
 /// An agent in the vault, as listed (no token).
@@ -153,37 +154,19 @@ impl DurableObject for TokenVault {
     }
 }
 
-fn stub(env: &Env) -> Result<Stub> {
-    env.durable_object(TOKEN_VAULT)?
-        .id_from_name(VAULT_INSTANCE)?
-        .get_stub()
-}
-
-fn internal(path: &str, method: Method, body: Option<String>) -> Result<Request> {
-    let mut init = RequestInit::new();
-    init.with_method(method);
-    if let Some(b) = body {
-        let h = worker::Headers::new();
-        h.set("Content-Type", "application/json")?;
-        init.with_headers(h).with_body(Some(b.into()));
-    }
-    Request::new_with_init(&format!("https://vault.internal{path}"), &init)
+fn vault(env: &Env) -> Result<Object> {
+    Object::named(env, TOKEN_VAULT, VAULT_INSTANCE)
 }
 
 /// Every agent in the vault, oldest first.
 pub async fn list(env: &Env) -> Result<Vec<VaultAgent>> {
-    let mut resp = stub(env)?
-        .fetch_with_request(internal("/agents", Method::Get, None)?)
-        .await?;
-    resp.json().await
+    vault(env)?.get("/agents").await
 }
 
 /// Lists a newly registered agent (its token went to its hub).
 pub async fn store(env: &Env, agent: VaultAgent) -> Result<()> {
-    let body =
-        serde_json::to_string(&agent).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let resp = stub(env)?
-        .fetch_with_request(internal("/agents", Method::Post, Some(body))?)
+    let resp = vault(env)?
+        .send(Method::Post, "/agents", Some(&agent))
         .await?;
     if resp.status_code() != 204 {
         return Err(worker::Error::RustError(format!(
@@ -197,8 +180,9 @@ pub async fn store(env: &Env, agent: VaultAgent) -> Result<()> {
 /// An agent registered before hubs kept tokens, with the token the vault
 /// still holds for it (`agent_id` must be a valid id).
 pub async fn legacy_agent(env: &Env, agent_id: &str) -> Result<Option<StoredAgent>> {
-    let req = internal(&format!("/token/{agent_id}"), Method::Get, None)?;
-    let mut resp = stub(env)?.fetch_with_request(req).await?;
+    let mut resp = vault(env)?
+        .send::<()>(Method::Get, &format!("/token/{agent_id}"), None)
+        .await?;
     if resp.status_code() == 404 {
         return Ok(None);
     }
@@ -217,7 +201,8 @@ pub async fn legacy_agent(env: &Env, agent_id: &str) -> Result<Option<StoredAgen
 
 /// Clears an agent's token from the vault once its hub keeps it.
 pub async fn forget_token(env: &Env, agent_id: &str) -> Result<()> {
-    let req = internal(&format!("/forget/{agent_id}"), Method::Post, None)?;
-    stub(env)?.fetch_with_request(req).await?;
+    vault(env)?
+        .send::<()>(Method::Post, &format!("/forget/{agent_id}"), None)
+        .await?;
     Ok(())
 }

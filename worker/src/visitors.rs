@@ -8,6 +8,7 @@ use serde::Deserialize;
 use worker::{DurableObject, Env, Request, Response, Result, State, Storage, durable_object};
 
 use crate::config::WIDGET_VISITOR;
+use crate::durable::Object;
 use crate::hub::store::VisitorRecord;
 
 const RECORD_KEY: &str = "record";
@@ -46,12 +47,7 @@ impl DurableObject for WidgetVisitor {
 
 /// What the old object of visitor `id` of `site` kept (empty when nothing).
 pub async fn legacy_record(env: &Env, site: &str, id: &str) -> Result<VisitorRecord> {
-    let stub = env
-        .durable_object(WIDGET_VISITOR)?
-        .id_from_name(&format!("{site}:{id}"))?
-        .get_stub()?;
-    stub.fetch_with_str("https://visitor.internal/record")
-        .await?
-        .json()
+    Object::named(env, WIDGET_VISITOR, &format!("{site}:{id}"))?
+        .get("/record")
         .await
 }

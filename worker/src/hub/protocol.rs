@@ -6,9 +6,10 @@
 
 use mochat_api::edge::EdgeWatchRequest;
 use serde::{Deserialize, Serialize};
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Method, Response};
 
 use crate::config::AGENT_HUB;
+use crate::durable::Object;
 use crate::respond::Flow;
 
 /// Who makes a call, as far as the hub needs to know.
@@ -95,24 +96,10 @@ pub struct HubCall {
     pub op: Op,
 }
 
-/// The internal URL of every hub call.
-pub const HUB_URL: &str = "https://hub.internal/call";
-
 /// Sends `call` to its agent's hub; the hub's answer is the browser's.
 pub async fn ask(env: &Env, call: &HubCall) -> Flow<Response> {
-    let stub = env
-        .durable_object(AGENT_HUB)?
-        .id_from_name(&call.agent)?
-        .get_stub()?;
-    let body = serde_json::to_string(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let headers = Headers::new();
-    headers.set("Content-Type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    Ok(stub
-        .fetch_with_request(Request::new_with_init(HUB_URL, &init)?)
+    Ok(Object::named(env, AGENT_HUB, &call.agent)?
+        .send(Method::Post, "/call", Some(call))
         .await?)
 }
 
