@@ -73,6 +73,14 @@ pub struct RegisteredAgent {
     pub workspace_id: String,
 }
 
+/// `GET` the sign-in, `POST` sign in, `DELETE` sign out.
+pub const SESSION_PATH: &str = "/edge/session";
+/// `DELETE`: every session ends (sign out everywhere).
+pub const SESSIONS_PATH: &str = "/edge/sessions";
+/// `GET`: the agents whose tokens the worker holds.
+pub const AGENTS_PATH: &str = "/edge/agents";
+/// `GET`: whether the worker reaches the MoChat API.
+pub const HEALTH_PATH: &str = "/edge/health";
 /// The path of the live watch of many sessions.
 pub const WATCH_PATH: &str = "/edge/watch";
 /// Most sessions one `POST /edge/watch` may name.

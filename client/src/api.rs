@@ -6,8 +6,8 @@ use std::cell::RefCell;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use mochat_api::edge::{
-    AgentList, EdgeWatchRequest, EdgeWatchResponse, Health, RegisteredAgent, SignInRequest,
-    SignInStatus, WATCH_PATH,
+    AGENTS_PATH, AgentList, EdgeWatchRequest, EdgeWatchResponse, HEALTH_PATH, Health,
+    RegisteredAgent, SESSION_PATH, SESSIONS_PATH, SignInRequest, SignInStatus, WATCH_PATH,
 };
 use mochat_api::requests::{
     BindRequest, BindResponse, CreateSessionRequest, JoinRequest, JoinResponse, PageQuery,
@@ -193,7 +193,7 @@ const NO_BODY: Option<&()> = None;
 /// `GET /edge/health`: whether the worker reaches the MoChat API.
 pub async fn health() -> ApiResult<Health> {
     decode(
-        Request::get("/edge/health")
+        Request::get(HEALTH_PATH)
             .send()
             .await
             .map_err(network_error)?,
@@ -204,7 +204,7 @@ pub async fn health() -> ApiResult<Health> {
 /// `GET /edge/session`: the current sign-in, or 401.
 pub async fn session_status() -> ApiResult<SignInStatus> {
     decode(
-        Request::get("/edge/session")
+        Request::get(SESSION_PATH)
             .send()
             .await
             .map_err(network_error)?,
@@ -214,7 +214,7 @@ pub async fn session_status() -> ApiResult<SignInStatus> {
 
 /// `POST /edge/session`: signs in with the dashboard password.
 pub async fn sign_in(password: String) -> ApiResult<()> {
-    let resp = with_json(Request::post("/edge/session"), &SignInRequest { password })?
+    let resp = with_json(Request::post(SESSION_PATH), &SignInRequest { password })?
         .send()
         .await
         .map_err(network_error)?;
@@ -225,9 +225,9 @@ pub async fn sign_in(password: String) -> ApiResult<()> {
 /// was copied); `everywhere`: `DELETE /edge/sessions`, every session ends.
 pub async fn sign_out(everywhere: bool) -> ApiResult<()> {
     let path = if everywhere {
-        "/edge/sessions"
+        SESSIONS_PATH
     } else {
-        "/edge/session"
+        SESSION_PATH
     };
     decode(Request::delete(path).send().await.map_err(network_error)?).await
 }
@@ -251,7 +251,7 @@ pub async fn edge_watch(
 /// `GET /edge/agents`: the agents whose tokens the worker holds.
 pub async fn agents() -> ApiResult<AgentList> {
     decode(
-        Request::get("/edge/agents")
+        Request::get(AGENTS_PATH)
             .send()
             .await
             .map_err(network_error)?,

@@ -2,6 +2,7 @@
 //! 16 API calls (matched by [`mochat_api::Route::parse_api`]); anything else
 //! is not found. Pure: works on the method name and the raw path.
 
+use mochat_api::edge::{AGENTS_PATH, HEALTH_PATH, SESSION_PATH, SESSIONS_PATH, WATCH_PATH};
 use mochat_api::routes::{Method, allow_header};
 use mochat_api::widget;
 use mochat_api::{Route, RouteError};
@@ -113,15 +114,15 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
             })
     };
     match raw_path {
-        "/edge/session" => edge(&[
+        SESSION_PATH => edge(&[
             (Method::Get, Call::SessionStatus),
             (Method::Post, Call::SignIn),
             (Method::Delete, Call::SignOut),
         ]),
-        "/edge/sessions" => edge(&[(Method::Delete, Call::SignOutEverywhere)]),
-        "/edge/agents" => edge(&[(Method::Get, Call::Agents)]),
-        "/edge/health" => edge(&[(Method::Get, Call::Health)]),
-        mochat_api::edge::WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
+        SESSIONS_PATH => edge(&[(Method::Delete, Call::SignOutEverywhere)]),
+        AGENTS_PATH => edge(&[(Method::Get, Call::Agents)]),
+        HEALTH_PATH => edge(&[(Method::Get, Call::Health)]),
+        WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
         widget::FRAME_PATH => edge(&[(Method::Get, Call::WidgetFrame)]),
         widget::VISITOR_PATH => edge(&[(Method::Post, Call::NewVisitor)]),
         widget::ME_PATH => edge(&[
