@@ -1,6 +1,6 @@
 //! Small wrappers over browser APIs: visibility, online state, storage, time.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Whether the tab is visible.
 pub fn is_visible() -> bool {
@@ -51,9 +51,9 @@ pub fn parse_time(ts: &str) -> f64 {
     js_sys::Date::parse(ts)
 }
 
-/// The local calendar day of a timestamp, e.g. "Sunday, November 29, 2026".
+/// The calendar day of a timestamp in the browser's own language and time
+/// zone, e.g. "Sunday, November 29, 2026" (en-US) or "Sonntag, 29. November 2026" (de).
 pub fn day_label(ts: &str) -> String {
-    let date = js_sys::Date::new(&JsValue::from_str(ts));
     let opts = js_sys::Object::new();
     for (k, v) in [
         ("weekday", "long"),
@@ -63,14 +63,25 @@ pub fn day_label(ts: &str) -> String {
     ] {
         let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
     }
-    date.to_locale_date_string("en-US", &opts).into()
+    in_browser_locale(ts, "toLocaleDateString", &opts)
 }
 
-/// The exact local time of a timestamp, for tooltips.
+/// The exact time of a timestamp, for tooltips, in the browser's own
+/// language and time zone.
 pub fn exact_time(ts: &str) -> String {
-    js_sys::Date::new(&JsValue::from_str(ts))
-        .to_locale_string("en-US", &JsValue::UNDEFINED)
-        .into()
+    in_browser_locale(ts, "toLocaleString", &JsValue::UNDEFINED)
+}
+
+/// `new Date(ts)[method](undefined, options)`: no locale named, so the
+/// browser's own (and its time zone).
+fn in_browser_locale(ts: &str, method: &str, options: &JsValue) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(ts));
+    js_sys::Reflect::get(&date, &method.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call2(&date, &JsValue::UNDEFINED, options).ok())
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| ts.to_owned())
 }
 
 /// Sets the document title (unread badge).

@@ -54,7 +54,7 @@ pub fn MessageList(#[prop(into)] messages: Signal<Option<Vec<Message>>>) -> impl
                 each=move || messages.with(|m| rows(m.as_deref().unwrap_or_default()))
                 key=Row::key
                 children=|row| match row {
-                    Row::Day(label) => view! { <li class="day" role="separator"><span>{label}</span></li> }.into_any(),
+                    Row::Day(label) => view! { <li class="day" role="separator" data-testid="day"><span>{label}</span></li> }.into_any(),
                     Row::Message(m) => view! { <MessageItem message=*m /> }.into_any(),
                 }
             />
