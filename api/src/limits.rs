@@ -52,6 +52,26 @@ pub fn value_of(name: &str, remaining: u32, reset_secs: u64) -> String {
     format!("\"{name}\";r={remaining};t={reset_secs}")
 }
 
+/// A message's text as the API takes it: trimmed, 1 to `max` characters
+/// ([`CONTENT_MAX_CHARS`], or less where the worker adds to it); otherwise
+/// a 400 that says what to do.
+pub fn message_text(raw: &str, max: usize) -> Result<&str, crate::ApiError> {
+    let trimmed = raw.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 {
+        return Err(crate::ApiError::bad_request(
+            "The message content is empty. Write at least one character that is not white space.",
+        ));
+    }
+    if chars > max {
+        return Err(crate::ApiError::bad_request(format!(
+            "The message content has {chars} characters; at most {max} are allowed. \
+             Split it into several messages."
+        )));
+    }
+    Ok(trimmed)
+}
+
 /// Whether `token` has the shape of a claw token: `claw_` and at least 16 of `[A-Za-z0-9_-]`.
 pub fn is_claw_token(token: &str) -> bool {
     token.strip_prefix(CLAW_TOKEN_PREFIX).is_some_and(|rest| {

@@ -63,6 +63,15 @@ impl AppError {
     }
 }
 
+impl From<ApiError> for AppError {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            headers: Vec::new(),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for AppError {
     fn from(error: rusqlite::Error) -> Self {
         Self::internal(format!("database: {error}"))

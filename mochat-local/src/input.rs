@@ -5,6 +5,7 @@
 use mochat_api::limits::{
     CONTENT_MAX_CHARS, META_MAX_BYTES, PAGE_DEFAULT, PAGE_MAX, TITLE_MAX_CHARS,
     WATCH_LIMIT_DEFAULT, WATCH_LIMIT_MAX, WATCH_TIMEOUT_DEFAULT_MS, WATCH_TIMEOUT_MAX_MS,
+    message_text,
 };
 use mochat_api::requests::{PageQuery, WatchQuery};
 use serde::de::DeserializeOwned;
@@ -141,20 +142,7 @@ pub fn watch_values(query: &WatchQuery) -> (u64, u32, u64) {
 
 /// Message content: trimmed, 1..=10,000 characters.
 pub fn content(raw: &str) -> AppResult<String> {
-    let trimmed = raw.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 {
-        return Err(AppError::bad_request(
-            "The message content is empty. Write at least one character that is not white space.",
-        ));
-    }
-    if chars > CONTENT_MAX_CHARS {
-        return Err(AppError::bad_request(format!(
-            "The message content has {chars} characters; at most {CONTENT_MAX_CHARS} are allowed. \
-             Split it into several messages."
-        )));
-    }
-    Ok(trimmed.to_owned())
+    Ok(message_text(raw, CONTENT_MAX_CHARS)?.to_owned())
 }
 
 /// Message meta: an object (absent or null means `{}`), at most 8 KiB as compact JSON.

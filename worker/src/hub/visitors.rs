@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use mochat_api::edge::CURSOR_NOW;
-use mochat_api::limits::{TITLE_MAX_CHARS, policy_of, value_of};
+use mochat_api::limits::{TITLE_MAX_CHARS, message_text, policy_of, value_of};
 use mochat_api::requests::CreateSessionRequest;
 use mochat_api::widget::{
     SiteInfo, VISITOR_CONTENT_MAX_CHARS, VISITOR_META_KEY, VISITOR_RATE_LIMIT, VisitorInfo,
@@ -206,21 +206,9 @@ pub fn mark_send(body: &[u8], mark: &VisitorMark) -> Result<Vec<u8>, ApiError> {
     let mut value: Map<String, Value> =
         serde_json::from_slice(body).map_err(|_| bad("send a JSON object"))?;
     let text = match value.get("content") {
-        Some(Value::String(text)) => text.trim(),
+        Some(Value::String(text)) => message_text(text, VISITOR_CONTENT_MAX_CHARS)?,
         _ => return Err(bad("its content must be text")),
     };
-    let chars = text.chars().count();
-    if chars == 0 {
-        return Err(ApiError::bad_request(
-            "The message is empty. Write something first.",
-        ));
-    }
-    if chars > VISITOR_CONTENT_MAX_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "The message has {chars} characters; at most {VISITOR_CONTENT_MAX_CHARS} are \
-             allowed. Split it into several messages."
-        )));
-    }
     let content = format!("{}{text}", mark.prefix());
     value.insert("content".to_owned(), Value::String(content));
     let meta = value
