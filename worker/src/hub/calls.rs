@@ -686,11 +686,14 @@ fn keep_meta(hub: &Hub, message: &Message) {
 }
 
 /// A session as an operator's browser may see it: its newest message as
-/// [`views::message_for`] shows it (kept as it came, it is shown only once).
+/// [`views::message_for`] shows it (kept as it came, it is shown only once;
+/// in the live dialect with the meta the hub kept for it).
 pub fn shown_session(hub: &Hub, mut session: Session, agent: &str) -> Session {
-    session.last_message = session
-        .last_message
-        .map(|m| views::message_for(with_kept_meta(hub, m), agent, false));
+    let live = hub.upstream().is_ok_and(|u| u.dialect == Dialect::Live);
+    session.last_message = session.last_message.map(|m| {
+        let m = if live { with_kept_meta(hub, m) } else { m };
+        views::message_for(m, agent, false)
+    });
     session
 }
 
