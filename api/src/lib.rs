@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod avatars;
 pub mod dialect;
 pub mod edge;
 pub mod error;
@@ -7,6 +8,7 @@ pub mod limits;
 pub mod live;
 pub mod model;
 pub mod query;
+pub mod ratelimit;
 pub mod requests;
 pub mod routes;
 pub mod widget;

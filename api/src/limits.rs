@@ -31,27 +31,6 @@ pub const AGENT_HEADER: &str = "X-MoChat-Agent";
 /// Prefix of every claw token.
 pub const CLAW_TOKEN_PREFIX: &str = "claw_";
 
-/// `RateLimit-Policy` header value for the agent budget (ratelimit-headers draft 11).
-pub fn rate_limit_policy() -> String {
-    policy_of("agent", RATE_LIMIT)
-}
-
-/// `RateLimit-Policy` header value of a named budget of `quota` per window.
-pub fn policy_of(name: &str, quota: u32) -> String {
-    format!("\"{name}\";q={quota};w={RATE_WINDOW_SECS}")
-}
-
-/// `RateLimit` header value: `remaining` requests left, `reset_secs` until the
-/// oldest request leaves the window.
-pub fn rate_limit_value(remaining: u32, reset_secs: u64) -> String {
-    value_of("agent", remaining, reset_secs)
-}
-
-/// `RateLimit` header value of a named budget.
-pub fn value_of(name: &str, remaining: u32, reset_secs: u64) -> String {
-    format!("\"{name}\";r={remaining};t={reset_secs}")
-}
-
 /// A message's text as the API takes it: trimmed, 1 to `max` characters
 /// ([`CONTENT_MAX_CHARS`], or less where the worker adds to it); otherwise
 /// a 400 that says what to do.
@@ -85,12 +64,6 @@ pub fn is_claw_token(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_values_follow_draft_11() {
-        assert_eq!(rate_limit_policy(), "\"agent\";q=120;w=60");
-        assert_eq!(rate_limit_value(119, 60), "\"agent\";r=119;t=60");
-    }
 
     #[test]
     fn claw_token_shape() {

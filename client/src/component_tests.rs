@@ -62,6 +62,43 @@ async fn avatars_from_other_sites_are_never_loaded() {
     }
 }
 
+/// With a `<meta>` listing an origin (the worker writes it when the operator
+/// set `AVATAR_ORIGINS`), pictures from that origin load, others still not.
+#[wasm_bindgen_test]
+async fn avatars_load_from_the_origins_the_page_lists_only() {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let meta = document.create_element("meta").expect("a meta");
+    meta.set_attribute("name", mochat_api::avatars::META_NAME)
+        .expect("name");
+    meta.set_attribute("content", "https://avatars.example")
+        .expect("content");
+    document
+        .head()
+        .expect("a head")
+        .append_child(&meta)
+        .expect("added");
+    for (avatar, loads) in [
+        ("https://avatars.example/ada.png", true),
+        ("https://avatars.example.evil.test/ada.png", false),
+        ("https://tracker.example/pixel.png", false),
+        ("http://avatars.example/ada.png", false),
+    ] {
+        let el = container();
+        let mut m = message("hi");
+        m.author_info.avatar = Some(avatar.to_owned());
+        let _handle = leptos::mount::mount_to(
+            el.clone(),
+            move || view! { <MessageItem message=m.clone() /> },
+        );
+        leptos::task::tick().await;
+        let imgs = el.query_selector_all("img").expect("query").length();
+        assert_eq!(imgs, u32::from(loads), "{avatar}");
+    }
+    meta.remove();
+}
+
 #[wasm_bindgen_test]
 async fn hostile_content_and_names_render_as_text() {
     let el = container();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use mochat_api::{ApiError, User, UserType};
+use mochat_api::{ApiError, User, UserType, avatars};
 
 use crate::app::AppState;
 use crate::backoff::is_transient;
@@ -129,12 +129,15 @@ pub fn BudgetMeter() -> impl IntoView {
     }
 }
 
-/// A round avatar: the picture when it is on this origin, else initials.
-/// A picture elsewhere is never loaded: it would tell that site when an
-/// operator or visitor is here, and from where (the CSP refuses it too).
+/// A round avatar: the picture when it is on this origin or on one the
+/// operator opted into (`AVATAR_ORIGINS`, which the worker writes in the
+/// page), else initials. Any other picture is never loaded: it would tell
+/// that site when an operator or visitor is here, and from where (the CSP
+/// refuses it too).
 #[component]
 pub fn Avatar(user: User) -> impl IntoView {
-    let safe = user.avatar.filter(|a| is_own_picture(a));
+    let origins = avatar_origins();
+    let safe = user.avatar.filter(|a| avatars::may_load(a, &origins));
     let kind = if user.kind == UserType::Agent {
         "agent"
     } else {
@@ -178,7 +181,15 @@ pub fn reload_when_transient<T: Clone + 'static>(resource: LocalResource<Result<
     });
 }
 
-/// Whether an avatar URL is a picture on this origin (a path, not `//host`).
-pub fn is_own_picture(url: &str) -> bool {
-    url.starts_with('/') && !url.starts_with("//") && !url.contains('\\')
+/// The avatar origins the page was served with (its `<meta>`); none when
+/// it has none, or a list the shared rule does not accept.
+pub fn avatar_origins() -> Vec<String> {
+    let selector = format!("meta[name=\"{}\"]", avatars::META_NAME);
+    document()
+        .query_selector(&selector)
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"))
+        .and_then(|list| avatars::parse_origins(&list).ok())
+        .unwrap_or_default()
 }

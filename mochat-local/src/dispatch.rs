@@ -10,15 +10,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mochat_api::limits::BODY_MAX_BYTES;
+use mochat_api::ratelimit::{POLICY_HEADER, STATE_HEADER};
 use mochat_api::{ErrorCode, Route};
 
 use crate::accounts::{self, Caller};
 use crate::error::{AppError, AppResult, json, respond};
 use crate::routing::{self, Call, Refusal};
 use crate::{AppState, groups, live, messages, sessions, watch};
-
-const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// The agent an authenticated request spoke for, kept on its response for the log.
 #[derive(Clone)]
@@ -123,10 +121,13 @@ async fn admitted(
     };
     let headers = response.headers_mut();
     for (name, value) in [
-        (RATE_LIMIT_POLICY, limiter.policy()),
-        (RATE_LIMIT, budget.header()),
+        (POLICY_HEADER, limiter.policy()),
+        (STATE_HEADER, budget.header()),
     ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
             headers.insert(name, value);
         }
     }

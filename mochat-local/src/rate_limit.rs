@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use mochat_api::limits::{RATE_LIMIT, RATE_WINDOW_SECS, rate_limit_policy, rate_limit_value};
+use mochat_api::ratelimit::{agent_state, policy_of};
 
 /// What is left of an agent's budget after a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct Budget {
 impl Budget {
     /// The `RateLimit` header value.
     pub fn header(&self) -> String {
-        rate_limit_value(self.remaining, self.reset_secs)
+        agent_state(self.remaining, self.reset_secs)
     }
 }
 
@@ -39,12 +39,8 @@ impl RateLimiter {
 
     /// The `RateLimit-Policy` header value.
     pub fn policy(&self) -> String {
-        let window_secs = self.window.as_millis().div_ceil(1000);
-        if self.limit == RATE_LIMIT && window_secs == u128::from(RATE_WINDOW_SECS) {
-            rate_limit_policy()
-        } else {
-            format!("\"agent\";q={};w={window_secs}", self.limit)
-        }
+        let window_secs = u64::try_from(self.window.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+        policy_of("agent", self.limit, window_secs)
     }
 
     /// Admits and counts a request of `agent` at `now`, or refuses it (not counted).
@@ -127,7 +123,7 @@ mod tests {
         assert_eq!(limiter.policy(), "\"agent\";q=3;w=60");
         assert_eq!(
             RateLimiter::new(120, Duration::from_secs(60)).policy(),
-            rate_limit_policy()
+            mochat_api::ratelimit::agent_policy()
         );
     }
 }

@@ -319,6 +319,18 @@ async fn the_dashboard_is_served_with_the_csp_the_build_wrote() {
         .find_map(|l| l.trim().strip_prefix("Content-Security-Policy: "))
         .expect("a CSP line");
     assert_eq!(served, written, "what runs is what the build wrote");
+    // The worker serves `/`; the assets layer serves any other path of the
+    // page (its single-page fallback) with `dist/_headers`: the same policy.
+    let fallback = edge.get("/sessions/anything").await;
+    assert_eq!(fallback.status, 200);
+    assert_eq!(
+        fallback.header("content-security-policy").as_deref(),
+        Some(written)
+    );
+    assert!(
+        !page.body.contains(mochat_api::avatars::META_NAME),
+        "no opt-in, no list"
+    );
     assert!(served.contains("img-src 'self' data:;"), "{served}");
     assert!(!served.contains("https:"), "no remote images: {served}");
     assert!(!served.contains("unsafe-inline"));
@@ -356,6 +368,62 @@ async fn the_dashboard_is_served_with_the_csp_the_build_wrote() {
         case: "the dashboard's CSP as served vs. as built".into(),
         attempts: 2,
         note: "identical; inline loader by hash only; images from own origin; no demo page".into(),
+        ..Row::default()
+    });
+}
+
+/// Remote avatars are an opt-in: the origins in `AVATAR_ORIGINS` and only
+/// those go in the dashboard's and the widget's CSP and in the page for the
+/// client; a malformed list stops the page with a message naming the var.
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_avatars_load_only_from_the_origins_the_operator_lists() {
+    let sites = json!({"acme": {"origins": ["https://acme.example"], "title": "Acme"}});
+    let w = worker("security-avatars", |o| {
+        o.vars.push(("WIDGET_SITES".to_owned(), sites.to_string()));
+        o.vars.push((
+            "AVATAR_ORIGINS".to_owned(),
+            "https://avatars.example, https://cdn.example:8443/".to_owned(),
+        ));
+    });
+    let edge = Edge::new(w.origin());
+    let meta = format!(
+        "<meta name=\"{}\" content=\"https://avatars.example https://cdn.example:8443\">",
+        mochat_api::avatars::META_NAME
+    );
+    let img = "img-src 'self' data: https://avatars.example https://cdn.example:8443;";
+    let frame = format!(
+        "{}?site=acme&host=https://acme.example",
+        mochat_api::widget::FRAME_PATH
+    );
+    for path in ["/", frame.as_str()] {
+        let page = edge.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        let csp = page.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains(img), "{path}: {csp}");
+        assert!(
+            page.body.contains(&meta),
+            "{path}: the client gets the same list"
+        );
+    }
+    let bad = worker("security-avatars-bad", |o| {
+        o.vars
+            .push(("AVATAR_ORIGINS".to_owned(), "https:".to_owned()));
+    });
+    let refused = Edge::new(bad.origin()).get("/").await;
+    assert_eq!(refused.status, 500, "{}", refused.body);
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("AVATAR_ORIGINS"), "{message}");
+    assert!(
+        !refused.body.contains("<script"),
+        "no page with a CSP it was not meant to have"
+    );
+    record(&Row {
+        case: "remote avatars: opted-in origins in CSP and page; a malformed list".into(),
+        attempts: 3,
+        note: "only the listed origins, in both pages; malformed: 500 naming AVATAR_ORIGINS".into(),
         ..Row::default()
     });
 }

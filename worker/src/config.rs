@@ -42,6 +42,9 @@ pub const CONVERSATION_OPEN_LIMIT: &str = "CONVERSATION_OPEN_LIMIT";
 /// Durable Object binding: the one [`crate::vault::TokenVault`], the list
 /// of agents registered through the worker.
 pub const TOKEN_VAULT: &str = "TOKEN_VAULT";
+/// Optional var: origins the dashboard and the widget may load avatars
+/// from, separated by spaces (none by default: see [`mochat_api::avatars`]).
+pub const AVATAR_ORIGINS: &str = "AVATAR_ORIGINS";
 /// Optional var: the widget's sites, JSON (see [`crate::sites`]).
 pub const WIDGET_SITES: &str = "WIDGET_SITES";
 /// Optional, for tests only: one visitor's requests per window (default 20).
@@ -87,6 +90,19 @@ pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
             ),
         )
     })
+}
+
+/// The avatar origins the operator opted into; a malformed list is a 500
+/// that names the var and the entry to fix.
+pub fn avatar_origins(env: &Env) -> Result<Vec<String>, ApiError> {
+    mochat_api::avatars::parse_origins(&string(env, AVATAR_ORIGINS).unwrap_or_default()).map_err(
+        |e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("The worker is not configured: {e}"),
+            )
+        },
+    )
 }
 
 /// The upstream base URL, checked and without a trailing slash.

@@ -8,7 +8,8 @@ use mochat_api::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 use worker::{Env, Headers, Request, Response};
 
-use crate::config::ASSETS;
+use crate::config::{self, ASSETS};
+use crate::headers::img_src;
 use crate::respond::Flow;
 use crate::sites;
 
@@ -52,15 +53,36 @@ pub fn script_hashes(html: &str) -> Vec<String> {
 }
 
 /// The widget page's CSP: its own scripts (and the hashed loader), its own
-/// origin for everything else, framable only by `origins`.
-pub fn csp(hashes: &[String], origins: &[String]) -> String {
+/// origin for everything else but the `avatars` origins' pictures, framable
+/// only by `origins`.
+pub fn csp(hashes: &[String], origins: &[String], avatars: &[String]) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         img-src {}; connect-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'none'; frame-ancestors {}",
         hashes.join(" "),
+        img_src(avatars),
         origins.join(" ")
     )
+}
+
+/// The page with the avatar origins the client may load from, in the
+/// `<meta>` it reads ([`mochat_api::avatars::META_NAME`]), last in `<head>`.
+/// No origin, no element. The origins were checked (`https://host[:port]`),
+/// so they need no escaping.
+pub fn with_avatar_meta(html: String, avatars: &[String]) -> String {
+    if avatars.is_empty() {
+        return html;
+    }
+    let Some(at) = html.find("</head>") else {
+        return html;
+    };
+    let meta = format!(
+        "<meta name=\"{}\" content=\"{}\">",
+        mochat_api::avatars::META_NAME,
+        avatars.join(" ")
+    );
+    format!("{}{meta}{}", &html[..at], &html[at..])
 }
 
 /// The widget page for a site and the page (`host`) that frames it.
@@ -88,12 +110,13 @@ pub async fn page(req: &Request, env: &Env) -> Flow<Response> {
         )
         .into());
     }
-    let html = asset.text().await?;
+    let avatars = config::avatar_origins(env)?;
+    let html = with_avatar_meta(asset.text().await?, &avatars);
     let h = Headers::new();
     h.set("Content-Type", "text/html; charset=utf-8")?;
     h.set(
         "Content-Security-Policy",
-        &csp(&script_hashes(&html), &site.origins),
+        &csp(&script_hashes(&html), &site.origins, &avatars),
     )?;
     h.set("X-Content-Type-Options", "nosniff")?;
     h.set("Referrer-Policy", "no-referrer")?;
@@ -137,9 +160,34 @@ mod tests {
         let csp = csp(
             &hashes,
             &["https://a.example".into(), "http://127.0.0.1:9".into()],
+            &[],
         );
         assert!(csp.ends_with("frame-ancestors https://a.example http://127.0.0.1:9"));
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
+        assert!(
+            csp.contains("img-src 'self' data:;"),
+            "no remote pictures by default"
+        );
         assert!(!csp.contains('*'));
+    }
+
+    #[test]
+    fn the_avatar_origins_go_in_a_meta_element_last_in_head() {
+        let page = "<html><head><script>x</script></head></html>".to_owned();
+        assert_eq!(with_avatar_meta(page.clone(), &[]), page);
+        let with = with_avatar_meta(
+            page.clone(),
+            &["https://a.example".into(), "https://b.example".into()],
+        );
+        assert_eq!(
+            with,
+            "<html><head><script>x</script><meta name=\"mochat-avatar-origins\" \
+             content=\"https://a.example https://b.example\"></head></html>"
+        );
+        assert_eq!(
+            script_hashes(&with),
+            script_hashes(&page),
+            "scripts untouched"
+        );
     }
 }

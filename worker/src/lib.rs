@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dashboard;
 pub mod durable;
 pub mod edge;
 pub mod frame;
@@ -69,6 +70,7 @@ async fn handle(mut req: Request, env: &Env) -> Flow<Response> {
         Call::SignOutEverywhere => edge::sign_out(env, &caller, true).await,
         Call::Agents => edge::agents(env).await,
         Call::Health => edge::health(env).await,
+        Call::Dashboard => dashboard::page(env).await,
         Call::EdgeWatch => api::edge_watch(&req, env, &caller, body).await,
         Call::WidgetFrame => frame::page(&req, env).await,
         Call::NewVisitor => widget::new_visitor(&req, env, body).await,

@@ -22,6 +22,8 @@ pub enum Call {
     Agents,
     /// `GET /edge/health`
     Health,
+    /// `GET /` (or `/index.html`): the dashboard's page.
+    Dashboard,
     /// `POST /edge/watch`: the live watch of many sessions and the list.
     EdgeWatch,
     /// `GET /edge/widget/frame`: the widget page.
@@ -65,7 +67,11 @@ impl Call {
     /// Who may make the call.
     pub fn access(&self) -> Access {
         match self {
-            Self::Health | Self::SignIn | Self::WidgetFrame | Self::NewVisitor => Access::Public,
+            Self::Health
+            | Self::SignIn
+            | Self::Dashboard
+            | Self::WidgetFrame
+            | Self::NewVisitor => Access::Public,
             Self::SessionStatus
             | Self::SignOut
             | Self::SignOutEverywhere
@@ -122,6 +128,7 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
         SESSIONS_PATH => edge(&[(Method::Delete, Call::SignOutEverywhere)]),
         AGENTS_PATH => edge(&[(Method::Get, Call::Agents)]),
         HEALTH_PATH => edge(&[(Method::Get, Call::Health)]),
+        "/" | "/index.html" => edge(&[(Method::Get, Call::Dashboard)]),
         WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
         widget::FRAME_PATH => edge(&[(Method::Get, Call::WidgetFrame)]),
         widget::VISITOR_PATH => edge(&[(Method::Post, Call::NewVisitor)]),
@@ -155,6 +162,15 @@ mod tests {
         );
         assert_eq!(classify("GET", "/edge/agents"), Ok(Call::Agents));
         assert_eq!(classify("GET", "/edge/health"), Ok(Call::Health));
+        assert_eq!(classify("GET", "/"), Ok(Call::Dashboard));
+        assert_eq!(classify("GET", "/index.html"), Ok(Call::Dashboard));
+        assert_eq!(Call::Dashboard.access(), Access::Public);
+        assert_eq!(
+            classify("POST", "/"),
+            Err(Miss::MethodNotAllowed {
+                allow: "GET".into()
+            })
+        );
         assert_eq!(classify("POST", "/edge/watch"), Ok(Call::EdgeWatch));
         assert_eq!(Call::EdgeWatch.access(), Access::Operator);
         assert!(Call::EdgeWatch.takes_body());
@@ -235,7 +251,7 @@ mod tests {
     fn path_tricks_are_not_found() {
         for path in [
             "",
-            "/",
+            "//",
             "/api",
             "/api/",
             "/edge",
@@ -256,7 +272,8 @@ mod tests {
             "/api/http://evil.example/claw/sessions",
             "/api/claw/unknown",
             "/claw/sessions",
-            "/index.html",
+            "/index.htm",
+            "/index.html/",
         ] {
             assert_eq!(classify("GET", path), Err(Miss::NotFound), "{path:?}");
             assert_eq!(classify("POST", path), Err(Miss::NotFound), "{path:?}");

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use mochat_api::edge::CURSOR_NOW;
-use mochat_api::limits::{TITLE_MAX_CHARS, message_text, policy_of, value_of};
+use mochat_api::limits::{RATE_WINDOW_SECS, TITLE_MAX_CHARS, message_text};
+use mochat_api::ratelimit::{policy_of, state_of};
 use mochat_api::requests::CreateSessionRequest;
 use mochat_api::widget::{
     SiteInfo, VISITOR_CONTENT_MAX_CHARS, VISITOR_META_KEY, VISITOR_RATE_LIMIT, VisitorInfo,
@@ -127,10 +128,13 @@ pub async fn authorize(hub: &Hub, v: &VisitorRef, route: &Route) -> Result<Visit
 /// The rate-limit headers a visitor sees: their own sub-quota.
 pub fn visitor_limits(decision: &Decision, quota: u32) -> Vec<(&'static str, String)> {
     let mut headers = vec![
-        (RATE_LIMIT_POLICY, policy_of("visitor", quota)),
+        (
+            RATE_LIMIT_POLICY,
+            policy_of("visitor", quota, RATE_WINDOW_SECS),
+        ),
         (
             RATE_LIMIT,
-            value_of("visitor", decision.remaining, decision.reset_secs),
+            state_of("visitor", decision.remaining, decision.reset_secs),
         ),
     ];
     if !decision.allowed {
