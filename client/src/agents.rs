@@ -4,12 +4,13 @@
 use leptos::prelude::*;
 use mochat_api::requests::RegisterRequest;
 
-use crate::api;
+use crate::api::use_api;
 use crate::widgets::ErrorNote;
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {
-    let agents = LocalResource::new(api::agents);
+    let api = use_api();
+    let agents = LocalResource::new(move || api.agents());
     view! {
         <div class="cards">
             <section class="card">
@@ -40,7 +41,8 @@ fn Register(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView 
     let name = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
     let avatar = RwSignal::new(String::new());
-    let register = Action::new_local(|req: &RegisterRequest| api::register(req.clone()));
+    let api = use_api();
+    let register = Action::new_local(move |req: &RegisterRequest| api.register(req.clone()));
     Effect::new(move |_| {
         if let Some(Ok(_)) = register.value().get() {
             on_done();
@@ -76,7 +78,8 @@ fn Register(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView 
 #[component]
 fn Bind() -> impl IntoView {
     let email = RwSignal::new(String::new());
-    let bind = Action::new_local(|email: &String| api::bind(email.trim().to_owned()));
+    let api = use_api();
+    let bind = Action::new_local(move |email: &String| api.bind(email.trim().to_owned()));
     let error = Signal::derive(move || bind.value().get().and_then(Result::err));
     view! {
         <form class="card" data-testid="bind-form" on:submit=move |ev| { ev.prevent_default(); bind.dispatch(email.get_untracked()); }>

@@ -6,7 +6,7 @@ use mochat_api::ErrorCode;
 use mochat_api::edge::EdgeAgent;
 
 use crate::agents::AgentsPage;
-use crate::api;
+use crate::api::{Api, ApiResult, use_api};
 use crate::browser;
 use crate::conn::{Conn, StatusLine};
 use crate::live::Live;
@@ -60,7 +60,7 @@ impl AppState {
             unseen: RwSignal::new(0),
         };
         provide_context(state);
-        api::on_rate_limit(move |info| state.rate.set(Some(info)));
+        Api::provide(state.agent, state.rate);
         state
     }
 }
@@ -72,12 +72,13 @@ const SIGNED_IN_HINT: &str = "mochat.signedIn";
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::provide();
+    let api = use_api();
 
     // Signed in last time: the dashboard starts at once, its first calls in
     // parallel with the check (a 401 from any of them signs out). The hint
     // is no credential: the cookie is HttpOnly, the worker decides.
     let signed_in = RwSignal::new(browser::load(SIGNED_IN_HINT).map(|_| true));
-    let check = LocalResource::new(api::session_status);
+    let check = LocalResource::new(move || api.session_status());
     Effect::new(move |_| {
         if let Some(r) = check.get() {
             // Only a change re-renders (the dashboard would load again).
@@ -116,7 +117,8 @@ pub fn App() -> impl IntoView {
 #[component]
 fn SignIn(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let password = RwSignal::new(String::new());
-    let sign_in = Action::new_local(|password: &String| api::sign_in(password.clone()));
+    let api = use_api();
+    let sign_in = Action::new_local(move |password: &String| api.sign_in(password.clone()));
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_in.value().get() {
             on_done();
@@ -159,9 +161,9 @@ fn SignIn(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
 fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let state = expect_context::<AppState>();
     let section = RwSignal::new(Section::Sessions);
-    let notify = RwSignal::new(browser::notifications_on());
-    let agents = LocalResource::new(api::agents);
-    let sign_out = Action::new_local(|everywhere: &bool| api::sign_out(*everywhere));
+    let api = use_api();
+    let agents = LocalResource::new(move || api.agents());
+    let sign_out = Action::new_local(move |everywhere: &bool| api.sign_out(*everywhere));
     Effect::new(move |_| {
         if sign_out.value().get().is_some() {
             on_sign_out();
@@ -183,7 +185,6 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     };
     let pick = move |id: String| {
         let id = (!id.is_empty()).then_some(id);
-        api::set_agent(id.clone());
         // The budget shown is the new agent's, from its first answer on.
         state.rate.set(None);
         state.agent.set(id);
@@ -222,58 +223,9 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             </nav>
             <span class="spacer"></span>
             <BudgetMeter />
-            <label class="agent-picker">
-                <span class="sr-only">"Act as agent"</span>
-                <select
-                    data-testid="agent-picker"
-                    aria-label="Act as agent"
-                    on:change=move |ev| pick(event_target_value(&ev))
-                >
-                    {move || {
-                        agent_list()
-                            .into_iter()
-                            .map(|a: EdgeAgent| {
-                                let value = if a.is_default { String::new() } else { a.agent_id.clone() };
-                                let selected = state.agent.get().unwrap_or_default() == value;
-                                view! {
-                                    <option value=value selected=selected>
-                                        {format!("{} (@{})", a.name, a.username)}
-                                    </option>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </select>
-            </label>
-            <button
-                class="ghost notify-toggle"
-                data-testid="notify-toggle"
-                aria-pressed=move || notify.get().to_string()
-                title="Desktop notifications for new messages while this tab is hidden"
-                on:click=move |_| {
-                    let on = !notify.get_untracked();
-                    browser::set_notifications(on);
-                    notify.set(on);
-                }
-            >
-                {move || if notify.get() { "Notifications on" } else { "Notifications off" }}
-            </button>
-            <details class="menu" data-testid="account-menu">
-                <summary class="ghost">"Sign out"</summary>
-                <div class="menu-items">
-                    <button class="ghost" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(false); }>
-                        "Sign out of this browser"
-                    </button>
-                    <button
-                        class="ghost"
-                        data-testid="sign-out-everywhere"
-                        title="End every dashboard session, on every device (e.g. after losing a laptop)"
-                        on:click=move |_| { sign_out.dispatch(true); }
-                    >
-                        "Sign out everywhere"
-                    </button>
-                </div>
-            </details>
+            <AgentPicker agents=Signal::derive(agent_list) on_pick=pick />
+            <NotifyToggle />
+            <AccountMenu sign_out=sign_out />
         </header>
         <RateBanner />
         <main class="content">
@@ -311,5 +263,83 @@ fn AgentScope(section: RwSignal<Section>, agent: Memo<Option<String>>) -> impl I
         Section::Sessions => view! { <SessionsPage /> }.into_any(),
         Section::Panels => view! { <PanelsPage /> }.into_any(),
         Section::Agents => view! { <AgentsPage /> }.into_any(),
+    }
+}
+
+/// Which agent the dashboard acts as.
+#[component]
+fn AgentPicker(
+    agents: Signal<Vec<EdgeAgent>>,
+    on_pick: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <label class="agent-picker">
+            <span class="sr-only">"Act as agent"</span>
+            <select
+                data-testid="agent-picker"
+                aria-label="Act as agent"
+                on:change=move |ev| on_pick(event_target_value(&ev))
+            >
+                {move || {
+                    agents.get()
+                        .into_iter()
+                        .map(|a: EdgeAgent| {
+                            let value = if a.is_default { String::new() } else { a.agent_id.clone() };
+                            let selected = state.agent.get().unwrap_or_default() == value;
+                            view! {
+                                <option value=value selected=selected>
+                                    {format!("{} (@{})", a.name, a.username)}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        </label>
+    }
+}
+
+/// Desktop notifications on or off (remembered in the browser).
+#[component]
+fn NotifyToggle() -> impl IntoView {
+    let notify = RwSignal::new(browser::notifications_on());
+    view! {
+        <button
+            class="ghost notify-toggle"
+            data-testid="notify-toggle"
+            aria-pressed=move || notify.get().to_string()
+            title="Desktop notifications for new messages while this tab is hidden"
+            on:click=move |_| {
+                let on = !notify.get_untracked();
+                browser::set_notifications(on);
+                notify.set(on);
+            }
+        >
+            {move || if notify.get() { "Notifications on" } else { "Notifications off" }}
+        </button>
+    }
+}
+
+/// Signing out of this browser, or everywhere.
+#[component]
+fn AccountMenu(sign_out: Action<bool, ApiResult<()>>) -> impl IntoView {
+    view! {
+        <details class="menu" data-testid="account-menu">
+            <summary class="ghost">"Sign out"</summary>
+            <div class="menu-items">
+                <button class="ghost" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(false); }>
+                    "Sign out of this browser"
+                </button>
+                <button
+                    class="ghost"
+                    data-testid="sign-out-everywhere"
+                    title="End every dashboard session, on every device (e.g. after losing a laptop)"
+                    on:click=move |_| { sign_out.dispatch(true); }
+                >
+                    "Sign out everywhere"
+                </button>
+            </div>
+        </details>
     }
 }

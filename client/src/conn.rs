@@ -5,7 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use mochat_api::edge::UpstreamState;
 
-use crate::api;
+use crate::api::use_api;
 use crate::app::AppState;
 use crate::browser;
 
@@ -26,7 +26,8 @@ pub enum Conn {
 #[component]
 pub fn StatusLine() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let health = LocalResource::new(api::health);
+    let api = use_api();
+    let health = LocalResource::new(move || api.health());
     // Re-check every 30 s while the tab is visible.
     let handle = set_interval_with_handle(
         move || {

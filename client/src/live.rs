@@ -17,7 +17,7 @@ use mochat_api::{ApiError, ErrorCode, Event, Session};
 use send_wrapper::SendWrapper;
 use web_sys::AbortController;
 
-use crate::api;
+use crate::api::{self, Api, use_api};
 use crate::app::AppState;
 use crate::backoff::Backoff;
 use crate::browser;
@@ -46,12 +46,15 @@ pub struct Live {
     /// The list feed's cursor (`None`: start it).
     list: StoredValue<Option<String>>,
     listener: StoredValue<Option<(String, Listener)>, LocalStorage>,
+    /// How it calls the worker.
+    api: Api,
 }
 
-fn key(what: &str) -> String {
+/// Where `what` of the agent calls act as is kept (`localStorage`).
+fn key(api: Api, what: &str) -> String {
     format!(
         "mochat.{what}.{}",
-        api::agent().unwrap_or_else(|| "default".into())
+        api.agent().unwrap_or_else(|| "default".into())
     )
 }
 
@@ -60,20 +63,24 @@ impl Live {
     /// context; its long poll runs until the owner goes away.
     pub fn provide(agent_id: String) -> Self {
         let state = expect_context::<AppState>();
-        let cursors: BTreeMap<String, u64> = browser::load(&key("cursors"))
+        let api = use_api();
+        let cursors: BTreeMap<String, u64> = browser::load(&key(api, "cursors"))
             .and_then(|t| crate::json::parse(&t).ok())
             .unwrap_or_default();
         let live = Self {
             sessions: RwSignal::new(None),
-            unread: RwSignal::new(Unread::from_json(browser::load(&key("unread")).as_deref())),
+            unread: RwSignal::new(Unread::from_json(
+                browser::load(&key(api, "unread")).as_deref(),
+            )),
             open: RwSignal::new(None),
             agent: StoredValue::new(agent_id),
             cursors: StoredValue::new(cursors),
             list: StoredValue::new(None),
             listener: StoredValue::new_local(None),
+            api,
         };
         provide_context(live);
-        let unread_key = key("unread");
+        let unread_key = key(api, "unread");
         Effect::new(move |_| {
             live.unread
                 .with(|u| browser::store(&unread_key, Some(&u.to_json())));
@@ -100,11 +107,13 @@ impl Live {
     /// Loads the first page of the list (again, after the feed lost its place).
     pub fn load_list(self) {
         spawn_local(async move {
-            let page = api::list_sessions(PageQuery {
-                limit: Some(FIRST_PAGE),
-                before: None,
-            })
-            .await;
+            let page = self
+                .api
+                .list_sessions(PageQuery {
+                    limit: Some(FIRST_PAGE),
+                    before: None,
+                })
+                .await;
             let _ = self.sessions.try_set(Some(page.map(|p| p.sessions)));
         });
     }
@@ -245,7 +254,7 @@ impl Live {
             });
         }
         let cursors = self.cursors.with_value(crate::json::to_text);
-        browser::store(&key("cursors"), cursors.as_deref());
+        browser::store(&key(self.api, "cursors"), cursors.as_deref());
     }
 }
 
@@ -279,7 +288,7 @@ async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
             continue;
         }
         let request = live.request();
-        match api::edge_watch(&request, &signal).await {
+        match live.api.edge_watch(&request, &signal).await {
             Ok(answer) => {
                 backoff.reset();
                 state.conn.set(Conn::Live);

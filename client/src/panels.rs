@@ -3,13 +3,14 @@
 
 use leptos::prelude::*;
 
-use crate::api;
+use crate::api::use_api;
 use crate::conversation::{Conversation, Source};
 use crate::widgets::{ErrorNote, reload_when_transient};
 
 #[component]
 pub fn PanelsPage() -> impl IntoView {
-    let group = LocalResource::new(api::workspace_group);
+    let api = use_api();
+    let group = LocalResource::new(move || api.workspace_group());
     reload_when_transient(group);
     let selected = RwSignal::new(None::<String>);
     Effect::new(move |_| {
@@ -64,7 +65,8 @@ pub fn PanelsPage() -> impl IntoView {
 #[component]
 fn JoinGroup(on_joined: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let code = RwSignal::new(String::new());
-    let join = Action::new_local(|code: &String| api::join_group(code.trim().to_owned()));
+    let api = use_api();
+    let join = Action::new_local(move |code: &String| api.join_group(code.trim().to_owned()));
     Effect::new(move |_| {
         if let Some(Ok(_)) = join.value().get() {
             on_joined();

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use mochat_api::{ApiError, Message, Session, SessionDetail, SessionStatus, User};
 
-use crate::api;
+use crate::api::use_api;
 use crate::app::AppState;
 use crate::backoff::is_transient;
 use crate::browser;
@@ -172,8 +172,9 @@ fn SessionView(
     on_back: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let live = expect_context::<Live>();
+    let api = use_api();
     let id = session_id.clone();
-    let detail = LocalResource::new(move || api::session_detail(id.clone()));
+    let detail = LocalResource::new(move || api.session_detail(id.clone()));
     reload_when_transient(detail);
     let error = RwSignal::new(None::<ApiError>);
     let status = RwSignal::new(None::<SessionStatus>);
@@ -204,7 +205,7 @@ fn SessionView(
     let closed = Signal::derive(move || status.get() == Some(SessionStatus::Closed));
     let close = {
         let id = session_id.clone();
-        Action::new_local(move |_: &()| api::close_session(id.clone()))
+        Action::new_local(move |_: &()| api.close_session(id.clone()))
     };
     Effect::new(move |_| match close.value().get() {
         Some(Ok(_)) => refresh(),
@@ -282,41 +283,6 @@ fn SessionHeader(
     } else {
         s.title.clone()
     };
-    let id = s.session_id.clone();
-    let group = LocalResource::new(api::workspace_group);
-    let present: Vec<String> = s.participants.clone();
-    let candidates = move || {
-        group
-            .get()
-            .and_then(Result::ok)
-            .map(|g| {
-                g.members
-                    .into_iter()
-                    .filter(|m| !present.contains(&m.user_id))
-                    .collect::<Vec<User>>()
-            })
-            .unwrap_or_default()
-    };
-    let pick = RwSignal::new(String::new());
-    let change = {
-        let id = id.clone();
-        Action::new_local(move |(add, user): &(bool, String)| {
-            let (add, user, id) = (*add, user.clone(), id.clone());
-            async move {
-                if add {
-                    api::add_participants(id, vec![user]).await
-                } else {
-                    api::remove_participants(id, vec![user]).await
-                }
-            }
-        })
-    };
-    Effect::new(move |_| match change.value().get() {
-        Some(Ok(_)) => on_changed(),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
-
     view! {
         <header class="session-head">
             <button class="ghost back" aria-label="Back to the list" on:click=move |_| on_back()>"←"</button>
@@ -333,9 +299,66 @@ fn SessionHeader(
                 <button class="ghost danger" data-testid="close-session" on:click=move |_| on_close()>"Close session"</button>
             })}
         </header>
+        <Participants
+            session_id=s.session_id.clone()
+            present=s.participants.clone()
+            people=detail.participant_info
+            open=open
+            on_changed=on_changed
+            error=error
+        />
+    }
+}
+
+/// A session's participants; while it is open, each can be removed and
+/// someone from the workspace group (or, when the group lists no one, a
+/// user id typed) added.
+#[component]
+fn Participants(
+    session_id: String,
+    /// The participants' ids.
+    present: Vec<String>,
+    /// What is known of them.
+    people: Vec<User>,
+    open: bool,
+    on_changed: impl Fn() + Copy + Send + Sync + 'static,
+    error: RwSignal<Option<ApiError>>,
+) -> impl IntoView {
+    let api = use_api();
+    let group = LocalResource::new(move || api.workspace_group());
+    let candidates = move || {
+        group
+            .get()
+            .and_then(Result::ok)
+            .map(|g| {
+                g.members
+                    .into_iter()
+                    .filter(|m| !present.contains(&m.user_id))
+                    .collect::<Vec<User>>()
+            })
+            .unwrap_or_default()
+    };
+    let pick = RwSignal::new(String::new());
+    let change = Action::new_local(move |(add, user): &(bool, String)| {
+        let (add, user, id) = (*add, user.clone(), session_id.clone());
+        async move {
+            if add {
+                api.add_participants(id, vec![user]).await
+            } else {
+                api.remove_participants(id, vec![user]).await
+            }
+        }
+    });
+    Effect::new(move |_| match change.value().get() {
+        Some(Ok(_)) => on_changed(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+
+    view! {
         <div class="participants" aria-label="Participants">
             <ul data-testid="participants">
-                {detail.participant_info.into_iter().map(|u| {
+                {people.into_iter().map(|u| {
                     let uid = u.user_id.clone();
                     view! {
                         <li class="chip" data-testid="participant" data-id=u.user_id.clone()>
@@ -394,10 +417,11 @@ fn NewSessionDialog(
     let chosen = RwSignal::new(Vec::<String>::new());
     let typed = RwSignal::new(String::new());
     let bad_id = RwSignal::new(None::<String>);
-    let group = LocalResource::new(api::workspace_group);
+    let api = use_api();
+    let group = LocalResource::new(move || api.workspace_group());
     let create = Action::new_local(move |(participants, title): &(Vec<String>, String)| {
         let title = (!title.trim().is_empty()).then(|| title.trim().to_owned());
-        api::create_session(participants.clone(), title)
+        api.create_session(participants.clone(), title)
     });
     Effect::new(move |_| {
         if let Some(Ok(s)) = create.value().get() {
