@@ -52,31 +52,43 @@ pub fn run() -> Result {
 
     let mut total = Counts::default();
     mochat_tests::faults::clear();
-    step("Native unit, integration and end-to-end tests");
-    total.add(tests(&mut cargo(&[
-        "test",
-        "--workspace",
-        "--exclude",
-        "mochat-client",
-    ]))?);
+    // The end-to-end tests mostly wait (on long polls, timers, the browser):
+    // one pass keeps the two cores about half busy. So the second pass, the
+    // upstream speaking the live dialect, runs beside the first; both are
+    // compiled first, so neither waits on the other's build. (The public
+    // client's test speaks the live dialect in both runs, and the health
+    // tests name both dialects themselves: once is enough.)
+    let native = ["test", "--workspace", "--exclude", "mochat-client"];
+    let e2e = ["test", "-p", "mochat-tests"];
+    step("Compiling the native tests");
+    status(cargo(&native).arg("--no-run"))?;
+    status(cargo(&e2e).arg("--no-run"))?;
     step(
-        "End-to-end tests again, the upstream speaking the live dialect (MOCHAT_TEST_DIALECT=live)",
+        "Native unit, integration and end-to-end tests, and beside them the end-to-end tests \
+         again with the upstream speaking the live dialect (MOCHAT_TEST_DIALECT=live; its \
+         output follows the first pass's)",
     );
-    // (The public client's test speaks the live dialect in both runs, and the
-    // health tests name both dialects themselves: once is enough.)
-    total.add(tests(
-        cargo(&[
-            "test",
-            "-p",
-            "mochat-tests",
-            "--",
-            "--skip",
-            "nanobot_channel_runs_unmodified",
-            "--skip",
-            "upstream_health_",
-        ])
-        .env("MOCHAT_TEST_DIALECT", "live"),
-    )?);
+    let mut live = cargo(&e2e);
+    live.args([
+        "--",
+        "--skip",
+        "nanobot_channel_runs_unmodified",
+        "--skip",
+        "upstream_health_",
+    ])
+    .env("MOCHAT_TEST_DIALECT", "live");
+    let live = std::thread::spawn(move || captured_tests(&mut live));
+    let first = tests(&mut cargo(&native));
+    let (second, output) = live.join().unwrap_or_else(|_| {
+        (
+            Err("the live-dialect pass panicked".to_owned()),
+            String::new(),
+        )
+    });
+    step("End-to-end tests, the upstream speaking the live dialect: output");
+    print!("{output}");
+    total.add(first?);
+    total.add(second?);
     step("Browser tests of the dashboard (wasm-bindgen-test in headless Chromium)");
     total.add(tests(&mut cargo(&[
         "test",
@@ -111,7 +123,7 @@ fn faults_summary(root: &std::path::Path) {
     let _ = std::fs::write(root.join("test-output/faults.md"), doc);
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Counts {
     passed: u64,
     failed: u64,
@@ -169,6 +181,39 @@ fn tests(cmd: &mut Command) -> Result<Counts> {
             counts.passed, counts.failed
         ))
     }
+}
+
+/// Runs a `cargo test` command with its output (both streams) kept and
+/// returned rather than shown, adding up its results.
+fn captured_tests(cmd: &mut Command) -> (Result<Counts>, String) {
+    let shown = show(cmd);
+    let out = match cmd.stdin(Stdio::null()).output() {
+        Ok(out) => out,
+        Err(e) => {
+            return (
+                Err(format!("could not start `{shown}`: {e}")),
+                String::new(),
+            );
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut counts = Counts::default();
+    for c in text.lines().filter_map(Counts::parse) {
+        counts.add(c);
+    }
+    let result = if out.status.success() {
+        Ok(counts)
+    } else {
+        Err(format!(
+            "`{shown}` failed ({}); {} passed, {} failed",
+            out.status, counts.passed, counts.failed
+        ))
+    };
+    (result, text)
 }
 
 #[cfg(test)]
