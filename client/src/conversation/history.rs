@@ -151,6 +151,13 @@ impl History {
         Signal::derive(move || timeline.with(|t| t.as_ref().map(|t| t.messages().to_vec())))
     }
 
+    /// Whether `message_id` is shown.
+    pub fn shows(self, message_id: &str) -> bool {
+        self.timeline
+            .try_with_untracked(|t| t.as_ref().is_some_and(|t| t.contains(message_id)))
+            .unwrap_or(false)
+    }
+
     /// Whether there are older messages to load.
     pub fn has_older(self) -> bool {
         self.timeline

@@ -44,10 +44,20 @@ impl Source {
         }
     }
 
-    /// A page of its messages, newest first from `before` (absent: the newest).
+    /// A page of its messages before `before` (absent: the newest).
     async fn page(&self, api: Api, before: Option<String>) -> ApiResult<MessagePage> {
+        self.page_of(api, before, PAGE_DEFAULT).await
+    }
+
+    /// A page of up to `limit` of its messages before `before`.
+    async fn page_of(
+        &self,
+        api: Api,
+        before: Option<String>,
+        limit: u32,
+    ) -> ApiResult<MessagePage> {
         let query = PageQuery {
-            limit: Some(PAGE_DEFAULT),
+            limit: Some(limit),
             before,
         };
         match self {
@@ -121,12 +131,12 @@ pub fn Conversation(
         }
         sending.retry_failed(arrive);
     });
+    let shown = updates::Shown { api, state, alive };
     updates::follow(
         &source,
         watch_from,
-        api,
-        state,
-        alive,
+        shown,
+        history,
         arrive,
         on_session_event,
     );

@@ -9,13 +9,15 @@ use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mochat_api::edge::CURSOR_NOW;
+use mochat_api::limits::PAGE_MAX;
 use mochat_api::requests::WatchQuery;
 use mochat_api::{ErrorCode, Event, Message};
 use send_wrapper::SendWrapper;
 use web_sys::{AbortController, AbortSignal};
 
 use super::Source;
-use crate::api::{self, Api};
+use super::history::History;
+use crate::api::{self, Api, ApiResult};
 use crate::app::AppState;
 use crate::backoff::Backoff;
 use crate::browser;
@@ -27,16 +29,32 @@ use crate::watch_cursor::WatchCursor;
 const WATCH_TIMEOUT_MS: u64 = 25_000;
 /// How often a panel is refreshed.
 const PANEL_REFRESH: Duration = Duration::from_secs(10);
+/// Most pages one refresh of a panel reads to catch up.
+const CATCH_UP_PAGES: usize = 10;
+
+/// What the updates of a shown conversation work with.
+#[derive(Clone, Copy)]
+pub struct Shown {
+    pub api: Api,
+    pub state: AppState,
+    /// Whether the conversation is still shown.
+    pub alive: StoredValue<bool>,
+}
+
+impl Shown {
+    fn is_alive(self) -> bool {
+        self.alive.try_get_value().unwrap_or(false)
+    }
+}
 
 /// Hands `source`'s new messages to `arrive` and its other events (session
 /// updates, participants) to `on_other`, from `watch_from` (sessions;
-/// absent: from now), for as long as `alive` and the view last.
+/// absent: from now), for as long as the conversation is shown.
 pub fn follow(
     source: &Source,
     watch_from: Option<u64>,
-    api: Api,
-    state: AppState,
-    alive: StoredValue<bool>,
+    shown: Shown,
+    history: History,
     arrive: impl Fn(Message) + Copy + 'static,
     on_other: Option<Callback<Event>>,
 ) {
@@ -60,16 +78,14 @@ pub fn follow(
             };
             let watch = Watch {
                 session_id: id.clone(),
-                api,
-                state,
-                alive,
+                shown,
             };
             spawn_local(watch.run(from, controller.signal(), on_event));
             let controller = SendWrapper::new(controller);
             on_cleanup(move || controller.abort());
         }
         (Source::Panel(_), _) => {
-            spawn_local(refresh_panel(source.clone(), api, state, alive, arrive));
+            spawn_local(refresh_panel(source.clone(), shown, history, arrive));
         }
     }
 }
@@ -77,9 +93,7 @@ pub fn follow(
 /// The widget's long poll of its own session.
 struct Watch {
     session_id: String,
-    api: Api,
-    state: AppState,
-    alive: StoredValue<bool>,
+    shown: Shown,
 }
 
 impl Watch {
@@ -87,10 +101,10 @@ impl Watch {
     /// errors, waits out `Retry-After` on a 429, pauses while the tab is
     /// hidden or the browser offline, and stops when aborted.
     async fn run(self, from: u64, signal: AbortSignal, on_event: impl Fn(Event) + 'static) {
-        let state = self.state;
+        let state = self.shown.state;
         let mut backoff = Backoff::default();
         let mut cursor = WatchCursor::new(from);
-        while self.alive.try_get_value().unwrap_or(false) {
+        while self.shown.is_alive() {
             if !browser::is_visible() || !browser::is_online() {
                 if !browser::is_online() {
                     state.conn.set(Conn::Offline);
@@ -104,6 +118,7 @@ impl Watch {
                 cursor: Some(cursor.get()),
             };
             match self
+                .shown
                 .api
                 .watch(self.session_id.clone(), query, &signal)
                 .await
@@ -132,21 +147,23 @@ impl Watch {
     }
 }
 
-/// A panel's newest page, again every [`PANEL_REFRESH`] while the tab is
-/// shown, the browser online and the budget not low.
+/// A panel's new messages, again every [`PANEL_REFRESH`] while the tab is
+/// shown, the browser online and the budget not low. However many were
+/// posted meanwhile, none is skipped: it pages back until it reaches a
+/// message already shown (see [`catch_up`]).
 async fn refresh_panel(
     source: Source,
-    api: Api,
-    state: AppState,
-    alive: StoredValue<bool>,
+    shown: Shown,
+    history: History,
     arrive: impl Fn(Message) + 'static,
 ) {
     loop {
         sleep(PANEL_REFRESH).await;
-        if !alive.try_get_value().unwrap_or(false) {
+        if !shown.is_alive() {
             break;
         }
-        let low = state
+        let low = shown
+            .state
             .rate
             .try_get_untracked()
             .flatten()
@@ -154,10 +171,35 @@ async fn refresh_panel(
         if !browser::is_visible() || !browser::is_online() || low {
             continue;
         }
-        if let Ok(p) = source.page(api, None).await {
-            for m in p.messages {
+        if let Ok(pages) = catch_up(&source, shown.api, |id| history.shows(id)).await {
+            for m in pages.into_iter().rev().flatten() {
                 arrive(m);
             }
         }
     }
+}
+
+/// The pages since the newest message shown, newest page first (each page
+/// oldest first): the newest page, then older ones until one holds a message
+/// `shown` knows, or the start. At most [`CATCH_UP_PAGES`] pages a round;
+/// the rest comes next round, from its own newest page back (the messages
+/// between are then fetched again, and shown once).
+async fn catch_up(
+    source: &Source,
+    api: Api,
+    shown: impl Fn(&str) -> bool,
+) -> ApiResult<Vec<Vec<Message>>> {
+    let mut pages = Vec::new();
+    let mut before = None;
+    for _ in 0..CATCH_UP_PAGES {
+        let page = source.page_of(api, before, PAGE_MAX).await?;
+        let reached = page.messages.iter().any(|m| shown(&m.message_id));
+        let older = page.cursor.clone().filter(|_| page.has_more && !reached);
+        pages.push(page.messages);
+        match older {
+            Some(cursor) => before = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(pages)
 }
