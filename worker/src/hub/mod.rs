@@ -14,6 +14,8 @@ pub mod budget;
 mod calls;
 mod custody;
 pub mod feed;
+mod learn;
+mod ledger;
 pub mod list;
 mod poller;
 pub mod protocol;
