@@ -168,19 +168,7 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
     r.warm_dashboard_secs = Some(stack.warm_dashboard_secs);
     r.wrangler_ready_secs = stack.wrangler_ready_secs.clone();
     r.stack_dir = stack.dir.display().to_string();
-
-    let http = reqwest::Client::new();
-    let base = stack.local.base();
-    let prepared = async {
-        let (sender_token, sender_id) = stack::register(&http, &base, "Bench Sender").await?;
-        let op = &stack.operator_token;
-        let proxy_sid = stack::session(&http, &base, op, &sender_id, "Bench: proxy").await?;
-        let live_sid = stack::session(&http, &base, op, &sender_id, "Bench: live").await?;
-        let fan_sid = stack::session(&http, &base, op, &sender_id, "Bench: fan-out").await?;
-        Ok::<_, String>((sender_token, proxy_sid, live_sid, fan_sid))
-    }
-    .await;
-    let (sender_token, proxy_sid, live_sid, fan_sid) = match prepared {
+    let prepared = match Prepared::on(&stack).await {
         Ok(p) => p,
         Err(e) => {
             r.stack_error = Some(format!("preparing agents and sessions: {e}"));
@@ -188,80 +176,139 @@ async fn measure_all(steps: &mut Vec<(String, f64)>) -> report::Report {
             return r;
         }
     };
-
     if wanted("first-screen") {
-        step(&format!(
-            "[bench 3/7] First screen on a phone: CPU {}x slower, Slow 4G, cold, {FIRST_SCREEN_RUNS} runs per app",
-            first_screen::CPU_SLOWDOWN
-        ));
-        let t = Instant::now();
-        let widget_url = format!(
-            "{}/edge/widget/frame?site={}&host={}",
-            stack.ours.origin(),
-            stack::BENCH_SITE,
-            stack::BENCH_HOST
-        );
-        let setup = first_screen::Setup {
-            origin: &stack.ours.origin(),
-            password: &stack.options.password,
-            widget_url: &widget_url,
-        };
-        r.first_screen = Some(first_screen::run(&setup, FIRST_SCREEN_RUNS).await);
-        steps.push(("first screen".into(), t.elapsed().as_secs_f64()));
+        measure_first_screen(&stack, &mut r, steps).await;
     }
-
     if wanted("proxy") {
         step(&format!(
             "[bench 4/7] Proxy overhead: {PROXY_ROUNDS} rounds × 4 targets, interleaved"
         ));
         let t = Instant::now();
-        r.proxy = Some(proxy::run(&targets(&stack), &proxy_sid, PROXY_ROUNDS, PROXY_WARMUP).await);
+        r.proxy = Some(
+            proxy::run(
+                &targets(&stack),
+                &prepared.proxy_sid,
+                PROXY_ROUNDS,
+                PROXY_WARMUP,
+            )
+            .await,
+        );
         steps.push(("proxy overhead".into(), t.elapsed().as_secs_f64()));
     }
-
     if wanted("live") {
-        step(&format!(
-            "[bench 5/7] Live delivery: {LIVE_SAMPLES} messages into the dashboard's DOM (headless Chromium)"
-        ));
-        let t = Instant::now();
-        let setup = live::LiveSetup {
-            origin: &stack.ours.origin(),
-            password: &stack.options.password,
-            api_base: &base,
-            sender_token: &sender_token,
-            session_id: &live_sid,
-        };
-        r.live = Some(live::run(&setup, LIVE_SAMPLES, LIVE_WARMUP).await);
-        steps.push(("live delivery".into(), t.elapsed().as_secs_f64()));
+        measure_live(&stack, &prepared, &mut r, steps).await;
     }
-
     if wanted("fanout") {
-        step(&format!(
-            "[bench 6/7] Watch fan-out through the hub: {WATCHERS} tabs on one session, one send"
-        ));
-        let t = Instant::now();
-        let mut cookies = Vec::new();
-        for _ in 0..WATCHERS.div_ceil(fanout::TABS_PER_BROWSER) {
-            let mut edge = mochat_tests::Edge::new(stack.ours.origin());
-            if edge.sign_in(&stack.options.password).await == 204
-                && let Some(c) = edge.cookie.clone()
-            {
-                cookies.push(c);
-            }
-        }
-        let upstream_log = || stack.local.output();
-        let setup = fanout::FanoutSetup {
-            origin: &stack.ours.origin(),
-            port: stack.ours.port,
-            cookies: &cookies,
-            session_id: &fan_sid,
-            upstream_log: &upstream_log,
-        };
-        r.fanout = Some(fanout::run(&setup, WATCHERS).await);
-        steps.push(("watch fan-out".into(), t.elapsed().as_secs_f64()));
+        measure_fanout(&stack, &prepared, &mut r, steps).await;
     }
     stack.stop();
     load(r, steps).await
+}
+
+/// The agent and sessions the measurements on the stack use.
+struct Prepared {
+    sender_token: String,
+    proxy_sid: String,
+    live_sid: String,
+    fan_sid: String,
+}
+
+impl Prepared {
+    /// Registers a sender and opens one session with it per measurement.
+    async fn on(stack: &stack::Stack) -> Result<Self> {
+        let http = reqwest::Client::new();
+        let base = stack.local.base();
+        let (sender_token, sender_id) = stack::register(&http, &base, "Bench Sender").await?;
+        let op = &stack.operator_token;
+        let session = |title: &'static str| {
+            let (http, base, sender_id) = (http.clone(), base.clone(), sender_id.clone());
+            async move { stack::session(&http, &base, op, &sender_id, title).await }
+        };
+        Ok(Self {
+            sender_token,
+            proxy_sid: session("Bench: proxy").await?,
+            live_sid: session("Bench: live").await?,
+            fan_sid: session("Bench: fan-out").await?,
+        })
+    }
+}
+
+async fn measure_first_screen(
+    stack: &stack::Stack,
+    r: &mut report::Report,
+    steps: &mut Vec<(String, f64)>,
+) {
+    step(&format!(
+        "[bench 3/7] First screen on a phone: CPU {}x slower, Slow 4G, cold, {FIRST_SCREEN_RUNS} runs per app",
+        first_screen::CPU_SLOWDOWN
+    ));
+    let t = Instant::now();
+    let widget_url = format!(
+        "{}{}?site={}&host={}",
+        stack.ours.origin(),
+        mochat_api::widget::FRAME_PATH,
+        stack::BENCH_SITE,
+        stack::BENCH_HOST
+    );
+    let setup = first_screen::Setup {
+        origin: &stack.ours.origin(),
+        password: &stack.options.password,
+        widget_url: &widget_url,
+    };
+    r.first_screen = Some(first_screen::run(&setup, FIRST_SCREEN_RUNS).await);
+    steps.push(("first screen".into(), t.elapsed().as_secs_f64()));
+}
+
+async fn measure_live(
+    stack: &stack::Stack,
+    prepared: &Prepared,
+    r: &mut report::Report,
+    steps: &mut Vec<(String, f64)>,
+) {
+    step(&format!(
+        "[bench 5/7] Live delivery: {LIVE_SAMPLES} messages into the dashboard's DOM (headless Chromium)"
+    ));
+    let t = Instant::now();
+    let setup = live::LiveSetup {
+        origin: &stack.ours.origin(),
+        password: &stack.options.password,
+        api_base: &stack.local.base(),
+        sender_token: &prepared.sender_token,
+        session_id: &prepared.live_sid,
+    };
+    r.live = Some(live::run(&setup, LIVE_SAMPLES, LIVE_WARMUP).await);
+    steps.push(("live delivery".into(), t.elapsed().as_secs_f64()));
+}
+
+async fn measure_fanout(
+    stack: &stack::Stack,
+    prepared: &Prepared,
+    r: &mut report::Report,
+    steps: &mut Vec<(String, f64)>,
+) {
+    step(&format!(
+        "[bench 6/7] Watch fan-out through the hub: {WATCHERS} tabs on one session, one send"
+    ));
+    let t = Instant::now();
+    let mut cookies = Vec::new();
+    for _ in 0..WATCHERS.div_ceil(fanout::TABS_PER_BROWSER) {
+        let mut edge = mochat_tests::Edge::new(stack.ours.origin());
+        if edge.sign_in(&stack.options.password).await == 204
+            && let Some(c) = edge.cookie.clone()
+        {
+            cookies.push(c);
+        }
+    }
+    let upstream_log = || stack.local.output();
+    let setup = fanout::FanoutSetup {
+        origin: &stack.ours.origin(),
+        port: stack.ours.port,
+        cookies: &cookies,
+        session_id: &prepared.fan_sid,
+        upstream_log: &upstream_log,
+    };
+    r.fanout = Some(fanout::run(&setup, WATCHERS).await);
+    steps.push(("watch fan-out".into(), t.elapsed().as_secs_f64()));
 }
 
 /// The load scenario (its own stack).

@@ -92,6 +92,12 @@ pub(super) fn proxy_section(md: &mut String, r: &Report) {
     ] {
         summary_row(md, label, &p.diff(a, b));
     }
+    proxy_by_call(md, p);
+    proxy_target(md, p);
+}
+
+/// The proxy's p50 by call.
+fn proxy_by_call(md: &mut String, p: &ProxyResult) {
     md.push_str("\nBy call, p50 (milliseconds):\n\n| call | direct | bare | shape | ours | ours − bare (paired p50) | ours − shape (paired p50) |\n|---|---|---|---|---|---|---|\n");
     for op in Op::ALL {
         let _ = writeln!(
@@ -106,6 +112,10 @@ pub(super) fn proxy_section(md: &mut String, r: &Report) {
             ms(p.diff_of(op, "ours", "shape").p50)
         );
     }
+}
+
+/// The proxy target, and when missed, what dominates.
+fn proxy_target(md: &mut String, p: &ProxyResult) {
     let (figure, v) = proxy_verdict(p);
     let _ = writeln!(
         md,
