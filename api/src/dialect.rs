@@ -89,16 +89,7 @@ pub fn request(
     let (call, id) = LiveCall::from_route(route);
     let id = id.unwrap_or_default().to_owned();
     let body = match route {
-        Route::Register => {
-            let r: RegisterRequest = parse(body)?;
-            let mut metadata = Map::new();
-            metadata.insert("username".into(), Value::String(r.username));
-            to_value(&SelfRegisterBody {
-                name: Some(r.name),
-                avatar: r.avatar,
-                metadata: Some(metadata),
-            })
-        }
+        Route::Register => register_body(parse(body)?),
         Route::BindAgent => {
             let r: BindRequest = parse(body)?;
             to_value(&BindBody {
@@ -106,19 +97,7 @@ pub fn request(
                 greeting_msg: GREETING.to_owned(),
             })
         }
-        Route::CreateSession => {
-            let r: CreateSessionRequest = parse(body)?;
-            let metadata = r.title.filter(|t| !t.is_empty()).map(|t| {
-                let mut m = Map::new();
-                m.insert("title".into(), Value::String(t));
-                m
-            });
-            to_value(&CreateSessionBody {
-                participants: people(r.participants),
-                visibility: None,
-                metadata,
-            })
-        }
+        Route::CreateSession => create_body(parse(body)?),
         Route::ListSessions => {
             PageQuery::parse(Some(query))?;
             to_value(&ListSessionsBody {
@@ -157,33 +136,9 @@ pub fn request(
                 participants: people(r.participants),
             })
         }
-        Route::WatchSession { .. } => {
-            let q = WatchQuery::parse(Some(query))?;
-            to_value(&WatchBody {
-                session_id: id,
-                cursor: q.cursor,
-                timeout_ms: q.timeout_ms,
-                limit: q.limit,
-            })
-        }
-        Route::SendPanelMessage { .. } => {
-            let r: SendMessageRequest = parse(body)?;
-            to_value(&PanelSendBody {
-                panel_id: id,
-                content: r.content,
-                group_id: None,
-                reply_to: None,
-            })
-        }
-        Route::ListPanelMessages { .. } => {
-            let q = PageQuery::parse(Some(query))?;
-            to_value(&PanelMessagesBody {
-                panel_id: id,
-                group_id: None,
-                before_message_id: q.before,
-                limit: q.limit,
-            })
-        }
+        Route::WatchSession { .. } => watch_body(id, WatchQuery::parse(Some(query))?),
+        Route::SendPanelMessage { .. } => panel_send_body(id, parse(body)?),
+        Route::ListPanelMessages { .. } => panel_page_body(id, PageQuery::parse(Some(query))?),
         Route::WorkspaceGroup => to_value(&GroupBody::default()),
         Route::JoinGroup => {
             let r: JoinRequest = parse(body)?;
@@ -193,6 +148,58 @@ pub fn request(
         }
     };
     Ok((call, body))
+}
+
+/// `agents/selfRegister`: the username goes in `metadata`.
+fn register_body(r: RegisterRequest) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("username".into(), Value::String(r.username));
+    to_value(&SelfRegisterBody {
+        name: Some(r.name),
+        avatar: r.avatar,
+        metadata: Some(metadata),
+    })
+}
+
+/// `sessions/create`: a title goes in `metadata`.
+fn create_body(r: CreateSessionRequest) -> Value {
+    let metadata = r.title.filter(|t| !t.is_empty()).map(|t| {
+        let mut m = Map::new();
+        m.insert("title".into(), Value::String(t));
+        m
+    });
+    to_value(&CreateSessionBody {
+        participants: people(r.participants),
+        visibility: None,
+        metadata,
+    })
+}
+
+fn watch_body(session_id: String, q: WatchQuery) -> Value {
+    to_value(&WatchBody {
+        session_id,
+        cursor: q.cursor,
+        timeout_ms: q.timeout_ms,
+        limit: q.limit,
+    })
+}
+
+fn panel_send_body(panel_id: String, r: SendMessageRequest) -> Value {
+    to_value(&PanelSendBody {
+        panel_id,
+        content: r.content,
+        group_id: None,
+        reply_to: None,
+    })
+}
+
+fn panel_page_body(panel_id: String, q: PageQuery) -> Value {
+    to_value(&PanelMessagesBody {
+        panel_id,
+        group_id: None,
+        before_message_id: q.before,
+        limit: q.limit,
+    })
 }
 
 /// A live message in the reference's shape.

@@ -36,19 +36,46 @@ pub fn run() -> Result {
     let dev_vars = root.join(".dev.vars");
     ensure_secrets(&dev_vars)?;
 
+    let mut local = start_local(&dev_vars)?;
+    let mut wrangler = start_worker(&local)?;
+    let password = read_var(&dev_vars, "DASHBOARD_PASSWORD").unwrap_or_default();
+    println!("\n  MoChat dashboard: http://127.0.0.1:{WORKER_PORT}/");
+    println!("  password:         {password}");
+    println!("  widget demo page: http://127.0.0.1:{WORKER_PORT}/widget-demo");
+    println!("  local MoChat API: http://127.0.0.1:{LOCAL_PORT}/api");
+    println!(
+        "  logs:             {}",
+        local
+            .log
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    println!("\n  Press Ctrl-C to stop everything.");
+    let _ = std::io::stdout().flush();
+    run_until_stopped(&mut local, &mut wrangler)
+}
+
+/// The local MoChat server with its demo workspace, on [`LOCAL_PORT`].
+fn start_local(dev_vars: &std::path::Path) -> Result<Service> {
     step(&format!(
         "Starting the local MoChat server on 127.0.0.1:{LOCAL_PORT} (demo workspace)"
     ));
+    let root = workspace_root();
     let mut local = Command::new(root.join("target/debug/mochat-local"));
     local
         .args(["--port", &LOCAL_PORT.to_string(), "--demo", "--dev-vars"])
-        .arg(&dev_vars)
+        .arg(dev_vars)
         .current_dir(&root);
     let mut local = Service::spawn("mochat-local", local).map_err(|e| e.to_string())?;
     local
         .wait_for_line("listening on", Duration::from_secs(30))
         .map_err(|e| e.to_string())?;
+    Ok(local)
+}
 
+/// `wrangler dev` on [`WORKER_PORT`], with the widget's demo site.
+fn start_worker(local: &Service) -> Result<Service> {
     step(&format!(
         "Starting the worker (wrangler dev) on 127.0.0.1:{WORKER_PORT}; it builds first"
     ));
@@ -79,28 +106,18 @@ pub fn run() -> Result {
         "--var",
         &format!("WIDGET_SITES:{sites}"),
     ]);
-    let mut wrangler = Service::spawn("wrangler", wrangler).map_err(|e| e.to_string())?;
+    let wrangler = Service::spawn("wrangler", wrangler).map_err(|e| e.to_string())?;
     if !wait_for_port(WORKER_PORT, Duration::from_secs(300)) {
         return Err(format!(
             "wrangler dev did not start; see {}",
             wrangler.log.display()
         ));
     }
-    let password = read_var(&dev_vars, "DASHBOARD_PASSWORD").unwrap_or_default();
-    println!("\n  MoChat dashboard: http://127.0.0.1:{WORKER_PORT}/");
-    println!("  password:         {password}");
-    println!("  widget demo page: http://127.0.0.1:{WORKER_PORT}/widget-demo");
-    println!("  local MoChat API: http://127.0.0.1:{LOCAL_PORT}/api");
-    println!(
-        "  logs:             {}",
-        local
-            .log
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    );
-    println!("\n  Press Ctrl-C to stop everything.");
-    let _ = std::io::stdout().flush();
+    Ok(wrangler)
+}
+
+/// Waits for Ctrl-C, or for either service to stop (an error naming its log).
+fn run_until_stopped(local: &mut Service, wrangler: &mut Service) -> Result {
     let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());

@@ -333,12 +333,8 @@ fn bad(message: &str) -> Halt {
     ApiError::bad_request(message).into()
 }
 
-/// `POST /edge/watch`: one long poll for many sessions and the list.
-pub async fn edge_watch(
-    hub: &Rc<Hub>,
-    caller: Option<&Caller>,
-    request: EdgeWatchRequest,
-) -> Result<Response, Halt> {
+/// The request's timeout and list position, or a 400 that says what to fix.
+fn checked(hub: &Hub, request: &EdgeWatchRequest) -> Result<(u64, Option<u64>), Halt> {
     if request.sessions.len() > WATCH_MAX_SESSIONS {
         return Err(bad(&format!(
             "Watch at most {WATCH_MAX_SESSIONS} sessions at once."
@@ -365,9 +361,15 @@ pub async fn edge_watch(
             })
         })?),
     };
-    let _open = open_watch(hub, caller)?;
-    let now = now_ms();
-    hub.core.borrow_mut().list_hot_until = now + HOT_MS;
+    Ok((timeout, since))
+}
+
+/// A watcher for each session the agent is in; for the others, their error.
+async fn watchers_for(
+    hub: &Rc<Hub>,
+    request: &EdgeWatchRequest,
+    now: u64,
+) -> (BTreeMap<String, SessionEvents>, Vec<Watcher>) {
     let mut errors: BTreeMap<String, SessionEvents> = BTreeMap::new();
     let mut watchers = Vec::new();
     for (session_id, cursor) in &request.sessions {
@@ -396,6 +398,20 @@ pub async fn edge_watch(
             )),
         }
     }
+    (errors, watchers)
+}
+
+/// `POST /edge/watch`: one long poll for many sessions and the list.
+pub async fn edge_watch(
+    hub: &Rc<Hub>,
+    caller: Option<&Caller>,
+    request: EdgeWatchRequest,
+) -> Result<Response, Halt> {
+    let (timeout, since) = checked(hub, &request)?;
+    let _open = open_watch(hub, caller)?;
+    let now = now_ms();
+    hub.core.borrow_mut().list_hot_until = now + HOT_MS;
+    let (errors, watchers) = watchers_for(hub, &request, now).await;
     hub.poke_poller();
     let deadline = now + timeout;
     let agent = hub.agent_id();
