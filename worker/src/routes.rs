@@ -128,6 +128,8 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
         SESSIONS_PATH => edge(&[(Method::Delete, Call::SignOutEverywhere)]),
         AGENTS_PATH => edge(&[(Method::Get, Call::Agents)]),
         HEALTH_PATH => edge(&[(Method::Get, Call::Health)]),
+        // A HEAD of the page (uptime checks) gets its headers too.
+        "/" | "/index.html" if method == "HEAD" => Ok(Call::Dashboard),
         "/" | "/index.html" => edge(&[(Method::Get, Call::Dashboard)]),
         WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
         widget::FRAME_PATH => edge(&[(Method::Get, Call::WidgetFrame)]),
@@ -164,6 +166,7 @@ mod tests {
         assert_eq!(classify("GET", "/edge/health"), Ok(Call::Health));
         assert_eq!(classify("GET", "/"), Ok(Call::Dashboard));
         assert_eq!(classify("GET", "/index.html"), Ok(Call::Dashboard));
+        assert_eq!(classify("HEAD", "/"), Ok(Call::Dashboard));
         assert_eq!(Call::Dashboard.access(), Access::Public);
         assert_eq!(
             classify("POST", "/"),
