@@ -3,9 +3,8 @@
 //! what to fix.
 
 use mochat_api::limits::{
-    CONTENT_MAX_CHARS, META_MAX_BYTES, PAGE_DEFAULT, PAGE_MAX, TITLE_MAX_CHARS,
-    WATCH_LIMIT_DEFAULT, WATCH_LIMIT_MAX, WATCH_TIMEOUT_DEFAULT_MS, WATCH_TIMEOUT_MAX_MS,
-    message_text,
+    CONTENT_MAX_CHARS, META_MAX_BYTES, PAGE_DEFAULT, TITLE_MAX_CHARS, WATCH_LIMIT_DEFAULT,
+    WATCH_TIMEOUT_DEFAULT_MS, message_text,
 };
 use mochat_api::requests::{PageQuery, WatchQuery};
 use serde::de::DeserializeOwned;
@@ -36,84 +35,10 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     })
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component.
-fn decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-/// The parameters of a query string; a repeated or undecodable one is a 400.
-fn query_pairs(query: Option<&str>) -> AppResult<Vec<(String, String)>> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for piece in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
-        let (Some(key), Some(value)) = (decode(key), decode(value)) else {
-            return Err(AppError::bad_request(format!(
-                "The query parameter {piece:?} is not properly percent-encoded."
-            )));
-        };
-        if pairs.iter().any(|(k, _)| *k == key) {
-            return Err(AppError::bad_request(format!(
-                "The query parameter {key:?} is given more than once; give it once."
-            )));
-        }
-        pairs.push((key, value));
-    }
-    Ok(pairs)
-}
-
-fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// A plain non-negative decimal within `min..=max`, or a 400 naming the range.
-fn number(pairs: &[(String, String)], name: &str, min: u64, max: u64) -> AppResult<Option<u64>> {
-    let Some(raw) = get(pairs, name) else {
-        return Ok(None);
-    };
-    let value = (!raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| raw.parse::<u64>().ok())
-        .flatten()
-        .filter(|v| (min..=max).contains(v));
-    match value {
-        Some(v) => Ok(Some(v)),
-        None => Err(AppError::bad_request(format!(
-            "The query parameter {name} must be a whole number from {min} to {max}, not {raw:?}."
-        ))),
-    }
-}
-
-/// `?limit&before` of the message and session lists.
+/// `?limit&before` of the message and session lists (the contract's rule,
+/// [`PageQuery::parse`]).
 pub fn page_query(query: Option<&str>) -> AppResult<PageQuery> {
-    let pairs = query_pairs(query)?;
-    let limit = number(&pairs, "limit", 1, u64::from(PAGE_MAX))?;
-    let before = get(&pairs, "before").map(str::to_owned);
-    if before.as_deref() == Some("") {
-        return Err(AppError::bad_request(
-            "The before cursor is empty. Pass the cursor of the previous page, or leave it out.",
-        ));
-    }
-    Ok(PageQuery {
-        limit: limit.map(|l| l as u32),
-        before,
-    })
+    Ok(PageQuery::parse(query)?)
 }
 
 /// The page size of a [`PageQuery`] with its default applied.
@@ -121,14 +46,9 @@ pub fn page_limit(query: &PageQuery) -> u32 {
     query.limit.unwrap_or(PAGE_DEFAULT)
 }
 
-/// `?timeout&limit&cursor` of the watch.
+/// `?timeout&limit&cursor` of the watch ([`WatchQuery::parse`]).
 pub fn watch_query(query: Option<&str>) -> AppResult<WatchQuery> {
-    let pairs = query_pairs(query)?;
-    Ok(WatchQuery {
-        timeout_ms: number(&pairs, "timeout", 0, WATCH_TIMEOUT_MAX_MS)?,
-        limit: number(&pairs, "limit", 1, u64::from(WATCH_LIMIT_MAX))?.map(|l| l as u32),
-        cursor: number(&pairs, "cursor", 0, i64::MAX as u64)?,
-    })
+    Ok(WatchQuery::parse(query)?)
 }
 
 /// The watch query with its defaults applied: (timeout ms, limit, cursor).
@@ -250,7 +170,6 @@ mod tests {
         assert!(watch_query(Some("timeout=60001")).is_err());
         assert!(watch_query(Some("limit=1001")).is_err());
         assert!(watch_query(Some("cursor=abc")).is_err());
-        assert_eq!(decode("a%20b+c").as_deref(), Some("a b c"));
     }
 
     #[test]
