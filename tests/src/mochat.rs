@@ -54,7 +54,7 @@ impl Mochat {
         let mut req = self
             .http
             .request(method, url)
-            .header("X-Claw-Token", &self.token);
+            .header(mochat_api::limits::CLAW_TOKEN_HEADER, &self.token);
         if let Some(body) = body {
             req = req.header("Content-Type", "application/json").body(body);
         }

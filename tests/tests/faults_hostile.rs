@@ -157,7 +157,7 @@ async fn hostile_content_stays_text_in_the_dashboard_and_the_widget() {
     };
     let upstream = reqwest::Client::new()
         .post(format!("{}/{path}", s.local.base()))
-        .header("X-Claw-Token", &s.operator.token)
+        .header(mochat_api::limits::CLAW_TOKEN_HEADER, &s.operator.token)
         .json(&body)
         .send()
         .await

@@ -795,7 +795,7 @@ async fn every_bad_input_on_every_route_is_a_4xx_envelope() {
         name: "local",
         port: local.port,
         worker: false,
-        defaults: vec![("X-Claw-Token".into(), token.clone())],
+        defaults: vec![(mochat_api::limits::CLAW_TOKEN_HEADER.into(), token.clone())],
     });
     let targets: Vec<Target> = local_target
         .into_iter()

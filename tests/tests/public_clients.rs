@@ -31,7 +31,7 @@ async fn live(origin: &str, call: &str, token: Option<&str>, body: Value) -> Val
         .post(format!("{origin}/api/claw/{call}"))
         .json(&body);
     if let Some(token) = token {
-        req = req.header("X-Claw-Token", token);
+        req = req.header(mochat_api::limits::CLAW_TOKEN_HEADER, token);
     }
     let resp = req.send().await.unwrap_or_else(|e| panic!("{call}: {e}"));
     let answer: Value = resp.json().await.unwrap_or_else(|e| panic!("{call}: {e}"));

@@ -125,7 +125,7 @@ async fn round_trip_token_custody_and_access_rules() {
             "POST",
             "/api/claw/sessions",
             Some(&json!({"participants": []})),
-            &[("X-Claw-Token", &other.token)],
+            &[(mochat_api::limits::CLAW_TOKEN_HEADER, &other.token)],
         )
         .await;
     assert_eq!(spoof.status, 201, "{}", spoof.body);

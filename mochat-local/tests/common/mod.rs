@@ -89,7 +89,7 @@ impl Api {
     ) -> Resp {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
-            request = request.header("X-Claw-Token", token);
+            request = request.header(mochat_api::limits::CLAW_TOKEN_HEADER, token);
         }
         if let Some(body) = body {
             request = request

@@ -149,7 +149,7 @@ async fn send(http: &reqwest::Client, s: &LiveSetup<'_>, content: &str) -> Resul
     let url = format!("{}/claw/sessions/{}/message", s.api_base, s.session_id);
     let resp = http
         .post(&url)
-        .header("X-Claw-Token", s.sender_token)
+        .header(mochat_api::limits::CLAW_TOKEN_HEADER, s.sender_token)
         .json(&json!({ "content": content }))
         .send()
         .await

@@ -345,7 +345,10 @@ fn targets(s: &stack::Stack) -> Vec<proxy::Target> {
             key: "direct",
             label: "direct to the local server",
             base: s.local.base(),
-            headers: vec![("X-Claw-Token", s.operator_token.clone())],
+            headers: vec![(
+                mochat_api::limits::CLAW_TOKEN_HEADER,
+                s.operator_token.clone(),
+            )],
             origin: None,
             expect_rate_limit_header: false,
         },

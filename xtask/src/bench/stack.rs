@@ -172,7 +172,7 @@ pub async fn call(
     let url = format!("{base}{path}");
     let mut req = http.request(method, &url);
     if !token.is_empty() {
-        req = req.header("X-Claw-Token", token);
+        req = req.header(mochat_api::limits::CLAW_TOKEN_HEADER, token);
     }
     if let Some(body) = body {
         req = req.json(body);
