@@ -35,20 +35,9 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     })
 }
 
-/// `?limit&before` of the message and session lists (the contract's rule,
-/// [`PageQuery::parse`]).
-pub fn page_query(query: Option<&str>) -> AppResult<PageQuery> {
-    Ok(PageQuery::parse(query)?)
-}
-
 /// The page size of a [`PageQuery`] with its default applied.
 pub fn page_limit(query: &PageQuery) -> u32 {
     query.limit.unwrap_or(PAGE_DEFAULT)
-}
-
-/// `?timeout&limit&cursor` of the watch ([`WatchQuery::parse`]).
-pub fn watch_query(query: Option<&str>) -> AppResult<WatchQuery> {
-    Ok(WatchQuery::parse(query)?)
 }
 
 /// The watch query with its defaults applied: (timeout ms, limit, cursor).
@@ -149,9 +138,9 @@ mod tests {
 
     #[test]
     fn queries() {
-        let q = page_query(Some("limit=5&before=msg_1&x=")).expect("parses");
+        let q = PageQuery::parse(Some("limit=5&before=msg_1&x=")).expect("parses");
         assert_eq!((q.limit, q.before.as_deref()), (Some(5), Some("msg_1")));
-        assert_eq!(page_limit(&page_query(None).expect("parses")), 50);
+        assert_eq!(page_limit(&PageQuery::parse(None).expect("parses")), 50);
         for bad in [
             "limit=0",
             "limit=101",
@@ -163,13 +152,13 @@ mod tests {
             "before=",
             "limit=%zz",
         ] {
-            assert!(page_query(Some(bad)).is_err(), "{bad}");
+            assert!(PageQuery::parse(Some(bad)).is_err(), "{bad}");
         }
-        let w = watch_query(Some("timeout=0&cursor=7")).expect("parses");
+        let w = WatchQuery::parse(Some("timeout=0&cursor=7")).expect("parses");
         assert_eq!(watch_values(&w), (0, 100, 7));
-        assert!(watch_query(Some("timeout=60001")).is_err());
-        assert!(watch_query(Some("limit=1001")).is_err());
-        assert!(watch_query(Some("cursor=abc")).is_err());
+        assert!(WatchQuery::parse(Some("timeout=60001")).is_err());
+        assert!(WatchQuery::parse(Some("limit=1001")).is_err());
+        assert!(WatchQuery::parse(Some("cursor=abc")).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use mochat_api::requests::SendMessageRequest;
+use mochat_api::requests::{PageQuery, SendMessageRequest};
 use mochat_api::{Message, MessagePage, SessionStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
@@ -257,7 +257,7 @@ pub async fn list_session(
     session_id: String,
     query: Option<&str>,
 ) -> AppResult<Response> {
-    let query = input::page_query(query)?;
+    let query = PageQuery::parse(query)?;
     let limit = input::page_limit(&query);
     let page = session_page(state, caller, session_id, limit, query.before).await?;
     json(StatusCode::OK, &page)
@@ -270,7 +270,7 @@ pub async fn list_panel(
     panel_id: String,
     query: Option<&str>,
 ) -> AppResult<Response> {
-    let query = input::page_query(query)?;
+    let query = PageQuery::parse(query)?;
     let limit = input::page_limit(&query);
     let (_, page) = panel_page(state, caller, panel_id, None, limit, query.before).await?;
     json(StatusCode::OK, &page)

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use mochat_api::model::ParticipantsChange;
-use mochat_api::requests::{CreateSessionRequest, ParticipantsRequest};
+use mochat_api::requests::{CreateSessionRequest, PageQuery, ParticipantsRequest};
 use mochat_api::{EventType, Session, SessionDetail, SessionPage, SessionStatus};
 use rusqlite::{Connection, params};
 
@@ -156,7 +156,7 @@ pub async fn close(state: &AppState, caller: &Caller, session_id: String) -> App
 
 /// `GET /claw/sessions?limit&before`: the caller's sessions, newest activity first.
 pub async fn list(state: &AppState, caller: &Caller, query: Option<&str>) -> AppResult<Response> {
-    let query = input::page_query(query)?;
+    let query = PageQuery::parse(query)?;
     let limit = input::page_limit(&query);
     let user = caller.user_id.clone();
     let page = state

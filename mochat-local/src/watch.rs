@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use mochat_api::requests::WatchResponse;
+use mochat_api::requests::{WatchQuery, WatchResponse};
 use tokio::sync::{broadcast, watch};
 
 use crate::accounts::Caller;
@@ -166,7 +166,7 @@ pub async fn watch(
     session_id: String,
     query: Option<&str>,
 ) -> AppResult<Response> {
-    let query = input::watch_query(query)?;
+    let query = WatchQuery::parse(query)?;
     let (timeout_ms, limit, cursor) = input::watch_values(&query);
     let answer = wait_events(state, caller, session_id, timeout_ms, limit, cursor).await?;
     json(StatusCode::OK, &answer)
