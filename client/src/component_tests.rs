@@ -33,6 +33,20 @@ fn message(content: &str) -> Message {
     m
 }
 
+/// A message by an author with `avatar`, mounted and rendered (it stays
+/// mounted while the second value lives).
+async fn message_with_avatar(avatar: &str) -> (web_sys::HtmlElement, impl Sized) {
+    let el = container();
+    let mut m = message("hi");
+    m.author_info.avatar = Some(avatar.to_owned());
+    let mounted = leptos::mount::mount_to(
+        el.clone(),
+        move || view! { <MessageItem message=m.clone() /> },
+    );
+    leptos::task::tick().await;
+    (el, mounted)
+}
+
 #[wasm_bindgen_test]
 async fn avatars_from_other_sites_are_never_loaded() {
     for (avatar, loads) in [
@@ -43,14 +57,7 @@ async fn avatars_from_other_sites_are_never_loaded() {
         ("data:image/png;base64,AAAA", false),
         ("/avatars/ada.png", true),
     ] {
-        let el = container();
-        let mut m = message("hi");
-        m.author_info.avatar = Some(avatar.to_owned());
-        let _handle = leptos::mount::mount_to(
-            el.clone(),
-            move || view! { <MessageItem message=m.clone() /> },
-        );
-        leptos::task::tick().await;
+        let (el, _mounted) = message_with_avatar(avatar).await;
         let imgs = el.query_selector_all("img").expect("query").length();
         assert_eq!(imgs, u32::from(loads), "{avatar}");
         if !loads {
@@ -85,14 +92,7 @@ async fn avatars_load_from_the_origins_the_page_lists_only() {
         ("https://tracker.example/pixel.png", false),
         ("http://avatars.example/ada.png", false),
     ] {
-        let el = container();
-        let mut m = message("hi");
-        m.author_info.avatar = Some(avatar.to_owned());
-        let _handle = leptos::mount::mount_to(
-            el.clone(),
-            move || view! { <MessageItem message=m.clone() /> },
-        );
-        leptos::task::tick().await;
+        let (el, _mounted) = message_with_avatar(avatar).await;
         let imgs = el.query_selector_all("img").expect("query").length();
         assert_eq!(imgs, u32::from(loads), "{avatar}");
     }

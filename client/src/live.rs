@@ -294,7 +294,7 @@ async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
                 state.conn.set(Conn::Live);
                 live.apply(answer);
             }
-            Err(e) if signal.aborted() || api::is_aborted(&e) => break,
+            Err(e) if api::is_aborted(&e) => break,
             Err(e) if e.code == ErrorCode::Unauthorized => {
                 state.signed_out.update(|n| *n += 1);
                 break;

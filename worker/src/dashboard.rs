@@ -4,11 +4,10 @@
 //! list in the page for the client. Without the var it is the page and CSP
 //! `dist/_headers` gives every other path.
 
-use mochat_api::{ApiError, ErrorCode};
 use worker::{Env, Headers, Response};
 
-use crate::config::{self, ASSETS};
-use crate::frame::{script_hashes, with_avatar_meta};
+use crate::config;
+use crate::frame::{built_page, script_hashes, with_avatar_meta};
 use crate::headers::{ASSET_HEADERS, app_csp};
 use crate::respond::Flow;
 
@@ -18,15 +17,10 @@ const DASHBOARD_HTML: &str = "https://assets.internal/";
 /// The dashboard's page with its CSP.
 pub async fn page(env: &Env) -> Flow<Response> {
     let avatars = config::avatar_origins(env)?;
-    let mut asset = env.assets(ASSETS)?.fetch(DASHBOARD_HTML, None).await?;
-    if asset.status_code() != 200 {
-        return Err(ApiError::new(
-            ErrorCode::Internal,
-            "The dashboard is not built: run `cargo xtask build` and deploy again.",
-        )
-        .into());
-    }
-    let html = with_avatar_meta(asset.text().await?, &avatars);
+    let html = with_avatar_meta(
+        built_page(env, DASHBOARD_HTML, "dashboard").await?,
+        &avatars,
+    );
     let h = Headers::new();
     h.set("Content-Type", "text/html; charset=utf-8")?;
     h.set(

@@ -66,6 +66,20 @@ pub fn csp(hashes: &[String], origins: &[String], avatars: &[String]) -> String 
     )
 }
 
+/// The HTML the assets layer holds at `url`; a 500 saying to build and
+/// deploy when it is missing (`what`: "dashboard", "widget").
+pub async fn built_page(env: &Env, url: &str, what: &str) -> Flow<String> {
+    let mut asset = env.assets(ASSETS)?.fetch(url, None).await?;
+    if asset.status_code() != 200 {
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            format!("The {what} is not built: run `cargo xtask build` and deploy again."),
+        )
+        .into());
+    }
+    Ok(asset.text().await?)
+}
+
 /// The page with the avatar origins the client may load from, in the
 /// `<meta>` it reads ([`mochat_api::avatars::META_NAME`]), last in `<head>`.
 /// No origin, no element. The origins were checked (`https://host[:port]`),
@@ -102,16 +116,8 @@ pub async fn page(req: &Request, env: &Env) -> Flow<Response> {
         )
         .into());
     }
-    let mut asset = env.assets(ASSETS)?.fetch(WIDGET_HTML, None).await?;
-    if asset.status_code() != 200 {
-        return Err(ApiError::new(
-            ErrorCode::Internal,
-            "The widget is not built: run `cargo xtask build` and deploy again.",
-        )
-        .into());
-    }
     let avatars = config::avatar_origins(env)?;
-    let html = with_avatar_meta(asset.text().await?, &avatars);
+    let html = with_avatar_meta(built_page(env, WIDGET_HTML, "widget").await?, &avatars);
     let h = Headers::new();
     h.set("Content-Type", "text/html; charset=utf-8")?;
     h.set(
