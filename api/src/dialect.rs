@@ -77,12 +77,11 @@ fn people(ids: Vec<String>) -> Vec<Participant> {
         .collect()
 }
 
-/// The live call and body of a reference call: `query` and `body` as the
-/// reference takes them (a 400 when they are not), `updated_after` the
-/// live list's filter (RFC3339; the reference's list has none).
+/// The live call and body of a reference call: `body` as the reference
+/// takes it (a 400 when it is not), `updated_after` the live list's filter
+/// (RFC3339; the reference's list has none).
 pub fn request(
     route: &Route,
-    query: &str,
     body: Option<&[u8]>,
     updated_after: Option<&str>,
 ) -> Result<(LiveCall, Value), ApiError> {
@@ -98,8 +97,7 @@ pub fn request(
             })
         }
         Route::CreateSession => create_body(parse(body)?),
-        Route::ListSessions => {
-            PageQuery::parse(Some(query))?;
+        Route::ListSessions { .. } => {
             to_value(&ListSessionsBody {
                 updated_after: updated_after.map(str::to_owned),
                 limit: Some(LIST_READ),
@@ -121,12 +119,11 @@ pub fn request(
                 group_id: None,
             })
         }
-        Route::ListSessionMessages { .. } => {
-            let q = PageQuery::parse(Some(query))?;
+        Route::ListSessionMessages { query, .. } => {
             to_value(&MessagesBody {
                 session_id: id,
-                before_message_id: q.before,
-                limit: q.limit,
+                before_message_id: query.before.clone(),
+                limit: query.limit,
             })
         }
         Route::AddParticipants { .. } | Route::RemoveParticipants { .. } => {
@@ -136,9 +133,9 @@ pub fn request(
                 participants: people(r.participants),
             })
         }
-        Route::WatchSession { .. } => watch_body(id, WatchQuery::parse(Some(query))?),
+        Route::WatchSession { query, .. } => watch_body(id, query.clone()),
         Route::SendPanelMessage { .. } => panel_send_body(id, parse(body)?),
-        Route::ListPanelMessages { .. } => panel_page_body(id, PageQuery::parse(Some(query))?),
+        Route::ListPanelMessages { query, .. } => panel_page_body(id, query.clone()),
         Route::WorkspaceGroup => to_value(&GroupBody::default()),
         Route::JoinGroup => {
             let r: JoinRequest = parse(body)?;
@@ -327,8 +324,7 @@ fn page(
 
 /// One page of the session list, cut from the whole list: `before` is the
 /// id of the last session of the previous page.
-fn session_page(data: SessionListData, query: &str) -> Result<SessionPage, ApiError> {
-    let q = PageQuery::parse(Some(query))?;
+fn session_page(data: SessionListData, q: &PageQuery) -> Result<SessionPage, ApiError> {
     let limit = q.limit.unwrap_or(crate::limits::PAGE_DEFAULT) as usize;
     let mut all: Vec<Session> = data.sessions.into_iter().map(session).collect();
     all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
@@ -394,11 +390,10 @@ fn unexpected() -> ApiError {
 }
 
 /// The reference's status and body of a live answer (`status`, `text`) to
-/// `route` (`query` as the reference took it). A close or a participant
+/// `route`. A close or a participant
 /// change answers `null`: the session is [`cost`]'s second call.
 pub fn answer(
     route: &Route,
-    query: &str,
     status: u16,
     text: &str,
 ) -> Result<(u16, Value), ApiError> {
@@ -440,7 +435,7 @@ pub fn answer(
             let _: ParticipantsData = data(status, text)?;
             reply(200, &Value::Null)
         }
-        Route::ListSessions => reply(200, &session_page(data(status, text)?, query)?),
+        Route::ListSessions { query } => reply(200, &session_page(data(status, text)?, query)?),
         Route::SendSessionMessage { .. } => {
             let d: SendData = data(status, text)?;
             let m = d.message.ok_or_else(unexpected)?;

@@ -89,14 +89,14 @@ pub struct JoinResponse {
 }
 
 /// Query of the two message lists and of the session list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PageQuery {
     pub limit: Option<u32>,
     pub before: Option<String>,
 }
 
 /// Query of the watch.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct WatchQuery {
     pub timeout_ms: Option<u64>,
     pub limit: Option<u32>,

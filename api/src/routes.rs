@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+use crate::error::ApiError;
+use crate::requests::{PageQuery, WatchQuery};
+
 /// The HTTP methods the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -45,17 +48,17 @@ pub enum Route {
     Register,
     BindAgent,
     CreateSession,
-    ListSessions,
+    ListSessions { query: PageQuery },
     GetSession { session_id: String },
     SessionDetail { session_id: String },
     CloseSession { session_id: String },
     SendSessionMessage { session_id: String },
-    ListSessionMessages { session_id: String },
+    ListSessionMessages { session_id: String, query: PageQuery },
     AddParticipants { session_id: String },
     RemoveParticipants { session_id: String },
-    WatchSession { session_id: String },
+    WatchSession { session_id: String, query: WatchQuery },
     SendPanelMessage { panel_id: String },
-    ListPanelMessages { panel_id: String },
+    ListPanelMessages { panel_id: String, query: PageQuery },
     WorkspaceGroup,
     JoinGroup,
 }
@@ -108,7 +111,7 @@ impl Route {
     /// The HTTP method of this call.
     pub fn method(&self) -> Method {
         match self {
-            Self::ListSessions
+            Self::ListSessions { .. }
             | Self::GetSession { .. }
             | Self::SessionDetail { .. }
             | Self::ListSessionMessages { .. }
@@ -132,25 +135,61 @@ impl Route {
         match self {
             Self::Register => "/claw/register".into(),
             Self::BindAgent => "/claw/agents/bind".into(),
-            Self::CreateSession | Self::ListSessions => "/claw/sessions".into(),
+            Self::CreateSession | Self::ListSessions { .. } => "/claw/sessions".into(),
             Self::GetSession { session_id } => format!("/claw/sessions/{session_id}"),
             Self::SessionDetail { session_id } => format!("/claw/sessions/{session_id}/detail"),
             Self::CloseSession { session_id } => format!("/claw/sessions/{session_id}/close"),
             Self::SendSessionMessage { session_id } => {
                 format!("/claw/sessions/{session_id}/message")
             }
-            Self::ListSessionMessages { session_id } => {
+            Self::ListSessionMessages { session_id, .. } => {
                 format!("/claw/sessions/{session_id}/messages")
             }
             Self::AddParticipants { session_id } | Self::RemoveParticipants { session_id } => {
                 format!("/claw/sessions/{session_id}/participants")
             }
-            Self::WatchSession { session_id } => format!("/claw/sessions/{session_id}/watch"),
+            Self::WatchSession { session_id, .. } => format!("/claw/sessions/{session_id}/watch"),
             Self::SendPanelMessage { panel_id } => format!("/claw/panels/{panel_id}/message"),
-            Self::ListPanelMessages { panel_id } => format!("/claw/panels/{panel_id}/messages"),
+            Self::ListPanelMessages { panel_id, .. } => format!("/claw/panels/{panel_id}/messages"),
             Self::WorkspaceGroup => "/claw/workspace/group".into(),
             Self::JoinGroup => "/claw/groups/join".into(),
         }
+    }
+
+    /// The query the call carries, `?…`, or `""` when it has none.
+    pub fn query_string(&self) -> String {
+        match self {
+            Self::ListSessions { query }
+            | Self::ListSessionMessages { query, .. }
+            | Self::ListPanelMessages { query, .. } => query.to_query(),
+            Self::WatchSession { query, .. } => query.to_query(),
+            _ => String::new(),
+        }
+    }
+
+    /// The path and the query, e.g. `/claw/sessions/session_1/messages?limit=20`.
+    pub fn target(&self) -> String {
+        self.path() + &self.query_string()
+    }
+
+    /// [`Route::target`] from the root of an origin that serves the API
+    /// under [`API_PREFIX`], e.g. `/api/claw/sessions?limit=5`.
+    pub fn api_target(&self) -> String {
+        format!("{API_PREFIX}{}", self.target())
+    }
+
+    /// This call with the query of a request read into it (`raw` without the
+    /// `?`). A call that takes no query ignores it; a query it takes but
+    /// cannot read is a 400 that says which parameter is wrong.
+    pub fn with_query(mut self, raw: Option<&str>) -> Result<Self, ApiError> {
+        match &mut self {
+            Self::ListSessions { query }
+            | Self::ListSessionMessages { query, .. }
+            | Self::ListPanelMessages { query, .. } => *query = PageQuery::parse(raw)?,
+            Self::WatchSession { query, .. } => *query = WatchQuery::parse(raw)?,
+            _ => {}
+        }
+        Ok(self)
     }
 
     /// Whether the call needs an agent's token (all but registration).
@@ -179,7 +218,7 @@ impl Route {
         match segments {
             ["claw", "register"] => vec![Self::Register],
             ["claw", "agents", "bind"] => vec![Self::BindAgent],
-            ["claw", "sessions"] => vec![Self::CreateSession, Self::ListSessions],
+            ["claw", "sessions"] => vec![Self::CreateSession, Self::ListSessions { query: PageQuery::default() }],
             ["claw", "workspace", "group"] => vec![Self::WorkspaceGroup],
             ["claw", "groups", "join"] => vec![Self::JoinGroup],
             ["claw", "sessions", sid] => id(sid)
@@ -193,8 +232,14 @@ impl Route {
                     "detail" => vec![Self::SessionDetail { session_id }],
                     "close" => vec![Self::CloseSession { session_id }],
                     "message" => vec![Self::SendSessionMessage { session_id }],
-                    "messages" => vec![Self::ListSessionMessages { session_id }],
-                    "watch" => vec![Self::WatchSession { session_id }],
+                    "messages" => vec![Self::ListSessionMessages {
+                        session_id,
+                        query: PageQuery::default(),
+                    }],
+                    "watch" => vec![Self::WatchSession {
+                        session_id,
+                        query: WatchQuery::default(),
+                    }],
                     "participants" => vec![
                         Self::AddParticipants {
                             session_id: session_id.clone(),
@@ -210,7 +255,10 @@ impl Route {
                 };
                 match *action {
                     "message" => vec![Self::SendPanelMessage { panel_id }],
-                    "messages" => vec![Self::ListPanelMessages { panel_id }],
+                    "messages" => vec![Self::ListPanelMessages {
+                        panel_id,
+                        query: PageQuery::default(),
+                    }],
                     _ => vec![],
                 }
             }
@@ -261,21 +309,24 @@ pub fn allow_header(methods: &[Method]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn sid() -> String {
         "session_abc123".to_owned()
     }
 
-    fn every_route() -> Vec<Route> {
+    /// One route of each kind, in the order of [`Route::TABLE`].
+    pub(crate) fn every_route() -> Vec<Route> {
         let session_id = sid;
         let panel_id = || "panel_1".to_owned();
         vec![
             Route::Register,
             Route::BindAgent,
             Route::CreateSession,
-            Route::ListSessions,
+            Route::ListSessions {
+                query: PageQuery::default(),
+            },
             Route::GetSession {
                 session_id: session_id(),
             },
@@ -290,6 +341,7 @@ mod tests {
             },
             Route::ListSessionMessages {
                 session_id: session_id(),
+                query: PageQuery::default(),
             },
             Route::AddParticipants {
                 session_id: session_id(),
@@ -299,12 +351,14 @@ mod tests {
             },
             Route::WatchSession {
                 session_id: session_id(),
+                query: WatchQuery::default(),
             },
             Route::SendPanelMessage {
                 panel_id: panel_id(),
             },
             Route::ListPanelMessages {
                 panel_id: panel_id(),
+                query: PageQuery::default(),
             },
             Route::WorkspaceGroup,
             Route::JoinGroup,
@@ -330,6 +384,38 @@ mod tests {
                 Ok(route)
             );
         }
+    }
+
+    #[test]
+    fn a_route_carries_its_query_there_and_back() {
+        let route = Route::parse("GET", "/claw/sessions/s1/messages")
+            .and_then(|r| Ok(r.with_query(Some("limit=20&before=msg%201")).expect("reads")))
+            .expect("parses");
+        let query = PageQuery {
+            limit: Some(20),
+            before: Some("msg 1".into()),
+        };
+        assert_eq!(
+            route,
+            Route::ListSessionMessages {
+                session_id: "s1".into(),
+                query: query.clone(),
+            }
+        );
+        assert_eq!(route.target(), "/claw/sessions/s1/messages?limit=20&before=msg%201");
+        let watch = Route::parse("GET", "/claw/sessions/s1/watch")
+            .expect("parses")
+            .with_query(Some("cursor=7&timeout=0"))
+            .expect("reads");
+        assert_eq!(watch.target(), "/claw/sessions/s1/watch?timeout=0&cursor=7");
+        // A call without a query ignores one; a bad value is a 400 naming it.
+        let group = Route::WorkspaceGroup.with_query(Some("x=1")).expect("ignored");
+        assert_eq!(group.target(), "/claw/workspace/group");
+        let bad = Route::ListSessions { query: query.clone() }
+            .with_query(Some("limit=abc"))
+            .expect_err("refused");
+        assert_eq!(bad.code, crate::ErrorCode::BadRequest);
+        assert!(bad.message.contains("limit"), "{}", bad.message);
     }
 
     #[test]

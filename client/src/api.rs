@@ -16,7 +16,6 @@ use mochat_api::requests::{
     BindRequest, BindResponse, CreateSessionRequest, JoinRequest, JoinResponse, PageQuery,
     ParticipantsRequest, RegisterRequest, SendMessageRequest, WatchQuery, WatchResponse,
 };
-use mochat_api::routes::API_PREFIX;
 use mochat_api::widget::{
     BEARER, CONVERSATION_PATH, IdentifyRequest, ME_PATH, NewVisitorRequest, VISITOR_PATH,
     VisitorInfo,
@@ -191,25 +190,23 @@ impl Api {
         read(&self.fetch(method, path, body, abort).await?)
     }
 
-    /// One call of the route table, with its query (`?…` or empty).
+    /// One call of the route table (its query inside the route).
     async fn call<T: DeserializeOwned>(
         self,
         route: Route,
-        query: String,
         body: Option<String>,
         abort: Option<&AbortSignal>,
     ) -> ApiResult<T> {
-        let url = format!("{API_PREFIX}{}{query}", route.path());
-        read(&self.fetch(route.method(), &url, body, abort).await?)
+        read(&self.fetch(route.method(), &route.api_target(), body, abort).await?)
     }
 
-    /// A call of the route table with a JSON body and no query.
+    /// A call of the route table with a JSON body.
     async fn post<T: DeserializeOwned>(
         self,
         route: Route,
         body: &(impl Serialize + ?Sized),
     ) -> ApiResult<T> {
-        self.call(route, String::new(), Some(body_of(body)?), None)
+        self.call(route, Some(body_of(body)?), None)
             .await
     }
 
@@ -317,18 +314,17 @@ impl Api {
     }
 
     pub async fn list_sessions(self, query: PageQuery) -> ApiResult<SessionPage> {
-        self.call(Route::ListSessions, query.to_query(), None, None)
-            .await
+        self.call(Route::ListSessions { query }, None, None).await
     }
 
     pub async fn session_detail(self, session_id: String) -> ApiResult<SessionDetail> {
         let route = Route::SessionDetail { session_id };
-        self.call(route, String::new(), None, None).await
+        self.call(route, None, None).await
     }
 
     pub async fn close_session(self, session_id: String) -> ApiResult<Session> {
         let route = Route::CloseSession { session_id };
-        self.call(route, String::new(), None, None).await
+        self.call(route, None, None).await
     }
 
     pub async fn session_messages(
@@ -336,8 +332,8 @@ impl Api {
         session_id: String,
         query: PageQuery,
     ) -> ApiResult<MessagePage> {
-        let route = Route::ListSessionMessages { session_id };
-        self.call(route, query.to_query(), None, None).await
+        let route = Route::ListSessionMessages { session_id, query };
+        self.call(route, None, None).await
     }
 
     pub async fn send_session_message(
@@ -375,8 +371,8 @@ impl Api {
         query: WatchQuery,
         abort: &AbortSignal,
     ) -> ApiResult<WatchResponse> {
-        let route = Route::WatchSession { session_id };
-        self.call(route, query.to_query(), None, Some(abort)).await
+        let route = Route::WatchSession { session_id, query };
+        self.call(route, None, Some(abort)).await
     }
 
     pub async fn panel_messages(
@@ -384,8 +380,8 @@ impl Api {
         panel_id: String,
         query: PageQuery,
     ) -> ApiResult<MessagePage> {
-        let route = Route::ListPanelMessages { panel_id };
-        self.call(route, query.to_query(), None, None).await
+        let route = Route::ListPanelMessages { panel_id, query };
+        self.call(route, None, None).await
     }
 
     pub async fn send_panel_message(
@@ -397,7 +393,7 @@ impl Api {
     }
 
     pub async fn workspace_group(self) -> ApiResult<Group> {
-        self.call(Route::WorkspaceGroup, String::new(), None, None)
+        self.call(Route::WorkspaceGroup, None, None)
             .await
     }
 

@@ -143,7 +143,7 @@ async fn run(
     body: &[u8],
 ) -> AppResult<Response> {
     match call {
-        Call::Rest(route) => rest(state, route, caller, query, body).await,
+        Call::Rest(route) => rest(state, route.with_query(query)?, caller, body).await,
         Call::Live(call) => live::call(state, call, caller, body).await,
     }
 }
@@ -176,21 +176,20 @@ async fn rest(
     state: &AppState,
     route: Route,
     caller: &Caller,
-    query: Option<&str>,
     body: &[u8],
 ) -> AppResult<Response> {
     match route {
         Route::Register => accounts::register(state, body).await,
         Route::BindAgent => accounts::bind(state, caller, body).await,
         Route::CreateSession => sessions::create(state, caller, body).await,
-        Route::ListSessions => sessions::list(state, caller, query).await,
+        Route::ListSessions { query } => sessions::list(state, caller, query).await,
         Route::GetSession { session_id } => sessions::get(state, caller, session_id).await,
         Route::SessionDetail { session_id } => sessions::detail(state, caller, session_id).await,
         Route::CloseSession { session_id } => sessions::close(state, caller, session_id).await,
         Route::SendSessionMessage { session_id } => {
             messages::send_session(state, caller, session_id, body).await
         }
-        Route::ListSessionMessages { session_id } => {
+        Route::ListSessionMessages { session_id, query } => {
             messages::list_session(state, caller, session_id, query).await
         }
         Route::AddParticipants { session_id } => {
@@ -199,11 +198,13 @@ async fn rest(
         Route::RemoveParticipants { session_id } => {
             sessions::participants(state, caller, session_id, body, false).await
         }
-        Route::WatchSession { session_id } => watch::watch(state, caller, session_id, query).await,
+        Route::WatchSession { session_id, query } => {
+            watch::watch(state, caller, session_id, query).await
+        }
         Route::SendPanelMessage { panel_id } => {
             messages::send_panel(state, caller, panel_id, body).await
         }
-        Route::ListPanelMessages { panel_id } => {
+        Route::ListPanelMessages { panel_id, query } => {
             messages::list_panel(state, caller, panel_id, query).await
         }
         Route::WorkspaceGroup => groups::workspace_group(state, caller).await,

@@ -255,9 +255,8 @@ pub async fn list_session(
     state: &AppState,
     caller: &Caller,
     session_id: String,
-    query: Option<&str>,
+    query: PageQuery,
 ) -> AppResult<Response> {
-    let query = PageQuery::parse(query)?;
     let limit = input::page_limit(&query);
     let page = session_page(state, caller, session_id, limit, query.before).await?;
     json(StatusCode::OK, &page)
@@ -268,9 +267,8 @@ pub async fn list_panel(
     state: &AppState,
     caller: &Caller,
     panel_id: String,
-    query: Option<&str>,
+    query: PageQuery,
 ) -> AppResult<Response> {
-    let query = PageQuery::parse(query)?;
     let limit = input::page_limit(&query);
     let (_, page) = panel_page(state, caller, panel_id, None, limit, query.before).await?;
     json(StatusCode::OK, &page)

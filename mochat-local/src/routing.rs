@@ -155,7 +155,8 @@ mod tests {
         assert_eq!(
             call(both, "GET", "/api/claw/sessions/s1/watch"),
             Ok(Call::Rest(Route::WatchSession {
-                session_id: "s1".into()
+                session_id: "s1".into(),
+                query: Default::default(),
             }))
         );
         // A GET of a live path is the reference's session lookup.
@@ -209,7 +210,9 @@ mod tests {
         );
         assert_eq!(
             call(Dialects::Rest, "GET", "/api/claw/sessions"),
-            Ok(Call::Rest(Route::ListSessions))
+            Ok(Call::Rest(Route::ListSessions {
+                query: Default::default()
+            }))
         );
         assert_eq!(
             call(Dialects::Live, "GET", "/api/claw/sessions"),

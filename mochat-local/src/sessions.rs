@@ -155,8 +155,7 @@ pub async fn close(state: &AppState, caller: &Caller, session_id: String) -> App
 }
 
 /// `GET /claw/sessions?limit&before`: the caller's sessions, newest activity first.
-pub async fn list(state: &AppState, caller: &Caller, query: Option<&str>) -> AppResult<Response> {
-    let query = PageQuery::parse(query)?;
+pub async fn list(state: &AppState, caller: &Caller, query: PageQuery) -> AppResult<Response> {
     let limit = input::page_limit(&query);
     let user = caller.user_id.clone();
     let page = state

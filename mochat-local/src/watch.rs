@@ -164,9 +164,8 @@ pub async fn watch(
     state: &AppState,
     caller: &Caller,
     session_id: String,
-    query: Option<&str>,
+    query: WatchQuery,
 ) -> AppResult<Response> {
-    let query = WatchQuery::parse(query)?;
     let (timeout_ms, limit, cursor) = input::watch_values(&query);
     let answer = wait_events(state, caller, session_id, timeout_ms, limit, cursor).await?;
     json(StatusCode::OK, &answer)

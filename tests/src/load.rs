@@ -263,7 +263,6 @@ pub async fn run(name: &str, load: &Load) -> Report {
     let reg: RegisterResponse = Mochat::new(local.base(), String::new())
         .call(
             Route::Register,
-            "",
             Some(&json!({"name": "Outside", "username": format!("outside_{name}")})),
         )
         .await;

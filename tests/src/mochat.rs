@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use mochat_api::dialect;
 use mochat_api::live::LiveCall;
-use mochat_api::requests::SendMessageRequest;
+use mochat_api::limits::PAGE_MAX;
+use mochat_api::requests::{PageQuery, SendMessageRequest};
+use mochat_api::routes::API_PREFIX;
 use mochat_api::{Group, Message, MessagePage, Route, SessionDetail, SessionPage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -66,30 +68,26 @@ impl Mochat {
         Ok((status, resp.text().await.map_err(|e| e.to_string())?))
     }
 
-    /// One call of the route table (`query` without `?`): its status and
-    /// body in the reference's shapes, or why it could not be made.
+    /// One call of the route table (its query inside the route): its status
+    /// and body in the reference's shapes, or why it could not be made.
     pub async fn exchange(
         &self,
         route: &Route,
-        query: &str,
         body: Option<Vec<u8>>,
         timeout: Option<Duration>,
     ) -> Result<(u16, String), String> {
         if self.dialect == Dialect::Rest {
-            let url = match query {
-                "" => format!("{}{}", self.base, route.path()),
-                q => format!("{}{}?{q}", self.base, route.path()),
-            };
+            let url = format!("{}{}", self.base, route.target());
             return self
                 .send_raw(route.method().as_str(), &url, body, timeout)
                 .await;
         }
-        let (call, request) = match dialect::request(route, query, body.as_deref(), None) {
+        let (call, request) = match dialect::request(route, body.as_deref(), None) {
             Ok(r) => r,
             Err(e) => return Ok((e.status(), e.to_json())),
         };
         let post = |call: LiveCall, request: serde_json::Value| {
-            let url = format!("{}/claw/{}", self.base, call.path());
+            let url = format!("{}{}", self.base, call.url_path().trim_start_matches(API_PREFIX));
             async move {
                 self.send_raw(
                     "POST",
@@ -101,7 +99,7 @@ impl Mochat {
             }
         };
         let (status, text) = post(call, request).await?;
-        let mut answer = match dialect::answer(route, query, status, &text) {
+        let mut answer = match dialect::answer(route, status, &text) {
             Ok((s, v)) => (s, v.to_string()),
             Err(e) => return Ok((e.status(), e.to_json())),
         };
@@ -115,7 +113,7 @@ impl Mochat {
                 serde_json::json!({"sessionId": id.unwrap_or_default()}),
             )
             .await?;
-            answer = match dialect::answer(&get, "", status, &text) {
+            answer = match dialect::answer(&get, status, &text) {
                 Ok((s, v)) => (s, v.to_string()),
                 Err(e) => (e.status(), e.to_json()),
             };
@@ -123,18 +121,16 @@ impl Mochat {
         Ok(answer)
     }
 
-    /// Calls `route` with an optional query (`?…`) and body; panics with
-    /// the error envelope on failure.
+    /// Calls `route` with an optional body; panics with the error envelope
+    /// on failure.
     pub async fn call<T: DeserializeOwned>(
         &self,
         route: Route,
-        query: &str,
         body: Option<&impl Serialize>,
     ) -> T {
         let body = body.map(|b| serde_json::to_vec(b).expect("a JSON body"));
-        let query = query.trim_start_matches('?');
         let (status, text) = self
-            .exchange(&route, query, body, None)
+            .exchange(&route, body, None)
             .await
             .unwrap_or_else(|e| panic!("{} {}: {e}", route.method(), route.path()));
         assert!(
@@ -148,8 +144,11 @@ impl Mochat {
     }
 
     pub async fn sessions(&self) -> SessionPage {
-        self.call(Route::ListSessions, "?limit=100", None::<&()>)
-            .await
+        let query = PageQuery {
+            limit: Some(PAGE_MAX),
+            before: None,
+        };
+        self.call(Route::ListSessions { query }, None::<&()>).await
     }
 
     pub async fn detail(&self, session_id: &str) -> SessionDetail {
@@ -157,7 +156,6 @@ impl Mochat {
             Route::SessionDetail {
                 session_id: session_id.into(),
             },
-            "",
             None::<&()>,
         )
         .await
@@ -173,7 +171,7 @@ impl Mochat {
     }
 
     pub async fn group(&self) -> Group {
-        self.call(Route::WorkspaceGroup, "", None::<&()>).await
+        self.call(Route::WorkspaceGroup, None::<&()>).await
     }
 
     pub async fn send(&self, session_id: &str, content: &str) -> Message {
@@ -185,7 +183,6 @@ impl Mochat {
             Route::SendSessionMessage {
                 session_id: session_id.into(),
             },
-            "",
             Some(&body),
         )
         .await
@@ -207,7 +204,7 @@ impl Mochat {
         })
         .map_err(|e| (0, e.to_string()))?;
         let (status, text) = self
-            .exchange(&route, "", Some(body), Some(Duration::from_secs(20)))
+            .exchange(&route, Some(body), Some(Duration::from_secs(20)))
             .await
             .map_err(|e| (0, e))?;
         if status == 201 {
@@ -221,10 +218,13 @@ impl Mochat {
     pub async fn try_latest(&self, session_id: &str, limit: u32) -> Option<Vec<Message>> {
         let route = Route::ListSessionMessages {
             session_id: session_id.into(),
+            query: PageQuery {
+                limit: Some(limit),
+                before: None,
+            },
         };
-        let query = format!("limit={limit}");
         let (status, text) = self
-            .exchange(&route, &query, None, Some(Duration::from_secs(10)))
+            .exchange(&route, None, Some(Duration::from_secs(10)))
             .await
             .ok()?;
         if !(200..300).contains(&status) {
@@ -238,6 +238,7 @@ impl Mochat {
     pub async fn all_messages(&self, session_id: &str) -> Vec<Message> {
         let list = Route::ListSessionMessages {
             session_id: session_id.into(),
+            query: PageQuery::default(),
         };
         self.all_messages_of(list).await
     }
@@ -247,11 +248,20 @@ impl Mochat {
         let mut all = Vec::new();
         let mut before: Option<String> = None;
         loop {
-            let query = match &before {
-                Some(c) => format!("?limit=100&before={c}"),
-                None => "?limit=100".to_owned(),
+            let query = PageQuery {
+                limit: Some(PAGE_MAX),
+                before: before.take(),
             };
-            let page: MessagePage = self.call(list.clone(), &query, None::<&()>).await;
+            let route = match list.clone() {
+                Route::ListSessionMessages { session_id, .. } => {
+                    Route::ListSessionMessages { session_id, query }
+                }
+                Route::ListPanelMessages { panel_id, .. } => {
+                    Route::ListPanelMessages { panel_id, query }
+                }
+                other => panic!("{other:?} is not a message list"),
+            };
+            let page: MessagePage = self.call(route, None::<&()>).await;
             all.splice(0..0, page.messages);
             match (page.has_more, page.cursor) {
                 (true, Some(c)) => before = Some(c),

@@ -52,7 +52,6 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     let reg: RegisterResponse = Mochat::new(s.local.base(), String::new())
         .call(
             Route::Register,
-            "",
             Some(&json!({"name": "Courier", "username": "courier"})),
         )
         .await;
@@ -60,7 +59,6 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     let theirs: Session = courier
         .call(
             Route::CreateSession,
-            "",
             Some(&json!({"participants": [operator_id], "title": "From the courier"})),
         )
         .await;

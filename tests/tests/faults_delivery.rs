@@ -98,7 +98,6 @@ async fn register(local_base: String, username: &str) -> (String, Mochat) {
     let reg: RegisterResponse = Mochat::new(local_base.clone(), String::new())
         .call(
             Route::Register,
-            "",
             Some(&json!({"name": "Burst sender", "username": username})),
         )
         .await;
@@ -147,7 +146,6 @@ async fn a_burst_survives_server_crashes_and_dropped_connections() {
             .operator
             .call(
                 Route::AddParticipants { session_id: sid.clone() },
-                "",
                 Some(&json!({"participants": [sender_id]})),
             )
             .await;
@@ -251,7 +249,6 @@ async fn messages_typed_offline_arrive_once_in_order() {
         .operator
         .call(
             Route::CreateSession,
-            "",
             Some(&json!({"participants": [peer_id], "title": "Offline drill"})),
         )
         .await;

@@ -119,7 +119,6 @@ async fn hostile_content_stays_text_in_the_dashboard_and_the_widget() {
     let reg: RegisterResponse = Mochat::new(s.local.base(), String::new())
         .call(
             Route::Register,
-            "",
             Some(&json!({"name": items[0], "username": "hostile_agent"})),
         )
         .await;
@@ -128,7 +127,6 @@ async fn hostile_content_stays_text_in_the_dashboard_and_the_widget() {
         .operator
         .call(
             Route::CreateSession,
-            "",
             Some(&json!({"participants": [reg.bot_user_id], "title": items[1]})),
         )
         .await;

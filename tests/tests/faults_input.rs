@@ -383,7 +383,7 @@ fn routes(sid: &str, close_sid: &str, pid: &str) -> Vec<RouteUse> {
 
 fn reads_query(route: &Route) -> &'static [&'static str] {
     match route {
-        Route::ListSessions
+        Route::ListSessions { .. }
         | Route::ListSessionMessages { .. }
         | Route::ListPanelMessages { .. } => &["limit", "before"],
         Route::WatchSession { .. } => &["timeout", "limit", "cursor"],
@@ -772,7 +772,6 @@ async fn every_bad_input_on_every_route_is_a_4xx_envelope() {
     let close_target: mochat_api::Session = operator
         .call(
             Route::CreateSession,
-            "",
             Some(&json!({"participants": [], "title": "faults: the close route's target"})),
         )
         .await;

@@ -61,7 +61,6 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
                 Route::SendPanelMessage {
                     panel_id: panel_id.clone(),
                 },
-                "",
                 Some(&json!({ "content": content })),
             )
             .await;

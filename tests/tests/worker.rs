@@ -18,7 +18,6 @@ async fn other_agent(local: &LocalServer, username: &str) -> (String, Mochat) {
     let reg: RegisterResponse = anonymous
         .call(
             Route::Register,
-            "",
             Some(&json!({"name": "Other", "username": username})),
         )
         .await;

@@ -25,9 +25,11 @@ impl Target {
         match self {
             Self::Session(id) => Route::ListSessionMessages {
                 session_id: id.clone(),
+                query: Default::default(),
             },
             Self::Panel(id) => Route::ListPanelMessages {
                 panel_id: id.clone(),
+                query: Default::default(),
             },
         }
     }

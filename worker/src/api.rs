@@ -113,7 +113,6 @@ pub async fn register(env: &Env, body: Option<Vec<u8>>) -> Flow<Response> {
         .call(
             None,
             &Route::Register,
-            "",
             body.as_deref(),
             &Extra::default(),
         )

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use mochat_api::Route;
+use mochat_api::requests::PageQuery;
 use serde_json::Value;
 
 /// Answers kept per agent (the most recent ones).
@@ -54,14 +55,21 @@ pub fn request_key(route: &Route, body: Option<&[u8]>) -> Option<String> {
     Some(format!("{kind}:{target}:{id}"))
 }
 
-/// The list call that reads back what a send route posted.
-pub fn list_route(send: &Route) -> Option<Route> {
+/// The list call that reads back what a send route posted: its newest
+/// `limit` messages.
+pub fn list_route(send: &Route, limit: u32) -> Option<Route> {
+    let query = PageQuery {
+        limit: Some(limit),
+        before: None,
+    };
     match send {
         Route::SendSessionMessage { session_id } => Some(Route::ListSessionMessages {
             session_id: session_id.clone(),
+            query,
         }),
         Route::SendPanelMessage { panel_id } => Some(Route::ListPanelMessages {
             panel_id: panel_id.clone(),
+            query,
         }),
         _ => None,
     }
@@ -333,7 +341,8 @@ mod tests {
         assert_eq!(
             request_key(
                 &Route::ListSessionMessages {
-                    session_id: "s".into()
+                    session_id: "s".into(),
+                    query: PageQuery::default(),
                 },
                 Some(body)
             ),
@@ -422,12 +431,19 @@ mod tests {
             session_id: "s1".into(),
         };
         assert_eq!(
-            list_route(&send),
+            list_route(&send, 5),
             Some(Route::ListSessionMessages {
-                session_id: "s1".into()
+                session_id: "s1".into(),
+                query: PageQuery {
+                    limit: Some(5),
+                    before: None,
+                },
             })
         );
-        assert_eq!(list_route(&Route::ListSessions), None);
+        let list = Route::ListSessions {
+            query: PageQuery::default(),
+        };
+        assert_eq!(list_route(&list, 5), None);
     }
 
     #[test]

@@ -23,26 +23,20 @@ pub const WATCH_GRACE_MS: u64 = 15_000;
 /// How long the health probe waits.
 pub const PROBE_DEADLINE_MS: u64 = 3_000;
 
-/// The upstream URL of a call: base + the route's own path + the query as sent.
-pub fn upstream_url(base: &str, route: &Route, query: Option<&str>) -> String {
-    match query.filter(|q| !q.is_empty()) {
-        Some(q) => format!("{base}{}?{q}", route.path()),
-        None => format!("{base}{}", route.path()),
-    }
+/// The upstream URL of a call: base + the route's own path and query (both
+/// written again from the matched route, never copied from the request).
+pub fn upstream_url(base: &str, route: &Route) -> String {
+    format!("{base}{}", route.target())
 }
 
 /// How long to wait for the upstream's answer to `route`: a watch may hold
 /// for its `timeout` (default 25 s, at most 60 s) plus a grace.
-pub fn deadline_ms(route: &Route, query: Option<&str>) -> u64 {
-    if !matches!(route, Route::WatchSession { .. }) {
+pub fn deadline_ms(route: &Route) -> u64 {
+    let Route::WatchSession { query, .. } = route else {
         return CALL_DEADLINE_MS;
-    }
-    let asked = query.and_then(|q| {
-        worker::url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "timeout")
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    });
-    asked
+    };
+    query
+        .timeout_ms
         .unwrap_or(WATCH_TIMEOUT_DEFAULT_MS)
         .min(WATCH_TIMEOUT_MAX_MS)
         + WATCH_GRACE_MS
@@ -172,53 +166,47 @@ pub async fn probe(url: &str, method: Method, body: Option<&str>) -> Option<(u16
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mochat_api::requests::WatchQuery;
 
     #[test]
     fn urls_come_from_the_route() {
-        let route = Route::ListSessionMessages {
-            session_id: "s_1".into(),
+        let route = Route::parse("GET", "/claw/sessions/s_1/messages")
+            .expect("a route")
+            .with_query(Some("limit=5&before=c1&extra=dropped"))
+            .expect("a valid query");
+        let base = "http://127.0.0.1:11000/api";
+        assert_eq!(
+            upstream_url(base, &route),
+            format!("{base}{}", route.path()) + "?limit=5&before=c1"
+        );
+        let list = Route::ListSessions {
+            query: Default::default(),
         };
+        assert_eq!(upstream_url(base, &list), format!("{base}{}", list.path()));
         assert_eq!(
-            upstream_url(
-                "http://127.0.0.1:11000/api",
-                &route,
-                Some("limit=5&before=c1")
-            ),
-            "http://127.0.0.1:11000/api/claw/sessions/s_1/messages?limit=5&before=c1"
-        );
-        assert_eq!(
-            upstream_url("https://mochat.io/api", &Route::ListSessions, Some("")),
-            "https://mochat.io/api/claw/sessions"
-        );
-        assert_eq!(
-            upstream_url("https://mochat.io/api", &Route::WorkspaceGroup, None),
-            "https://mochat.io/api/claw/workspace/group"
+            upstream_url(base, &Route::WorkspaceGroup),
+            format!("{base}{}", Route::WorkspaceGroup.path())
         );
     }
 
     #[test]
     fn watches_get_their_timeout_and_a_grace() {
-        let watch = Route::WatchSession {
+        let watch = |timeout_ms| Route::WatchSession {
             session_id: "s_1".into(),
+            query: WatchQuery {
+                timeout_ms,
+                cursor: Some(3),
+                limit: None,
+            },
         };
-        assert_eq!(deadline_ms(&watch, None), 25_000 + WATCH_GRACE_MS);
-        assert_eq!(
-            deadline_ms(&watch, Some("cursor=3&timeout=60000")),
-            60_000 + WATCH_GRACE_MS
-        );
-        assert_eq!(
-            deadline_ms(&watch, Some("timeout=999999")),
-            60_000 + WATCH_GRACE_MS
-        );
-        assert_eq!(deadline_ms(&watch, Some("timeout=0")), WATCH_GRACE_MS);
-        assert_eq!(
-            deadline_ms(&watch, Some("timeout=abc")),
-            25_000 + WATCH_GRACE_MS
-        );
-        assert_eq!(
-            deadline_ms(&Route::ListSessions, Some("timeout=60000")),
-            CALL_DEADLINE_MS
-        );
+        assert_eq!(deadline_ms(&watch(None)), 25_000 + WATCH_GRACE_MS);
+        assert_eq!(deadline_ms(&watch(Some(60_000))), 60_000 + WATCH_GRACE_MS);
+        assert_eq!(deadline_ms(&watch(Some(999_999))), 60_000 + WATCH_GRACE_MS);
+        assert_eq!(deadline_ms(&watch(Some(0))), WATCH_GRACE_MS);
+        let list = Route::ListSessions {
+            query: Default::default(),
+        };
+        assert_eq!(deadline_ms(&list), CALL_DEADLINE_MS);
     }
 
     #[test]

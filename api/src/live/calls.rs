@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::requests::{PageQuery, WatchQuery};
 use crate::routes::{Method, Route, RouteError, is_valid_id};
 
 use super::*;
@@ -147,7 +148,7 @@ impl LiveCall {
             Route::Register => Self::AgentsSelfRegister,
             Route::BindAgent => Self::AgentsBind,
             Route::CreateSession => Self::SessionsCreate,
-            Route::ListSessions => Self::SessionsList,
+            Route::ListSessions { .. } => Self::SessionsList,
             Route::GetSession { .. } => Self::SessionsGet,
             Route::SessionDetail { .. } => Self::SessionsDetail,
             Route::CloseSession { .. } => Self::SessionsClose,
@@ -166,17 +167,17 @@ impl LiveCall {
             | Route::SessionDetail { session_id }
             | Route::CloseSession { session_id }
             | Route::SendSessionMessage { session_id }
-            | Route::ListSessionMessages { session_id }
+            | Route::ListSessionMessages { session_id, .. }
             | Route::AddParticipants { session_id }
             | Route::RemoveParticipants { session_id }
-            | Route::WatchSession { session_id } => Some(session_id.as_str()),
-            Route::SendPanelMessage { panel_id } | Route::ListPanelMessages { panel_id } => {
+            | Route::WatchSession { session_id, .. } => Some(session_id.as_str()),
+            Route::SendPanelMessage { panel_id } | Route::ListPanelMessages { panel_id, .. } => {
                 Some(panel_id.as_str())
             }
             Route::Register
             | Route::BindAgent
             | Route::CreateSession
-            | Route::ListSessions
+            | Route::ListSessions { .. }
             | Route::WorkspaceGroup
             | Route::JoinGroup => None,
         };
@@ -184,27 +185,39 @@ impl LiveCall {
     }
 
     /// The reference route of this call, given the id its body carries (see
-    /// [`LiveCall::body_id`]; ignored by calls without one). `None` when the
-    /// call needs an id and `id` is missing or not a valid id.
+    /// [`LiveCall::body_id`]; ignored by calls without one), with the
+    /// reference's default query. `None` when the call needs an id and `id`
+    /// is missing or not a valid id.
     pub fn to_route(self, id: Option<&str>) -> Option<Route> {
         let id = || id.filter(|id| is_valid_id(id)).map(str::to_owned);
         Some(match self {
             Self::AgentsSelfRegister => Route::Register,
             Self::AgentsBind => Route::BindAgent,
             Self::SessionsCreate => Route::CreateSession,
-            Self::SessionsList => Route::ListSessions,
+            Self::SessionsList => Route::ListSessions {
+                query: PageQuery::default(),
+            },
             Self::GroupsGet => Route::WorkspaceGroup,
             Self::GroupsJoinByInvite => Route::JoinGroup,
             Self::SessionsGet => Route::GetSession { session_id: id()? },
             Self::SessionsDetail => Route::SessionDetail { session_id: id()? },
             Self::SessionsClose => Route::CloseSession { session_id: id()? },
             Self::SessionsSend => Route::SendSessionMessage { session_id: id()? },
-            Self::SessionsMessages => Route::ListSessionMessages { session_id: id()? },
+            Self::SessionsMessages => Route::ListSessionMessages {
+                session_id: id()?,
+                query: PageQuery::default(),
+            },
             Self::SessionsAddParticipants => Route::AddParticipants { session_id: id()? },
             Self::SessionsRemoveParticipants => Route::RemoveParticipants { session_id: id()? },
-            Self::SessionsWatch => Route::WatchSession { session_id: id()? },
+            Self::SessionsWatch => Route::WatchSession {
+                session_id: id()?,
+                query: WatchQuery::default(),
+            },
             Self::PanelsSend => Route::SendPanelMessage { panel_id: id()? },
-            Self::PanelsMessages => Route::ListPanelMessages { panel_id: id()? },
+            Self::PanelsMessages => Route::ListPanelMessages {
+                panel_id: id()?,
+                query: PageQuery::default(),
+            },
         })
     }
 }

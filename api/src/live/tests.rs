@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::*;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::{EventType, SessionStatus, UserType};
+use crate::requests::{PageQuery, WatchQuery};
 use crate::routes::{Method, Route, RouteError};
 
 fn round_trip<T: Serialize + DeserializeOwned>(value: Value) -> T {
@@ -195,32 +196,9 @@ fn paths_parse_exactly() {
     assert!(LiveCall::AgentsBind.needs_token());
 }
 
-fn every_route() -> Vec<Route> {
-    let s = || "session_abc123".to_owned();
-    let p = || "panel_1".to_owned();
-    vec![
-        Route::Register,
-        Route::BindAgent,
-        Route::CreateSession,
-        Route::ListSessions,
-        Route::GetSession { session_id: s() },
-        Route::SessionDetail { session_id: s() },
-        Route::CloseSession { session_id: s() },
-        Route::SendSessionMessage { session_id: s() },
-        Route::ListSessionMessages { session_id: s() },
-        Route::AddParticipants { session_id: s() },
-        Route::RemoveParticipants { session_id: s() },
-        Route::WatchSession { session_id: s() },
-        Route::SendPanelMessage { panel_id: p() },
-        Route::ListPanelMessages { panel_id: p() },
-        Route::WorkspaceGroup,
-        Route::JoinGroup,
-    ]
-}
-
 #[test]
 fn routes_map_both_ways() {
-    let routes = every_route();
+    let routes = crate::routes::tests::every_route();
     let calls: Vec<LiveCall> = routes.iter().map(|r| LiveCall::from_route(r).0).collect();
     assert_eq!(calls, LiveCall::ALL, "one call per route, in table order");
     for route in &routes {
@@ -230,7 +208,8 @@ fn routes_map_both_ways() {
     }
     assert_eq!(
         LiveCall::from_route(&Route::WatchSession {
-            session_id: "s1".into()
+            session_id: "s1".into(),
+            query: WatchQuery::default(),
         }),
         (LiveCall::SessionsWatch, Some("s1"))
     );
@@ -246,7 +225,9 @@ fn routes_map_both_ways() {
     assert_eq!(LiveCall::SessionsWatch.to_route(Some("../x")), None);
     assert_eq!(
         LiveCall::SessionsList.to_route(Some("ignored")),
-        Some(Route::ListSessions)
+        Some(Route::ListSessions {
+            query: PageQuery::default()
+        })
     );
 }
 

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use mochat_api::edge::{Health, UpstreamState};
-use mochat_api::requests::{PageQuery, WatchResponse};
+use mochat_api::requests::{WatchQuery, WatchResponse};
 use mochat_api::{ApiError, ErrorCode, MessagePage, Route};
 use worker::Response;
 
@@ -39,8 +39,9 @@ pub async fn api(
     body: Option<String>,
 ) -> Result<Response, Halt> {
     let route = Route::parse_api(method, path)
-        .map_err(|_| Halt::from(ApiError::not_found("No such API call.")))?;
-    if let Route::WatchSession { session_id } = &route {
+        .map_err(|_| Halt::from(ApiError::not_found("No such API call.")))?
+        .with_query(Some(query))?;
+    if let Route::WatchSession { session_id, query } = &route {
         return watch::session_watch(hub, caller, session_id, query).await;
     }
     let mut body = body.map(String::into_bytes);
@@ -62,13 +63,12 @@ pub async fn api(
         }
         None => (Spender::Person, None),
     };
-    if let Some(page) = from_memory(hub, &route, query, visitor) {
+    if let Some(page) = from_memory(hub, &route, visitor) {
         let headers = shown.unwrap_or_else(|| hub.agent_headers());
         return hub.json(200, &page, &headers);
     }
     let call = Forward {
         route,
-        query: query.to_owned(),
         body,
         who,
         visitor: visitor.cloned(),
@@ -80,7 +80,6 @@ pub async fn api(
 /// A call on its way upstream.
 pub(super) struct Forward {
     pub route: Route,
-    pub query: String,
     pub body: Option<Vec<u8>>,
     pub who: Spender,
     pub visitor: Option<VisitorRef>,
@@ -155,7 +154,6 @@ async fn send(hub: &Rc<Hub>, call: &Forward, headers: Headers) -> Result<(Reply,
         .call(
             Some(&token),
             &call.route,
-            &call.query,
             call.body.as_deref(),
             &Extra::default(),
         )
@@ -198,13 +196,15 @@ fn answer(reply: Reply, mut headers: Headers) -> worker::Result<Response> {
 fn from_memory(
     hub: &Hub,
     route: &Route,
-    query: &str,
     visitor: Option<&VisitorRef>,
 ) -> Option<MessagePage> {
-    let Route::ListSessionMessages { session_id } = route else {
+    let Route::ListSessionMessages {
+        session_id,
+        query: page,
+    } = route
+    else {
         return None;
     };
-    let page = PageQuery::parse(Some(query)).ok()?;
     if page.before.is_some() {
         return None;
     }
@@ -255,7 +255,6 @@ pub async fn probe(hub: &Rc<Hub>) -> Result<Response, Halt> {
         .call(
             Some(&token),
             &Route::WorkspaceGroup,
-            "",
             None,
             &Extra::default(),
         )
@@ -309,12 +308,16 @@ pub async fn read_events(
 ) -> Result<Result<WatchResponse, Reply>, Halt> {
     let upstream = hub.upstream()?.clone();
     let token = hub.token()?;
-    let query = format!("cursor={from}&timeout=0&limit={limit}");
     let route = Route::WatchSession {
         session_id: session_id.to_owned(),
+        query: WatchQuery {
+            cursor: Some(from),
+            timeout_ms: Some(0),
+            limit: Some(limit),
+        },
     };
     let reply = upstream
-        .call(Some(&token), &route, &query, None, &Extra::default())
+        .call(Some(&token), &route, None, &Extra::default())
         .await?;
     if reply.status == 429 {
         hub.blocked_for(reply.retry_after.as_deref());

@@ -51,7 +51,7 @@ pub(super) async fn learn(
         | Route::CloseSession { .. }
         | Route::AddParticipants { .. }
         | Route::RemoveParticipants { .. } => seen.session(reply),
-        Route::ListSessions => seen.sessions(reply),
+        Route::ListSessions { .. } => seen.sessions(reply),
         Route::ListSessionMessages { .. } | Route::ListPanelMessages { .. } => seen.messages(reply),
         _ => reply,
     })

@@ -145,8 +145,10 @@ async fn settle(
     key: &str,
     since_ms: u64,
 ) -> Result<Option<String>, Halt> {
-    let (Some(list), Some((_, client_id))) =
-        (outbox::list_route(&call.route), key.rsplit_once(':'))
+    let (Some(list), Some((_, client_id))) = (
+        outbox::list_route(&call.route, READ_BACK_LIMIT),
+        key.rsplit_once(':'),
+    )
     else {
         return Ok(None);
     };
@@ -156,9 +158,8 @@ async fn settle(
     }
     let upstream = hub.upstream()?.clone();
     let token = hub.token()?;
-    let query = format!("limit={READ_BACK_LIMIT}");
     let reply = upstream
-        .call(Some(&token), &list, &query, None, &Extra::default())
+        .call(Some(&token), &list, None, &Extra::default())
         .await?;
     let Some(page) = reply.parse::<MessagePage>() else {
         return Ok(None);

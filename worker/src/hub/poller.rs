@@ -171,14 +171,14 @@ async fn poll_list(hub: &Rc<Hub>, read_at: &mut Option<String>) {
     let extra = Extra {
         updated_after: read_at.clone(),
     };
-    let query = PageQuery {
-        limit: Some(mochat_api::limits::PAGE_MAX),
-        before: None,
-    }
-    .to_query();
-    let query = query.trim_start_matches('?').to_owned();
+    let list = Route::ListSessions {
+        query: PageQuery {
+            limit: Some(mochat_api::limits::PAGE_MAX),
+            before: None,
+        },
+    };
     let Ok(reply) = upstream
-        .call(Some(&token), &Route::ListSessions, &query, None, &extra)
+        .call(Some(&token), &list, None, &extra)
         .await
     else {
         return;

@@ -105,9 +105,9 @@ fn save(hub: &Hub, v: &VisitorRef, record: VisitorRecord) {
 /// their own session.
 pub fn allowed(route: &Route, own: Option<&str>) -> Result<(), ApiError> {
     let target = match route {
-        Route::ListSessionMessages { session_id }
+        Route::ListSessionMessages { session_id, .. }
         | Route::SendSessionMessage { session_id }
-        | Route::WatchSession { session_id } => Some(session_id.as_str()),
+        | Route::WatchSession { session_id, .. } => Some(session_id.as_str()),
         _ => None,
     };
     match (target, own) {
@@ -366,7 +366,6 @@ pub async fn open_conversation(hub: &Rc<Hub>, caller: Option<&Caller>) -> Result
         .call(
             Some(&token),
             &Route::CreateSession,
-            "",
             Some(&body),
             &Extra::default(),
         )
@@ -397,7 +396,7 @@ pub async fn open_conversation(hub: &Rc<Hub>, caller: Option<&Caller>) -> Result
             };
             if hub.spend(Spender::Visitor, upstream.cost(&close)).allowed
                 && let Err(Halt::Fault(e)) = upstream
-                    .call(Some(&token), &close, "", None, &Extra::default())
+                    .call(Some(&token), &close, None, &Extra::default())
                     .await
             {
                 worker::console_error!(
@@ -431,12 +430,14 @@ mod tests {
         for route in [
             Route::ListSessionMessages {
                 session_id: mine.clone(),
+                query: Default::default(),
             },
             Route::SendSessionMessage {
                 session_id: mine.clone(),
             },
             Route::WatchSession {
                 session_id: mine.clone(),
+                query: Default::default(),
             },
         ] {
             assert!(allowed(&route, own).is_ok(), "{route:?}");
@@ -444,10 +445,13 @@ mod tests {
         }
         let other = Route::ListSessionMessages {
             session_id: "s_other".into(),
+            query: Default::default(),
         };
         assert_eq!(allowed(&other, own).unwrap_err().status(), 403);
         for route in [
-            Route::ListSessions,
+            Route::ListSessions {
+                query: Default::default(),
+            },
             Route::CreateSession,
             Route::SessionDetail {
                 session_id: mine.clone(),
@@ -465,6 +469,7 @@ mod tests {
             Route::Register,
             Route::ListPanelMessages {
                 panel_id: "p".into(),
+                query: Default::default(),
             },
         ] {
             assert!(allowed(&route, own).is_err(), "{route:?}");

@@ -208,7 +208,7 @@ async fn membership(hub: &Rc<Hub>, session_id: &str) -> Result<(), ApiError> {
         session_id: session_id.to_owned(),
     };
     let reply = upstream
-        .call(Some(&token), &route, "", None, &Extra::default())
+        .call(Some(&token), &route, None, &Extra::default())
         .await
         .map_err(|h| match h {
             Halt::Reply { error, .. } => error,
@@ -245,9 +245,8 @@ pub async fn session_watch(
     hub: &Rc<Hub>,
     caller: Option<&Caller>,
     session_id: &str,
-    query: &str,
+    q: &WatchQuery,
 ) -> Result<Response, Halt> {
-    let q = WatchQuery::parse(Some(query))?;
     let timeout = q.timeout_ms.unwrap_or(WATCH_TIMEOUT_DEFAULT_MS);
     let limit = q.limit.unwrap_or(WATCH_LIMIT_DEFAULT) as usize;
     let cursor = q.cursor.unwrap_or(0);
@@ -255,6 +254,7 @@ pub async fn session_watch(
         Some(Caller::Visitor(v)) => {
             let route = Route::WatchSession {
                 session_id: session_id.to_owned(),
+                query: q.clone(),
             };
             visitors::authorize(hub, v, &route).await?;
             Some(v)

@@ -40,8 +40,8 @@ async fn post(
 }
 
 /// The reference's reply of a live answer.
-fn reply(route: &Route, query: &str, status: u16, text: &str) -> Reply {
-    match dialect::answer(route, query, status, text) {
+fn reply(route: &Route, status: u16, text: &str) -> Reply {
+    match dialect::answer(route, status, text) {
         Ok((status, body)) => Reply::json(status, &body),
         Err(error) => Reply::error(&error),
     }
@@ -51,22 +51,20 @@ pub(super) async fn call(
     base: &str,
     token: Option<&str>,
     route: &Route,
-    query: &str,
     body: Option<&[u8]>,
     extra: &Extra,
 ) -> Flow<Reply> {
-    let (live, request) = match dialect::request(route, query, body, extra.updated_after.as_deref())
-    {
+    let (live, request) = match dialect::request(route, body, extra.updated_after.as_deref()) {
         Ok(request) => request,
         Err(error) => return Ok(Reply::error(&error)),
     };
     let deadline = match route {
-        Route::WatchSession { .. } => proxy::deadline_ms(route, Some(query)),
+        Route::WatchSession { .. } => proxy::deadline_ms(route),
         _ => CALL_DEADLINE_MS,
     }
     .max(WATCH_GRACE_MS);
     let (status, text, retry_after) = post(base, token, live, &request, deadline).await?;
-    let mut answer = reply(route, query, status, &text);
+    let mut answer = reply(route, status, &text);
     if !answer.is_success() {
         answer.retry_after = retry_after;
         return Ok(answer);
@@ -80,7 +78,7 @@ pub(super) async fn call(
         let get_route = Route::GetSession {
             session_id: id.unwrap_or_default().to_owned(),
         };
-        answer = reply(&get_route, "", status, &text);
+        answer = reply(&get_route, status, &text);
         answer.retry_after = retry_after.filter(|_| !answer.is_success());
     }
     Ok(answer)

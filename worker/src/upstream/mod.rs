@@ -182,20 +182,19 @@ impl Upstream {
         }
     }
 
-    /// One call of the reference's route table: `query` as the reference
-    /// takes it (already checked), `body` the JSON the reference takes.
-    /// `token` is the agent's (none only for registration).
+    /// One call of the reference's route table (its query inside the
+    /// route), `body` the JSON the reference takes. `token` is the agent's
+    /// (none only for registration).
     pub async fn call(
         &self,
         token: Option<&str>,
         route: &Route,
-        query: &str,
         body: Option<&[u8]>,
         extra: &Extra,
     ) -> Flow<Reply> {
         let reply = match self.dialect {
-            Dialect::Rest => rest::call(&self.base, token, route, query, body).await?,
-            Dialect::Live => live::call(&self.base, token, route, query, body, extra).await?,
+            Dialect::Rest => rest::call(&self.base, token, route, body).await?,
+            Dialect::Live => live::call(&self.base, token, route, body, extra).await?,
         };
         Ok(reply.redacted())
     }

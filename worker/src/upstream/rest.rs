@@ -20,17 +20,16 @@ pub(super) async fn call(
     base: &str,
     token: Option<&str>,
     route: &Route,
-    query: &str,
     body: Option<&[u8]>,
 ) -> Flow<Reply> {
     let has_body = route.has_body();
     let mut upstream = proxy::send(Outgoing {
-        url: proxy::upstream_url(base, route, Some(query)),
+        url: proxy::upstream_url(base, route),
         method: method(route),
         token: token.map(str::to_owned),
         content_type: has_body.then(|| "application/json".to_owned()),
         body: has_body.then(|| body.unwrap_or_default().to_vec()),
-        deadline_ms: proxy::deadline_ms(route, Some(query)),
+        deadline_ms: proxy::deadline_ms(route),
     })
     .await?;
     let header = |name: &str| upstream.headers().get(name).ok().flatten();
