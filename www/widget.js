@@ -14,6 +14,9 @@
   var script = document.currentScript;
   if (!script || (window.MoChat && window.MoChat.version)) return;
   var V = 1;
+  // The chat's page on the edge worker: `cargo xtask build` writes it here
+  // from the api crate (widget::FRAME_PATH) when it copies this file to dist/.
+  var FRAME_PATH = "__MOCHAT_FRAME_PATH__";
   var edge = new URL(script.src, location.href).origin;
   var site = script.getAttribute("data-site") || "";
   var color = script.getAttribute("data-color") || "#4f46e5";
@@ -107,7 +110,7 @@
     if (!frame) {
       frame = el("iframe");
       frame.title = label;
-      frame.src = edge + "/edge/widget/frame?site=" + encodeURIComponent(site) +
+      frame.src = edge + FRAME_PATH + "?site=" + encodeURIComponent(site) +
         "&host=" + encodeURIComponent(location.origin);
       panel.appendChild(frame);
     }

@@ -97,12 +97,10 @@ pub fn request(
             })
         }
         Route::CreateSession => create_body(parse(body)?),
-        Route::ListSessions { .. } => {
-            to_value(&ListSessionsBody {
-                updated_after: updated_after.map(str::to_owned),
-                limit: Some(LIST_READ),
-            })
-        }
+        Route::ListSessions { .. } => to_value(&ListSessionsBody {
+            updated_after: updated_after.map(str::to_owned),
+            limit: Some(LIST_READ),
+        }),
         Route::GetSession { .. } | Route::SessionDetail { .. } => {
             to_value(&SessionIdBody { session_id: id })
         }
@@ -119,13 +117,11 @@ pub fn request(
                 group_id: None,
             })
         }
-        Route::ListSessionMessages { query, .. } => {
-            to_value(&MessagesBody {
-                session_id: id,
-                before_message_id: query.before.clone(),
-                limit: query.limit,
-            })
-        }
+        Route::ListSessionMessages { query, .. } => to_value(&MessagesBody {
+            session_id: id,
+            before_message_id: query.before.clone(),
+            limit: query.limit,
+        }),
         Route::AddParticipants { .. } | Route::RemoveParticipants { .. } => {
             let r: ParticipantsRequest = parse(body)?;
             to_value(&ParticipantsBody {
@@ -392,11 +388,7 @@ fn unexpected() -> ApiError {
 /// The reference's status and body of a live answer (`status`, `text`) to
 /// `route`. A close or a participant
 /// change answers `null`: the session is [`cost`]'s second call.
-pub fn answer(
-    route: &Route,
-    status: u16,
-    text: &str,
-) -> Result<(u16, Value), ApiError> {
+pub fn answer(route: &Route, status: u16, text: &str) -> Result<(u16, Value), ApiError> {
     let (_, id) = LiveCall::from_route(route);
     fn data<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ApiError> {
         decode_answer(status, text).map_err(|e| e.to_api())

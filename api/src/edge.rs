@@ -73,6 +73,8 @@ pub struct RegisteredAgent {
     pub workspace_id: String,
 }
 
+/// Where the worker's own routes live (the widget's too).
+pub const EDGE_PREFIX: &str = "/edge/";
 /// `GET` the sign-in, `POST` sign in, `DELETE` sign out.
 pub const SESSION_PATH: &str = "/edge/session";
 /// `DELETE`: every session ends (sign out everywhere).

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod avatars;
+pub mod client_id;
 pub mod dialect;
 pub mod edge;
 pub mod error;

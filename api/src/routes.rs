@@ -48,17 +48,42 @@ pub enum Route {
     Register,
     BindAgent,
     CreateSession,
-    ListSessions { query: PageQuery },
-    GetSession { session_id: String },
-    SessionDetail { session_id: String },
-    CloseSession { session_id: String },
-    SendSessionMessage { session_id: String },
-    ListSessionMessages { session_id: String, query: PageQuery },
-    AddParticipants { session_id: String },
-    RemoveParticipants { session_id: String },
-    WatchSession { session_id: String, query: WatchQuery },
-    SendPanelMessage { panel_id: String },
-    ListPanelMessages { panel_id: String, query: PageQuery },
+    ListSessions {
+        query: PageQuery,
+    },
+    GetSession {
+        session_id: String,
+    },
+    SessionDetail {
+        session_id: String,
+    },
+    CloseSession {
+        session_id: String,
+    },
+    SendSessionMessage {
+        session_id: String,
+    },
+    ListSessionMessages {
+        session_id: String,
+        query: PageQuery,
+    },
+    AddParticipants {
+        session_id: String,
+    },
+    RemoveParticipants {
+        session_id: String,
+    },
+    WatchSession {
+        session_id: String,
+        query: WatchQuery,
+    },
+    SendPanelMessage {
+        panel_id: String,
+    },
+    ListPanelMessages {
+        panel_id: String,
+        query: PageQuery,
+    },
     WorkspaceGroup,
     JoinGroup,
 }
@@ -218,7 +243,12 @@ impl Route {
         match segments {
             ["claw", "register"] => vec![Self::Register],
             ["claw", "agents", "bind"] => vec![Self::BindAgent],
-            ["claw", "sessions"] => vec![Self::CreateSession, Self::ListSessions { query: PageQuery::default() }],
+            ["claw", "sessions"] => vec![
+                Self::CreateSession,
+                Self::ListSessions {
+                    query: PageQuery::default(),
+                },
+            ],
             ["claw", "workspace", "group"] => vec![Self::WorkspaceGroup],
             ["claw", "groups", "join"] => vec![Self::JoinGroup],
             ["claw", "sessions", sid] => id(sid)
@@ -389,7 +419,10 @@ pub(crate) mod tests {
     #[test]
     fn a_route_carries_its_query_there_and_back() {
         let route = Route::parse("GET", "/claw/sessions/s1/messages")
-            .and_then(|r| Ok(r.with_query(Some("limit=20&before=msg%201")).expect("reads")))
+            .and_then(|r| {
+                Ok(r.with_query(Some("limit=20&before=msg%201"))
+                    .expect("reads"))
+            })
             .expect("parses");
         let query = PageQuery {
             limit: Some(20),
@@ -402,18 +435,25 @@ pub(crate) mod tests {
                 query: query.clone(),
             }
         );
-        assert_eq!(route.target(), "/claw/sessions/s1/messages?limit=20&before=msg%201");
+        assert_eq!(
+            route.target(),
+            "/claw/sessions/s1/messages?limit=20&before=msg%201"
+        );
         let watch = Route::parse("GET", "/claw/sessions/s1/watch")
             .expect("parses")
             .with_query(Some("cursor=7&timeout=0"))
             .expect("reads");
         assert_eq!(watch.target(), "/claw/sessions/s1/watch?timeout=0&cursor=7");
         // A call without a query ignores one; a bad value is a 400 naming it.
-        let group = Route::WorkspaceGroup.with_query(Some("x=1")).expect("ignored");
+        let group = Route::WorkspaceGroup
+            .with_query(Some("x=1"))
+            .expect("ignored");
         assert_eq!(group.target(), "/claw/workspace/group");
-        let bad = Route::ListSessions { query: query.clone() }
-            .with_query(Some("limit=abc"))
-            .expect_err("refused");
+        let bad = Route::ListSessions {
+            query: query.clone(),
+        }
+        .with_query(Some("limit=abc"))
+        .expect_err("refused");
         assert_eq!(bad.code, crate::ErrorCode::BadRequest);
         assert!(bad.message.contains("limit"), "{}", bad.message);
     }

@@ -11,7 +11,8 @@ export class Agent {
 
   async fetch(request) {
     const url = new URL(request.url);
-    const headers = { "X-Claw-Token": this.env.CLAW_TOKEN };
+    // TOKEN_HEADER: the API's token header, passed in by `cargo xtask bench`.
+    const headers = { [this.env.TOKEN_HEADER]: this.env.CLAW_TOKEN };
     const type = request.headers.get("Content-Type");
     if (type) headers["Content-Type"] = type;
     const hasBody = request.method !== "GET" && request.method !== "HEAD";

@@ -197,7 +197,11 @@ impl Api {
         body: Option<String>,
         abort: Option<&AbortSignal>,
     ) -> ApiResult<T> {
-        read(&self.fetch(route.method(), &route.api_target(), body, abort).await?)
+        read(
+            &self
+                .fetch(route.method(), &route.api_target(), body, abort)
+                .await?,
+        )
     }
 
     /// A call of the route table with a JSON body.
@@ -206,8 +210,7 @@ impl Api {
         route: Route,
         body: &(impl Serialize + ?Sized),
     ) -> ApiResult<T> {
-        self.call(route, Some(body_of(body)?), None)
-            .await
+        self.call(route, Some(body_of(body)?), None).await
     }
 
     // --- the worker's own routes ---------------------------------------------
@@ -393,8 +396,7 @@ impl Api {
     }
 
     pub async fn workspace_group(self) -> ApiResult<Group> {
-        self.call(Route::WorkspaceGroup, None, None)
-            .await
+        self.call(Route::WorkspaceGroup, None, None).await
     }
 
     pub async fn join_group(self, invite_code: String) -> ApiResult<JoinResponse> {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use mochat_api::Message;
+use mochat_api::{Message, client_id};
 
 /// Where an outgoing message is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,15 +29,8 @@ pub struct Outgoing {
 impl Outgoing {
     /// The `meta` sent with this message: `{"clientId": …}`.
     pub fn meta(&self) -> Map<String, Value> {
-        let mut meta = Map::new();
-        meta.insert("clientId".into(), Value::String(self.client_id.clone()));
-        meta
+        client_id::meta_with(&self.client_id)
     }
-}
-
-/// The client id a sent message carries, if any.
-pub fn client_id_of(message: &Message) -> Option<&str> {
-    message.meta.get("clientId").and_then(Value::as_str)
 }
 
 /// The outgoing messages of one conversation, oldest first.
@@ -120,7 +113,7 @@ impl Outbox {
     /// Drops items whose message already arrived (e.g. the answer was lost but
     /// the watch delivered it); returns whether anything changed.
     pub fn reconcile(&mut self, arrived: &Message) -> bool {
-        match client_id_of(arrived) {
+        match client_id::of_message(arrived) {
             Some(id) => {
                 let before = self.items.len();
                 self.acknowledge(id);
@@ -131,14 +124,6 @@ impl Outbox {
     }
 }
 
-/// A fresh client id: time and randomness, unique enough per browser.
-pub fn new_client_id(now_ms: f64, random: f64) -> String {
-    format!(
-        "c{:x}{:08x}",
-        now_ms as u64,
-        (random * f64::from(u32::MAX)) as u32
-    )
-}
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +190,5 @@ mod tests {
         assert!(outbox.reconcile(&arrived));
         assert!(outbox.is_empty());
         assert!(!outbox.reconcile(&arrived));
-        assert_ne!(new_client_id(1.0, 0.1), new_client_id(1.0, 0.2));
     }
 }

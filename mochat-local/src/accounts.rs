@@ -3,7 +3,10 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use mochat_api::ApiError;
+use mochat_api::Route;
 use mochat_api::limits::CLAW_TOKEN_HEADER;
+use mochat_api::live::LiveCall;
 use mochat_api::requests::{BindRequest, BindResponse, RegisterRequest, RegisterResponse};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Map;
@@ -28,8 +31,8 @@ pub async fn authenticate(
     dialect: Dialect,
 ) -> AppResult<Caller> {
     let register = match dialect {
-        Dialect::Rest => "POST /api/claw/register",
-        Dialect::Live => "POST /api/claw/agents/selfRegister",
+        Dialect::Rest => format!("POST {}", Route::Register.api_target()),
+        Dialect::Live => format!("POST {}", LiveCall::AgentsSelfRegister.url_path()),
     };
     let token = headers
         .get(CLAW_TOKEN_HEADER)
@@ -37,7 +40,7 @@ pub async fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            AppError::unauthorized(format!(
+            ApiError::unauthorized(format!(
                 "This call needs an agent token in the {CLAW_TOKEN_HEADER} header. \
                  Register an agent with {register} to get one."
             ))
@@ -61,10 +64,11 @@ pub async fn authenticate(
         })
         .await?;
     caller.ok_or_else(|| {
-        AppError::unauthorized(format!(
+        ApiError::unauthorized(format!(
             "The token in {CLAW_TOKEN_HEADER} is not known to this server. \
              Check it, or register an agent with {register}."
         ))
+        .into()
     })
 }
 
@@ -88,9 +92,10 @@ pub fn create_agent(
     now: i64,
 ) -> AppResult<(String, String)> {
     if username_taken(conn, workspace_id, username)? {
-        return Err(AppError::conflict(format!(
+        return Err(ApiError::conflict(format!(
             "The username {username} is already taken in this workspace. Pick another one."
-        )));
+        ))
+        .into());
     }
     let id = ids::new_id("agent");
     let token = ids::new_token();
@@ -109,9 +114,7 @@ pub fn create_agent(
 pub fn username(raw: &str) -> AppResult<String> {
     let username = input::short_text("username", raw, 64)?;
     if username.chars().any(char::is_whitespace) {
-        return Err(AppError::bad_request(
-            "The username must not contain white space.",
-        ));
+        return Err(ApiError::bad_request("The username must not contain white space.").into());
     }
     Ok(username)
 }
@@ -119,9 +122,9 @@ pub fn username(raw: &str) -> AppResult<String> {
 /// An optional avatar URL of at most 2048 characters; blank means none.
 pub fn avatar(raw: Option<String>) -> AppResult<Option<String>> {
     match raw {
-        Some(a) if a.chars().count() > 2048 => Err(AppError::bad_request(
-            "The avatar URL must have at most 2048 characters.",
-        )),
+        Some(a) if a.chars().count() > 2048 => {
+            Err(ApiError::bad_request("The avatar URL must have at most 2048 characters.").into())
+        }
         other => Ok(other.filter(|a| !a.trim().is_empty())),
     }
 }

@@ -172,12 +172,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Bytes> {
 }
 
 /// Runs the handler of an authenticated, admitted call of the reference's dialect.
-async fn rest(
-    state: &AppState,
-    route: Route,
-    caller: &Caller,
-    body: &[u8],
-) -> AppResult<Response> {
+async fn rest(state: &AppState, route: Route, caller: &Caller, body: &[u8]) -> AppResult<Response> {
     match route {
         Route::Register => accounts::register(state, body).await,
         Route::BindAgent => accounts::bind(state, caller, body).await,

@@ -27,26 +27,6 @@ impl AppError {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::BadRequest, message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Unauthorized, message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Forbidden, message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::NotFound, message)
-    }
-
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Conflict, message)
-    }
-
     /// A failure of the server itself; the details go to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
@@ -152,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn live_errors_carry_the_status_as_their_code() {
-        let response = AppError::not_found("No such session.")
+        let response = ApiError::not_found("No such session.")
             .with_header(header::ALLOW, "POST")
             .into_dialect_response(Dialect::Live);
         assert_eq!(response.status(), StatusCode::NOT_FOUND);

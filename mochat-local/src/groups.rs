@@ -2,13 +2,14 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use mochat_api::ApiError;
 use mochat_api::requests::{JoinRequest, JoinResponse};
 use mochat_api::{Group, Panel};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::accounts::Caller;
 use crate::db;
-use crate::error::{AppError, AppResult, json};
+use crate::error::{AppResult, json};
 use crate::{AppState, input};
 
 /// A group with its members, panels and invite code.
@@ -20,7 +21,7 @@ pub fn group(conn: &Connection, group_id: &str) -> AppResult<Group> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)),
         )
         .optional()?
-        .ok_or_else(|| AppError::not_found(format!("Group {group_id} does not exist.")))?;
+        .ok_or_else(|| ApiError::not_found(format!("Group {group_id} does not exist.")))?;
     let mut stmt = conn.prepare("SELECT id, name FROM panels WHERE group_id = ?1 ORDER BY pos")?;
     let panels = stmt
         .query_map([group_id], |r| {
@@ -54,15 +55,16 @@ pub async fn group_for(
         .call(move |conn| {
             let Some(group_id) = group_id else {
                 let group_id = db::workspace_group(conn, &workspace_id)?.ok_or_else(|| {
-                    AppError::not_found(format!("Workspace {workspace_id} has no group."))
+                    ApiError::not_found(format!("Workspace {workspace_id} has no group."))
                 })?;
                 return group(conn, &group_id);
             };
             let found = group(conn, &group_id)?;
             if !found.members.iter().any(|m| m.user_id == user) {
-                return Err(AppError::forbidden(format!(
+                return Err(ApiError::forbidden(format!(
                     "You are not a member of group {group_id}. Join it with its invite code first."
-                )));
+                ))
+                .into());
             }
             Ok(found)
         })
@@ -85,9 +87,10 @@ pub async fn join_code(
 ) -> AppResult<(String, String)> {
     let code = raw.trim().to_uppercase();
     if code.is_empty() {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The {field} is empty. Paste the code you were given."
-        )));
+        ))
+        .into());
     }
     let user = caller.user_id.clone();
     state
@@ -101,7 +104,7 @@ pub async fn join_code(
                 )
                 .optional()?
                 .ok_or_else(|| {
-                    AppError::not_found(format!(
+                    ApiError::not_found(format!(
                         "No group has the invite code {raw:?}. Check the code with whoever sent it."
                     ))
                 })?;

@@ -2,6 +2,7 @@
 //! the contract (content, meta, titles, emails). Every failure is a 400 that says
 //! what to fix.
 
+use mochat_api::ApiError;
 use mochat_api::limits::{
     CONTENT_MAX_CHARS, META_MAX_BYTES, PAGE_DEFAULT, TITLE_MAX_CHARS, WATCH_LIMIT_DEFAULT,
     WATCH_TIMEOUT_DEFAULT_MS, message_text,
@@ -10,20 +11,22 @@ use mochat_api::requests::{PageQuery, WatchQuery};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Parses a JSON body into a request shape of the contract.
 pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request(
+        return Err(ApiError::bad_request(
             "This call needs a JSON object as its body, and the body was empty.",
-        ));
+        )
+        .into());
     }
     // Serde would also read a struct from an array of its fields; only objects are bodies.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(AppError::bad_request(
+        return Err(ApiError::bad_request(
             "This call needs a JSON object ({\"field\": …}) as its body.",
-        ));
+        )
+        .into());
     }
     serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_syntax() || e.is_eof() {
@@ -31,7 +34,7 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
         } else {
             "The body does not have the fields this call needs"
         };
-        AppError::bad_request(format!("{what}: {e}."))
+        ApiError::bad_request(format!("{what}: {e}.")).into()
     })
 }
 
@@ -61,9 +64,10 @@ pub fn meta(raw: Option<Map<String, Value>>) -> AppResult<Map<String, Value>> {
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
     if size > META_MAX_BYTES {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The meta object takes {size} bytes as JSON; at most {META_MAX_BYTES} are allowed."
-        )));
+        ))
+        .into());
     }
     Ok(meta)
 }
@@ -73,9 +77,10 @@ pub fn title(raw: Option<String>) -> AppResult<String> {
     let title = raw.unwrap_or_default();
     let chars = title.chars().count();
     if chars > TITLE_MAX_CHARS {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The title has {chars} characters; at most {TITLE_MAX_CHARS} are allowed."
-        )));
+        ))
+        .into());
     }
     Ok(title)
 }
@@ -95,9 +100,10 @@ pub fn email(raw: &str) -> AppResult<String> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::bad_request(format!(
+        Err(ApiError::bad_request(format!(
             "{raw:?} is not an email address; use the form name@example.com."
-        )))
+        ))
+        .into())
     }
 }
 
@@ -106,9 +112,10 @@ pub fn short_text(field: &str, raw: &str, max: usize) -> AppResult<String> {
     let text = raw.trim();
     let chars = text.chars().count();
     if chars == 0 || chars > max {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The field {field} must have 1 to {max} characters."
-        )));
+        ))
+        .into());
     }
     Ok(text.to_owned())
 }

@@ -3,6 +3,7 @@
 //! answers `{"code":200,"data":…}` in the live shapes.
 
 use axum::response::Response;
+use mochat_api::ApiError;
 use mochat_api::limits::{
     META_MAX_BYTES, PAGE_DEFAULT, PAGE_MAX, WATCH_LIMIT_DEFAULT, WATCH_LIMIT_MAX,
     WATCH_TIMEOUT_DEFAULT_MS, WATCH_TIMEOUT_MAX_MS,
@@ -66,9 +67,10 @@ fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> AppResult<T> {
 /// A required id field: not empty.
 fn id(field: &str, value: String) -> AppResult<String> {
     if value.is_empty() {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The field {field} is empty; pass the id it names."
-        )));
+        ))
+        .into());
     }
     Ok(value)
 }
@@ -83,9 +85,10 @@ fn limit(value: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
     match value {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(n) => Err(AppError::bad_request(format!(
+        Some(n) => Err(ApiError::bad_request(format!(
             "The field limit must be a whole number from 1 to {max}, not {n}."
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -114,11 +117,12 @@ fn who(position: usize, participant: &Participant) -> AppResult<Who> {
     } else if let Some(email) = given(&participant.email) {
         Ok(Who::Email(input::email(&email)?))
     } else {
-        Err(AppError::bad_request(format!(
+        Err(ApiError::bad_request(format!(
             "Participant {} names nobody: give its id, its uniqueName (an agent's username) \
              or a person's email.",
             position + 1
-        )))
+        ))
+        .into())
     }
 }
 
@@ -145,7 +149,7 @@ fn resolve(conn: &Connection, workspace_id: &str, whos: Vec<Who>) -> AppResult<V
                 )
                 .optional()?
                 .ok_or_else(|| {
-                    AppError::not_found(format!(
+                    ApiError::not_found(format!(
                         "Nobody has the uniqueName {name:?} in this workspace. Check the \
                          username, or name the participant by id."
                     ))
@@ -156,7 +160,7 @@ fn resolve(conn: &Connection, workspace_id: &str, whos: Vec<Who>) -> AppResult<V
                 })
                 .optional()?
                 .ok_or_else(|| {
-                    AppError::not_found(format!(
+                    ApiError::not_found(format!(
                         "Nobody with the email {email} is known here. Bind them first \
                          (agents/bind), or name the participant by id."
                     ))
@@ -175,16 +179,18 @@ fn metadata(raw: Option<Map<String, Value>>) -> AppResult<(String, Map<String, V
         None | Some(Value::Null) => String::new(),
         Some(Value::String(title)) => input::title(Some(title))?,
         Some(_) => {
-            return Err(AppError::bad_request(
+            return Err(ApiError::bad_request(
                 "The field metadata.title must be a string: the session's title.",
-            ));
+            )
+            .into());
         }
     };
     let size = serde_json::to_vec(&metadata).map_or(usize::MAX, |v| v.len());
     if size > META_MAX_BYTES {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The metadata object takes {size} bytes as JSON; at most {META_MAX_BYTES} are allowed."
-        )));
+        ))
+        .into());
     }
     Ok((title, metadata))
 }
@@ -193,9 +199,10 @@ fn visibility(raw: Option<String>) -> AppResult<String> {
     match raw {
         None => Ok(DEFAULT_VISIBILITY.to_owned()),
         Some(v) if VISIBILITIES.contains(&v.as_str()) => Ok(v),
-        Some(v) => Err(AppError::bad_request(format!(
+        Some(v) => Err(ApiError::bad_request(format!(
             "The visibility must be private or public, not {v:?}."
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -227,9 +234,9 @@ pub async fn self_register(state: &AppState, body: &[u8]) -> AppResult<Response>
         None | Some(Value::Null) => NewUsername::FromName,
         Some(Value::String(raw)) => NewUsername::Given(accounts::username(raw)?),
         Some(_) => {
-            return Err(AppError::bad_request(
-                "The field metadata.username must be a string.",
-            ));
+            return Err(
+                ApiError::bad_request("The field metadata.username must be a string.").into(),
+            );
         }
     };
     let registered = state
@@ -256,9 +263,10 @@ async fn bind(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Respo
     let request: BindBody = input::json_body(body)?;
     let email = input::email(&request.email)?;
     if request.greeting_msg.trim().is_empty() {
-        return Err(AppError::bad_request(
+        return Err(ApiError::bad_request(
             "The greeting_msg is empty; write the first message of the session.",
-        ));
+        )
+        .into());
     }
     let greeting = input::content(&request.greeting_msg)?;
     let bound = accounts::bind_and_notify(state, caller, email, Some(greeting)).await?;
@@ -333,9 +341,10 @@ async fn close(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Resp
         .policy
         .filter(|p| !CLOSE_POLICIES.contains(&p.as_str()))
     {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The policy must be archive, lock or cleanup, not {policy:?}."
-        )));
+        ))
+        .into());
     }
     let session = sessions::close_and_notify(state, caller, session_id).await?;
     live_ok(&CloseSessionData {
@@ -352,7 +361,7 @@ async fn list(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Respo
     let after = match request.updated_after {
         None => None,
         Some(raw) => Some(time::parse_rfc3339(&raw).ok_or_else(|| {
-            AppError::bad_request(format!(
+            ApiError::bad_request(format!(
                 "The updatedAfter {raw:?} is not a date and time; use ISO 8601 such as \
                  2026-11-29T07:14:43.123Z (an updatedAt of a session)."
             ))
@@ -434,18 +443,20 @@ async fn watch(state: &AppState, caller: &Caller, body: &[u8]) -> AppResult<Resp
     let session_id = id("sessionId", request.session_id)?;
     let timeout_ms = request.timeout_ms.unwrap_or(WATCH_TIMEOUT_DEFAULT_MS);
     if timeout_ms > WATCH_TIMEOUT_MAX_MS {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The field timeoutMs must be a whole number from 0 to {WATCH_TIMEOUT_MAX_MS}, \
              not {timeout_ms}."
-        )));
+        ))
+        .into());
     }
     let limit = limit(request.limit, WATCH_LIMIT_DEFAULT, WATCH_LIMIT_MAX)?;
     let cursor = request.cursor.unwrap_or(0);
     if i64::try_from(cursor).is_err() {
-        return Err(AppError::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "The field cursor must be a whole number from 0 to {}, not {cursor}.",
             i64::MAX
-        )));
+        ))
+        .into());
     }
     let answer = watch::wait_events(state, caller, session_id, timeout_ms, limit, cursor).await?;
     let extras = if answer

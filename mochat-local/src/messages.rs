@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use mochat_api::ApiError;
 use mochat_api::requests::{PageQuery, SendMessageRequest};
 use mochat_api::{Message, MessagePage, SessionStatus};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -9,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::accounts::Caller;
 use crate::db::{self, Target};
-use crate::error::{AppError, AppResult, json};
+use crate::error::{AppResult, json};
 use crate::{AppState, input, time};
 
 /// Posts a message to a session the author takes part in (404, 403, 409 when closed).
@@ -24,9 +25,10 @@ pub fn send_to_session(
 ) -> AppResult<(Message, u64)> {
     let session = db::session_for(tx, session_id, author)?;
     if session.status == SessionStatus::Closed {
-        return Err(AppError::conflict(format!(
+        return Err(ApiError::conflict(format!(
             "Session {session_id} is closed and takes no more messages. Start a new session."
-        )));
+        ))
+        .into());
     }
     db::insert_message(tx, Target::Session(session_id), author, content, meta, now)
 }
@@ -102,15 +104,17 @@ fn panel_for(
         )
         .optional()?;
     let Some(found) = found else {
-        return Err(AppError::not_found(format!(
+        return Err(ApiError::not_found(format!(
             "Panel {panel_id} does not exist or was deleted."
-        )));
+        ))
+        .into());
     };
     if let Some(group) = group.filter(|g| *g != found) {
-        return Err(AppError::not_found(format!(
+        return Err(ApiError::not_found(format!(
             "Panel {panel_id} is not a panel of group {group}. Leave groupId out, or pass the \
              panel's own group."
-        )));
+        ))
+        .into());
     }
     let member: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?1 AND user_id = ?2)",
@@ -118,9 +122,9 @@ fn panel_for(
         |r| r.get(0),
     )?;
     if !member {
-        return Err(AppError::forbidden(format!(
+        return Err(ApiError::forbidden(format!(
             "You are not a member of the group of panel {panel_id}. Join it with its invite code first."
-        )));
+        )).into());
     }
     Ok(found)
 }
@@ -190,7 +194,7 @@ fn page(
     let before_seq = match before {
         None => i64::MAX,
         Some(cursor) => db::message_seq(conn, target, cursor)?.ok_or_else(|| {
-            AppError::bad_request(format!(
+            ApiError::bad_request(format!(
                 "The before cursor {cursor:?} was not issued for this conversation. Pass the \
                  cursor of the previous page, or leave it out for the newest messages."
             ))

@@ -4,7 +4,8 @@
 //! dialect its path belongs to.
 
 use axum::http::header;
-use mochat_api::live::LiveCall;
+use mochat_api::ApiError;
+use mochat_api::live::{LIVE_PREFIX, LiveCall};
 use mochat_api::routes::allow_header;
 use mochat_api::{ErrorCode, Method, Route, RouteError};
 
@@ -92,17 +93,20 @@ pub fn resolve(dialects: Dialects, method: &str, path: &str) -> Result<Call, Ref
         Err(_) if live_only.is_some() && dialects.live() => Err(live_refusal(method, path, true)),
         Err(_) if live_only.is_some() => Err(Refusal {
             dialect: Dialect::Rest,
-            error: AppError::not_found(format!(
+            error: ApiError::not_found(format!(
                 "There is no API call at {path}: this server answers only the reference's \
                  routes (it runs with --dialect rest). Use the reference's route, or start it \
                  with --dialect both."
-            )),
+            ))
+            .into(),
         }),
         Err(RouteError::NotFound) => Err(Refusal {
             dialect: Dialect::Rest,
-            error: AppError::not_found(format!(
-                "There is no API call at {path}. The calls live under /api/claw/; see the API reference."
-            )),
+            error: ApiError::not_found(format!(
+                "There is no API call at {path}. The calls live under {LIVE_PREFIX}; see the API \
+                 reference."
+            ))
+            .into(),
         }),
         Err(RouteError::MethodNotAllowed { allow }) => {
             let allow = allow_header(&allow);
@@ -126,10 +130,12 @@ fn live_refusal(method: &str, path: &str, known: bool) -> Refusal {
         )
         .with_header(header::ALLOW, "POST")
     } else {
-        AppError::not_found(format!(
-            "There is no live call at {path}. Live calls are POST /api/claw/<noun>/<verb>, \
-             e.g. /api/claw/sessions/list."
+        ApiError::not_found(format!(
+            "There is no live call at {path}. Live calls are POST {LIVE_PREFIX}<noun>/<verb>, \
+             e.g. {}.",
+            LiveCall::SessionsList.url_path()
         ))
+        .into()
     };
     Refusal {
         dialect: Dialect::Live,
@@ -148,48 +154,44 @@ mod tests {
     #[test]
     fn both_answers_each_dialect_on_its_paths() {
         let both = Dialects::Both;
+        let watch = Route::WatchSession {
+            session_id: "s1".into(),
+            query: Default::default(),
+        };
+        let watch_s1 = watch.api_target();
         assert_eq!(
-            call(both, "POST", "/api/claw/sessions/watch"),
+            call(both, "POST", &LiveCall::SessionsWatch.url_path()),
             Ok(Call::Live(LiveCall::SessionsWatch))
         );
-        assert_eq!(
-            call(both, "GET", "/api/claw/sessions/s1/watch"),
-            Ok(Call::Rest(Route::WatchSession {
-                session_id: "s1".into(),
-                query: Default::default(),
-            }))
-        );
+        assert_eq!(call(both, "GET", &watch_s1), Ok(Call::Rest(watch.clone())));
         // A GET of a live path is the reference's session lookup.
         assert_eq!(
-            call(both, "GET", "/api/claw/sessions/list"),
+            call(both, "GET", &LiveCall::SessionsList.url_path()),
             Ok(Call::Rest(Route::GetSession {
                 session_id: "list".into()
             }))
         );
         assert_eq!(
-            call(both, "GET", "/api/claw/groups/get"),
+            call(both, "GET", &LiveCall::GroupsGet.url_path()),
             Err((Dialect::Live, 405))
         );
+        assert_eq!(call(both, "POST", &watch_s1), Err((Dialect::Rest, 405)));
         assert_eq!(
-            call(both, "POST", "/api/claw/sessions/s1/watch"),
-            Err((Dialect::Rest, 405))
-        );
-        assert_eq!(
-            call(both, "POST", "/api/claw/nope"),
+            call(both, "POST", &format!("{LIVE_PREFIX}nope")),
             Err((Dialect::Rest, 404))
         );
         assert_eq!(
-            call(both, "POST", "/api/claw/agents/bind"),
+            call(both, "POST", &Route::BindAgent.api_target()),
             Ok(Call::Rest(Route::BindAgent)),
             "settled by the body"
         );
         // The path of both dialects refuses a wrong method as the reference does.
         assert_eq!(
-            call(both, "GET", "/api/claw/agents/bind"),
+            call(both, "GET", &Route::BindAgent.api_target()),
             Err((Dialect::Rest, 405))
         );
         assert_eq!(
-            call(Dialects::Rest, "PUT", "/api/claw/agents/bind"),
+            call(Dialects::Rest, "PUT", &Route::BindAgent.api_target()),
             Err((Dialect::Rest, 405))
         );
     }
@@ -197,37 +199,41 @@ mod tests {
     #[test]
     fn one_dialect_refuses_the_other() {
         assert_eq!(
-            call(Dialects::Rest, "POST", "/api/claw/sessions/create"),
+            call(Dialects::Rest, "POST", &LiveCall::SessionsCreate.url_path()),
             Err((Dialect::Rest, 404))
         );
         assert_eq!(
-            call(Dialects::Rest, "POST", "/api/claw/agents/selfRegister"),
+            call(
+                Dialects::Rest,
+                "POST",
+                &LiveCall::AgentsSelfRegister.url_path()
+            ),
             Err((Dialect::Rest, 404))
         );
         assert_eq!(
-            call(Dialects::Rest, "POST", "/api/claw/agents/bind"),
+            call(Dialects::Rest, "POST", &Route::BindAgent.api_target()),
             Ok(Call::Rest(Route::BindAgent))
         );
         assert_eq!(
-            call(Dialects::Rest, "GET", "/api/claw/sessions"),
+            call(Dialects::Rest, "GET", &Route::CreateSession.api_target()),
             Ok(Call::Rest(Route::ListSessions {
                 query: Default::default()
             }))
         );
         assert_eq!(
-            call(Dialects::Live, "GET", "/api/claw/sessions"),
+            call(Dialects::Live, "GET", &Route::CreateSession.api_target()),
             Err((Dialect::Live, 404))
         );
         assert_eq!(
-            call(Dialects::Live, "POST", "/api/claw/register"),
+            call(Dialects::Live, "POST", &Route::Register.api_target()),
             Err((Dialect::Live, 404))
         );
         assert_eq!(
-            call(Dialects::Live, "GET", "/api/claw/sessions/list"),
+            call(Dialects::Live, "GET", &LiveCall::SessionsList.url_path()),
             Err((Dialect::Live, 405))
         );
         assert_eq!(
-            call(Dialects::Live, "POST", "/api/claw/agents/bind"),
+            call(Dialects::Live, "POST", &Route::BindAgent.api_target()),
             Ok(Call::Live(LiveCall::AgentsBind))
         );
     }

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use mochat_api::ApiError;
 use mochat_api::model::ParticipantsChange;
 use mochat_api::requests::{CreateSessionRequest, PageQuery, ParticipantsRequest};
 use mochat_api::{EventType, Session, SessionDetail, SessionPage, SessionStatus};
@@ -20,9 +21,10 @@ fn known_users(conn: &Connection, ids: &[String]) -> AppResult<Vec<String>> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
         if !db::user_exists(conn, id)? {
-            return Err(AppError::not_found(format!(
+            return Err(ApiError::not_found(format!(
                 "User {id} does not exist. Use the userId of an agent or person."
-            )));
+            ))
+            .into());
         }
         if !unique.contains(id) {
             unique.push(id.clone());
@@ -169,7 +171,7 @@ pub async fn list(state: &AppState, caller: &Caller, query: PageQuery) -> AppRes
                     .and_then(|n| n.parse::<i64>().ok())
                     .filter(|&n| n >= 1 && n <= db::max_activity(conn).unwrap_or(0))
                     .ok_or_else(|| {
-                        AppError::bad_request(format!(
+                        ApiError::bad_request(format!(
                             "The before cursor {raw:?} was not issued by this server. Pass the \
                              cursor of the previous page, or leave it out for the newest sessions."
                         ))
@@ -218,9 +220,10 @@ pub fn change_participants(
     let ids = known_users(tx, ids)?;
     let session = db::session_for(tx, session_id, caller)?;
     if session.status == SessionStatus::Closed {
-        return Err(AppError::conflict(format!(
+        return Err(ApiError::conflict(format!(
             "Session {session_id} is closed; its participants can no longer change."
-        )));
+        ))
+        .into());
     }
     let mut change = ParticipantsChange::default();
     for id in ids {

@@ -4,7 +4,7 @@
 //! Registration, which has no agent yet, goes upstream from here and leaves
 //! the new agent's token in that agent's hub.
 
-use mochat_api::edge::{EdgeWatchRequest, RegisteredAgent};
+use mochat_api::edge::{AGENTS_PATH, EdgeWatchRequest, RegisteredAgent};
 use mochat_api::limits::{AGENT_HEADER, is_claw_token};
 use mochat_api::requests::{RegisterRequest, RegisterResponse};
 use mochat_api::routes::is_valid_id;
@@ -36,10 +36,10 @@ pub fn agent_id(req: &Request, env: &Env) -> Flow<String> {
         )
         .into()),
         Some(id) if is_valid_id(&id) => Ok(id),
-        Some(_) => Err(ApiError::not_found(
-            "Unknown agent: the worker holds no token for the agent named in X-MoChat-Agent. \
-             Pick one listed by GET /edge/agents.",
-        )
+        Some(_) => Err(ApiError::not_found(format!(
+            "Unknown agent: the worker holds no token for the agent named in {AGENT_HEADER}. \
+             Pick one listed by GET {AGENTS_PATH}."
+        ))
         .into()),
     }
 }
@@ -110,12 +110,7 @@ pub async fn register(env: &Env, body: Option<Vec<u8>>) -> Flow<Response> {
     let asked: Option<RegisterRequest> =
         body.as_deref().and_then(|b| serde_json::from_slice(b).ok());
     let reply = upstream
-        .call(
-            None,
-            &Route::Register,
-            body.as_deref(),
-            &Extra::default(),
-        )
+        .call(None, &Route::Register, body.as_deref(), &Extra::default())
         .await?;
     if reply.status != 201 {
         return Ok(respond::json_text(reply.status, reply.body, &[])?);

@@ -110,8 +110,8 @@ mod tests {
         assert_eq!(
             rate_limit_headers(&ok),
             vec![
-                ("RateLimit-Policy", "\"agent\";q=120;w=60".to_owned()),
-                ("RateLimit", "\"agent\";r=119;t=60".to_owned()),
+                (RATE_LIMIT_POLICY, "\"agent\";q=120;w=60".to_owned()),
+                (RATE_LIMIT, "\"agent\";r=119;t=60".to_owned()),
             ]
         );
         let refused = Decision {

@@ -24,6 +24,8 @@ pub mod visitor_token;
 pub mod visitors;
 pub mod widget;
 
+use mochat_api::edge::EDGE_PREFIX;
+use mochat_api::live::LIVE_PREFIX;
 use mochat_api::{ApiError, Route};
 use worker::{Context, Env, Request, Response, event};
 
@@ -40,9 +42,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 
 fn miss(m: Miss) -> Halt {
     match m {
-        Miss::NotFound => ApiError::not_found(
-            "No such route. The API lives under /api/claw/… and the worker's own routes under /edge/….",
-        )
+        Miss::NotFound => ApiError::not_found(format!(
+            "No such route. The API lives under {LIVE_PREFIX}… and the worker's own routes \
+             under {EDGE_PREFIX}…."
+        ))
         .into(),
         Miss::MethodNotAllowed { allow } => Halt::with_headers(
             ApiError::new(

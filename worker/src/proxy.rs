@@ -170,10 +170,12 @@ mod tests {
 
     #[test]
     fn urls_come_from_the_route() {
-        let route = Route::parse("GET", "/claw/sessions/s_1/messages")
-            .expect("a route")
-            .with_query(Some("limit=5&before=c1&extra=dropped"))
-            .expect("a valid query");
+        let route = Route::ListSessionMessages {
+            session_id: "s_1".into(),
+            query: Default::default(),
+        }
+        .with_query(Some("limit=5&before=c1&extra=dropped"))
+        .expect("a valid query");
         let base = "http://127.0.0.1:11000/api";
         assert_eq!(
             upstream_url(base, &route),

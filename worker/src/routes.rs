@@ -152,18 +152,21 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mochat_api::edge::EDGE_PREFIX;
+    use mochat_api::live::LIVE_PREFIX;
+    use mochat_api::routes::API_PREFIX;
 
     #[test]
     fn edge_routes() {
-        assert_eq!(classify("POST", "/edge/session"), Ok(Call::SignIn));
-        assert_eq!(classify("GET", "/edge/session"), Ok(Call::SessionStatus));
-        assert_eq!(classify("DELETE", "/edge/session"), Ok(Call::SignOut));
+        assert_eq!(classify("POST", SESSION_PATH), Ok(Call::SignIn));
+        assert_eq!(classify("GET", SESSION_PATH), Ok(Call::SessionStatus));
+        assert_eq!(classify("DELETE", SESSION_PATH), Ok(Call::SignOut));
         assert_eq!(
-            classify("DELETE", "/edge/sessions"),
+            classify("DELETE", SESSIONS_PATH),
             Ok(Call::SignOutEverywhere)
         );
-        assert_eq!(classify("GET", "/edge/agents"), Ok(Call::Agents));
-        assert_eq!(classify("GET", "/edge/health"), Ok(Call::Health));
+        assert_eq!(classify("GET", AGENTS_PATH), Ok(Call::Agents));
+        assert_eq!(classify("GET", HEALTH_PATH), Ok(Call::Health));
         assert_eq!(classify("GET", "/"), Ok(Call::Dashboard));
         assert_eq!(classify("GET", "/index.html"), Ok(Call::Dashboard));
         assert_eq!(classify("HEAD", "/"), Ok(Call::Dashboard));
@@ -174,17 +177,17 @@ mod tests {
                 allow: "GET".into()
             })
         );
-        assert_eq!(classify("POST", "/edge/watch"), Ok(Call::EdgeWatch));
+        assert_eq!(classify("POST", WATCH_PATH), Ok(Call::EdgeWatch));
         assert_eq!(Call::EdgeWatch.access(), Access::Operator);
         assert!(Call::EdgeWatch.takes_body());
         assert_eq!(
-            classify("PUT", "/edge/session"),
+            classify("PUT", SESSION_PATH),
             Err(Miss::MethodNotAllowed {
                 allow: "GET, POST, DELETE".into()
             })
         );
         assert_eq!(
-            classify("POST", "/edge/health"),
+            classify("POST", HEALTH_PATH),
             Err(Miss::MethodNotAllowed {
                 allow: "GET".into()
             })
@@ -196,26 +199,26 @@ mod tests {
         assert_eq!(Call::Agents.access(), Access::Operator);
         assert_eq!(Call::Api(Route::Register).access(), Access::Operator);
         assert_eq!(
-            Call::Api(Route::ListSessions).access(),
+            Call::Api(Route::ListSessions {
+                query: Default::default()
+            })
+            .access(),
             Access::OperatorOrVisitor
         );
     }
 
     #[test]
     fn widget_routes() {
-        assert_eq!(classify("GET", "/edge/widget/frame"), Ok(Call::WidgetFrame));
+        assert_eq!(classify("GET", widget::FRAME_PATH), Ok(Call::WidgetFrame));
+        assert_eq!(classify("POST", widget::VISITOR_PATH), Ok(Call::NewVisitor));
+        assert_eq!(classify("GET", widget::ME_PATH), Ok(Call::VisitorRecord));
+        assert_eq!(classify("POST", widget::ME_PATH), Ok(Call::Identify));
         assert_eq!(
-            classify("POST", "/edge/widget/visitor"),
-            Ok(Call::NewVisitor)
-        );
-        assert_eq!(classify("GET", "/edge/widget/me"), Ok(Call::VisitorRecord));
-        assert_eq!(classify("POST", "/edge/widget/me"), Ok(Call::Identify));
-        assert_eq!(
-            classify("POST", "/edge/widget/conversation"),
+            classify("POST", widget::CONVERSATION_PATH),
             Ok(Call::OpenConversation)
         );
         assert_eq!(
-            classify("GET", "/edge/widget/visitor"),
+            classify("GET", widget::VISITOR_PATH),
             Err(Miss::MethodNotAllowed {
                 allow: "POST".into()
             })
@@ -231,7 +234,7 @@ mod tests {
     fn api_routes_come_from_the_contract_table() {
         for (method, pattern) in Route::TABLE {
             let path = format!(
-                "/api{}",
+                "{API_PREFIX}{}",
                 pattern
                     .replace(":sessionId", "s_1")
                     .replace(":panelId", "p_1")
@@ -242,8 +245,9 @@ mod tests {
             };
             assert_eq!(route.method(), method);
         }
+        let sessions = Route::CreateSession.api_target();
         assert_eq!(
-            classify("PUT", "/api/claw/sessions"),
+            classify("PUT", &sessions),
             Err(Miss::MethodNotAllowed {
                 allow: "POST, GET".into()
             })
@@ -251,35 +255,64 @@ mod tests {
     }
 
     #[test]
-    fn path_tricks_are_not_found() {
-        for path in [
-            "",
-            "//",
-            "/api",
-            "/api/",
-            "/edge",
-            "/edge/",
-            "/edge/session/",
-            "/edge//session",
-            "/edge/widget/x",
-            "/api//claw/sessions",
-            "/api/claw//sessions",
-            "/api/claw/sessions/",
-            "/api/claw/sessions/a%2fb/detail",
-            "/api/claw/sessions/a%2Fb/detail",
-            "/api/claw/sessions/a%5Cb/detail",
-            "/api/claw/sessions/a\\b/detail",
-            "/api/claw/sessions/%2e%2e/detail",
-            "/api/claw/sessions/..",
-            "/api/claw/sessions/http:/detail",
-            "/api/http://evil.example/claw/sessions",
-            "/api/claw/unknown",
-            "/claw/sessions",
-            "/index.htm",
-            "/index.html/",
+    fn wrangler_runs_the_worker_first_on_every_path_it_answers() {
+        let config = include_str!("../../wrangler.toml");
+        let line = config
+            .lines()
+            .find(|l| l.starts_with("run_worker_first"))
+            .expect("wrangler.toml lists run_worker_first");
+        for pattern in [
+            "/".to_owned(),
+            "/index.html".to_owned(),
+            format!("{API_PREFIX}/*"),
+            format!("{EDGE_PREFIX}*"),
         ] {
-            assert_eq!(classify("GET", path), Err(Miss::NotFound), "{path:?}");
-            assert_eq!(classify("POST", path), Err(Miss::NotFound), "{path:?}");
+            assert!(line.contains(&format!("\"{pattern}\"")), "{pattern} in {line}");
+        }
+    }
+
+    #[test]
+    fn path_tricks_are_not_found() {
+        let list = Route::CreateSession;
+        let sessions = list.api_target();
+        let detail = |id: &str| {
+            Route::SessionDetail {
+                session_id: id.into(),
+            }
+            .api_target()
+        };
+        let edge = EDGE_PREFIX.trim_end_matches('/');
+        for path in [
+            "".to_owned(),
+            "//".to_owned(),
+            API_PREFIX.to_owned(),
+            format!("{API_PREFIX}/"),
+            edge.to_owned(),
+            EDGE_PREFIX.to_owned(),
+            format!("{SESSION_PATH}/"),
+            SESSION_PATH.replacen(EDGE_PREFIX, &format!("{EDGE_PREFIX}/"), 1),
+            format!("{EDGE_PREFIX}widget/x"),
+            format!("{API_PREFIX}/{}", list.path()),
+            sessions.replacen("/claw/", "/claw//", 1),
+            format!("{sessions}/"),
+            detail("a%2fb"),
+            detail("a%2Fb"),
+            detail("a%5Cb"),
+            detail("a\\b"),
+            detail("%2e%2e"),
+            Route::GetSession {
+                session_id: "..".into(),
+            }
+            .api_target(),
+            detail("http:"),
+            format!("{API_PREFIX}/http://evil.example{}", list.path()),
+            format!("{LIVE_PREFIX}unknown"),
+            list.path(),
+            "/index.htm".to_owned(),
+            "/index.html/".to_owned(),
+        ] {
+            assert_eq!(classify("GET", &path), Err(Miss::NotFound), "{path:?}");
+            assert_eq!(classify("POST", &path), Err(Miss::NotFound), "{path:?}");
         }
     }
 }

@@ -30,10 +30,33 @@ pub fn client() -> Result {
     let read = |p: &str| {
         std::fs::read_to_string(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"))
     };
+    fill_loader(&root)?;
     let inline = mochat_worker::frame::script_hashes(&read("dist/index.html")?);
     let headers = mochat_worker::headers::assets_headers_file(&inline);
     std::fs::write(root.join("dist/_headers"), headers)
         .map_err(|e| format!("cannot write dist/_headers: {e}"))
+}
+
+/// What `www/widget.js` leaves for the build to write: the widget page's path.
+const FRAME_PATH_SLOT: &str = "__MOCHAT_FRAME_PATH__";
+
+/// Writes the widget page's path (from the api crate) into the loader Trunk
+/// copied to `dist/widget.js`.
+fn fill_loader(root: &std::path::Path) -> Result {
+    let path = root.join("dist/widget.js");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read dist/widget.js: {e}"))?;
+    let filled = fill_frame_path(&text)?;
+    std::fs::write(&path, filled).map_err(|e| format!("cannot write dist/widget.js: {e}"))
+}
+
+fn fill_frame_path(loader: &str) -> Result<String> {
+    if loader.matches(FRAME_PATH_SLOT).count() != 1 {
+        return Err(format!(
+            "www/widget.js must hold {FRAME_PATH_SLOT} exactly once (the widget page's path)"
+        ));
+    }
+    Ok(loader.replace(FRAME_PATH_SLOT, mochat_api::widget::FRAME_PATH))
 }
 
 /// `worker-build --release` of the worker into `worker/build/`.
@@ -44,4 +67,19 @@ pub fn worker() -> Result {
             .arg("--release")
             .current_dir(workspace_root().join("worker")),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loader_gets_the_widget_pages_path() {
+        let loader = include_str!("../../www/widget.js");
+        let filled = fill_frame_path(loader).expect("one slot");
+        let quoted = format!("\"{}\"", mochat_api::widget::FRAME_PATH);
+        assert!(filled.contains(&quoted));
+        assert!(!filled.contains(FRAME_PATH_SLOT));
+        assert!(fill_frame_path(&filled).is_err(), "no slot left");
+    }
 }

@@ -56,12 +56,7 @@ fn requests_carry_the_paths_id_and_drop_meta() {
             before: None,
         },
     };
-    let (_, list) = request(
-        &list,
-        None,
-        Some("2026-12-01T10:00:00.000Z"),
-    )
-    .expect("valid");
+    let (_, list) = request(&list, None, Some("2026-12-01T10:00:00.000Z")).expect("valid");
     assert_eq!(
         list,
         json!({"updatedAfter": "2026-12-01T10:00:00.000Z", "limit": 500})

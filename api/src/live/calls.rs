@@ -96,6 +96,15 @@ impl LiveCall {
         format!("{LIVE_PREFIX}{}", self.path())
     }
 
+    /// The path relative to the API's base URL (which ends in `/api`), as
+    /// [`Route::path`] is: e.g. `/claw/sessions/watch`.
+    pub fn base_path(self) -> String {
+        let prefix = LIVE_PREFIX
+            .strip_prefix(crate::routes::API_PREFIX)
+            .unwrap_or(LIVE_PREFIX);
+        format!("{prefix}{}", self.path())
+    }
+
     /// The call at `path` (from the root of the origin, no query), if any.
     /// Matching is exact: no trailing slash, no other case, no encoding.
     pub fn from_path(path: &str) -> Option<Self> {

@@ -221,6 +221,11 @@ fn routes_map_both_ways() {
         LiveCall::PanelsSend.body_id().map(BodyId::field),
         Some("panelId")
     );
+    assert_eq!(
+        LiveCall::SessionsWatch.url_path(),
+        "/api/claw/sessions/watch"
+    );
+    assert_eq!(LiveCall::SessionsWatch.base_path(), "/claw/sessions/watch");
     assert_eq!(LiveCall::SessionsWatch.to_route(None), None);
     assert_eq!(LiveCall::SessionsWatch.to_route(Some("../x")), None);
     assert_eq!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mochat_api::client_id::new_client_id;
 use mochat_api::{ErrorCode, Message};
 
 use super::Source;
@@ -18,7 +19,7 @@ use crate::app::AppState;
 use crate::backoff::{Backoff, is_transient};
 use crate::browser;
 use crate::conn::Conn;
-use crate::outbox::{Delivery, Outbox, new_client_id};
+use crate::outbox::{Delivery, Outbox};
 
 /// The longest a transient failure other than a 429 waits (ms).
 const RETRY_MAX_MS: u32 = 5_000;

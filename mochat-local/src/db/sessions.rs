@@ -3,7 +3,7 @@
 
 use mochat_api::live::DEFAULT_VISIBILITY;
 use mochat_api::model::ParticipantsChange;
-use mochat_api::{Event, EventType, Session, SessionStatus};
+use mochat_api::{ApiError, Event, EventType, Session, SessionStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
@@ -144,9 +144,10 @@ pub fn session(conn: &Connection, session_id: &str) -> rusqlite::Result<Option<S
 /// A session that must exist (404 otherwise).
 pub fn existing_session(conn: &Connection, session_id: &str) -> AppResult<Session> {
     session(conn, session_id)?.ok_or_else(|| {
-        AppError::not_found(format!(
+        ApiError::not_found(format!(
             "Session {session_id} does not exist or was deleted."
         ))
+        .into()
     })
 }
 
@@ -154,9 +155,10 @@ pub fn existing_session(conn: &Connection, session_id: &str) -> AppResult<Sessio
 pub fn session_for(conn: &Connection, session_id: &str, caller: &str) -> AppResult<Session> {
     let session = existing_session(conn, session_id)?;
     if !session.participants.iter().any(|p| p == caller) {
-        return Err(AppError::forbidden(format!(
+        return Err(ApiError::forbidden(format!(
             "You are not a participant of session {session_id}. Ask a participant to add you."
-        )));
+        ))
+        .into());
     }
     Ok(session)
 }

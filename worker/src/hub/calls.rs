@@ -193,11 +193,7 @@ fn answer(reply: Reply, mut headers: Headers) -> worker::Result<Response> {
 /// hub knows its whole (short) history (e.g. a widget conversation it
 /// opened): the tabs watching it then load their history without an
 /// upstream read.
-fn from_memory(
-    hub: &Hub,
-    route: &Route,
-    visitor: Option<&VisitorRef>,
-) -> Option<MessagePage> {
+fn from_memory(hub: &Hub, route: &Route, visitor: Option<&VisitorRef>) -> Option<MessagePage> {
     let Route::ListSessionMessages {
         session_id,
         query: page,

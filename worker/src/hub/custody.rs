@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use mochat_api::edge::AGENTS_PATH;
 use mochat_api::{ApiError, ErrorCode};
 use worker::Response;
 
@@ -20,10 +21,10 @@ pub async fn load(hub: &Rc<Hub>, agent_id: &str) -> Result<(), Halt> {
         return Ok(());
     }
     let Some(agent) = find(hub, agent_id).await? else {
-        return Err(ApiError::not_found(
-            "Unknown agent: the worker holds no token for this agent. \
-             Pick one listed by GET /edge/agents (a widget site names its agent in WIDGET_SITES).",
-        )
+        return Err(ApiError::not_found(format!(
+            "Unknown agent: the worker holds no token for this agent. Pick one listed by \
+             GET {AGENTS_PATH} (a widget site names its agent in WIDGET_SITES)."
+        ))
         .into());
     };
     hub.core.borrow_mut().agent = Some(agent);

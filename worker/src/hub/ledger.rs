@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use futures::future::select;
 use mochat_api::requests::SendMessageRequest;
-use mochat_api::{ApiError, Message, MessagePage};
-use serde_json::Value;
+use mochat_api::{ApiError, Message, MessagePage, client_id};
 use worker::Delay;
 
 use super::calls::{Forward, Headers};
@@ -148,8 +147,7 @@ async fn settle(
     let (Some(list), Some((_, client_id))) = (
         outbox::list_route(&call.route, READ_BACK_LIMIT),
         key.rsplit_once(':'),
-    )
-    else {
+    ) else {
         return Ok(None);
     };
     let decision = hub.spend(call.who, 1);
@@ -210,7 +208,7 @@ fn is_the_send(m: &Message, agent: &str, client_id: &str, by_content: Option<(&s
     if m.author != agent {
         return false;
     }
-    m.meta.get("clientId").and_then(Value::as_str) == Some(client_id)
+    client_id::of_message(m) == Some(client_id)
         || by_content.is_some_and(|(content, since)| {
             content == m.content && super::list::parse_ms(&m.created_at) >= since
         })

@@ -177,10 +177,7 @@ async fn poll_list(hub: &Rc<Hub>, read_at: &mut Option<String>) {
             before: None,
         },
     };
-    let Ok(reply) = upstream
-        .call(Some(&token), &list, None, &extra)
-        .await
-    else {
+    let Ok(reply) = upstream.call(Some(&token), &list, None, &extra).await else {
         return;
     };
     if reply.status == 429 {

@@ -106,6 +106,7 @@ pub async fn ask(env: &Env, call: &HubCall) -> Flow<Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mochat_api::Route;
 
     #[test]
     fn calls_round_trip() {
@@ -120,7 +121,11 @@ mod tests {
             })),
             op: Op::Api {
                 method: "GET".into(),
-                path: "/api/claw/sessions/s1/messages".into(),
+                path: Route::ListSessionMessages {
+                    session_id: "s1".into(),
+                    query: Default::default(),
+                }
+                .api_target(),
                 query: "limit=5".into(),
                 body: None,
             },

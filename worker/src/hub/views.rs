@@ -6,6 +6,7 @@
 //! also sees only the author's `userId`, `type`, `name` and `avatar`, and
 //! only `clientId` and `visitor` in `meta`.
 
+use mochat_api::client_id::CLIENT_ID_KEY;
 use mochat_api::widget::{VISITOR_META_KEY, VisitorMark};
 use mochat_api::{Event, EventType, Message, User};
 use serde_json::Map;
@@ -28,7 +29,7 @@ pub fn message_for(mut message: Message, agent: &str, for_visitor: bool) -> Mess
             avatar: info.avatar,
         };
         let mut meta = Map::new();
-        for key in ["clientId", VISITOR_META_KEY] {
+        for key in [CLIENT_ID_KEY, VISITOR_META_KEY] {
             if let Some(v) = message.meta.remove(key) {
                 meta.insert(key.to_owned(), v);
             }

@@ -27,7 +27,7 @@ async fn post(
     deadline_ms: u64,
 ) -> Flow<(u16, String, Option<String>)> {
     let mut upstream = proxy::send(Outgoing {
-        url: format!("{base}/claw/{}", call.path()),
+        url: format!("{base}{}", call.base_path()),
         method: Method::Post,
         token: token.map(str::to_owned),
         content_type: Some("application/json".to_owned()),
@@ -87,7 +87,7 @@ pub(super) async fn call(
 /// Whether the upstream answers as the live dialect does: the session list
 /// without a token is refused with a numeric `code` 401. `None`: no answer.
 pub(super) async fn probe(base: &str) -> Option<bool> {
-    let url = format!("{base}/claw/{}", LiveCall::SessionsList.path());
+    let url = format!("{base}{}", LiveCall::SessionsList.base_path());
     let (status, body) = proxy::probe(&url, Method::Post, Some("{}")).await?;
     let code = serde_json::from_str::<Value>(&body)
         .ok()

@@ -46,7 +46,10 @@ pub(super) async fn call(
 /// Whether the upstream answers as the REST dialect does: the session list
 /// without a token is a 401 in the reference's envelope. `None`: no answer.
 pub(super) async fn probe(base: &str) -> Option<bool> {
-    let (status, body) = proxy::probe(&format!("{base}/claw/sessions"), Method::Get, None).await?;
+    let list = Route::ListSessions {
+        query: Default::default(),
+    };
+    let (status, body) = proxy::probe(&proxy::upstream_url(base, &list), Method::Get, None).await?;
     let envelope = serde_json::from_str::<ErrorEnvelope>(&body).ok();
     Some(status == 401 && envelope.is_some_and(|e| e.error.code == ErrorCode::Unauthorized))
 }

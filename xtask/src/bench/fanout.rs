@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use mochat_api::Route;
+use mochat_api::limits::WATCH_TIMEOUT_MAX_MS;
+use mochat_api::requests::WatchQuery;
 use serde_json::{Value, json};
 
 use super::stats::{Summary, summarize};
@@ -72,8 +75,12 @@ pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
     }
     let detail: Value = http
         .get(format!(
-            "{}/api/claw/sessions/{}/detail",
-            s.origin, s.session_id
+            "{}{}",
+            s.origin,
+            Route::SessionDetail {
+                session_id: s.session_id.to_owned()
+            }
+            .api_target()
         ))
         .header("Cookie", cookie(0))
         .send()
@@ -85,10 +92,15 @@ pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
     let cursor = detail["cursor"]
         .as_u64()
         .ok_or_else(|| format!("detail without cursor: {detail}"))?;
-    let url = format!(
-        "{}/api/claw/sessions/{}/watch?timeout=60000&cursor={cursor}",
-        s.origin, s.session_id
-    );
+    let watch = Route::WatchSession {
+        session_id: s.session_id.to_owned(),
+        query: WatchQuery {
+            timeout_ms: Some(WATCH_TIMEOUT_MAX_MS),
+            cursor: Some(cursor),
+            limit: None,
+        },
+    };
+    let url = format!("{}{}", s.origin, watch.api_target());
     let baseline = established(s.port);
     let answered = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -131,8 +143,12 @@ pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
     let sent_at = Instant::now();
     let sent = http
         .post(format!(
-            "{}/api/claw/sessions/{}/message",
-            s.origin, s.session_id
+            "{}{}",
+            s.origin,
+            Route::SendSessionMessage {
+                session_id: s.session_id.to_owned()
+            }
+            .api_target()
         ))
         .header("Cookie", cookie(0))
         .header("Origin", s.origin)

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mochat_api::Route;
 use mochat_tests::Browser;
 use serde_json::{Value, json};
 
@@ -146,7 +147,10 @@ fn wall_ms() -> f64 {
 }
 
 async fn send(http: &reqwest::Client, s: &LiveSetup<'_>, content: &str) -> Result<String> {
-    let url = format!("{}/claw/sessions/{}/message", s.api_base, s.session_id);
+    let send = Route::SendSessionMessage {
+        session_id: s.session_id.to_owned(),
+    };
+    let url = format!("{}{}", s.api_base, send.path());
     let resp = http
         .post(&url)
         .header(mochat_api::limits::CLAW_TOKEN_HEADER, s.sender_token)

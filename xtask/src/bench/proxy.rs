@@ -5,6 +5,9 @@
 
 use std::time::Instant;
 
+use mochat_api::Route;
+use mochat_api::ratelimit::STATE_HEADER;
+use mochat_api::requests::PageQuery;
 use serde_json::{Value, json};
 
 use super::stats::{Summary, differences, summarize};
@@ -186,12 +189,22 @@ async fn request(
     let (method, path, body) = match op {
         Op::List => (
             reqwest::Method::GET,
-            format!("/claw/sessions/{sid}/messages?limit=20"),
+            Route::ListSessionMessages {
+                session_id: sid.to_owned(),
+                query: PageQuery {
+                    limit: Some(20),
+                    before: None,
+                },
+            }
+            .target(),
             None,
         ),
         Op::Send => (
             reqwest::Method::POST,
-            format!("/claw/sessions/{sid}/message"),
+            Route::SendSessionMessage {
+                session_id: sid.to_owned(),
+            }
+            .path(),
             Some(
                 json!({
                     "content": format!("bench round {round} via {}", t.key),
@@ -202,7 +215,10 @@ async fn request(
         ),
         Op::Detail => (
             reqwest::Method::GET,
-            format!("/claw/sessions/{sid}/detail"),
+            Route::SessionDetail {
+                session_id: sid.to_owned(),
+            }
+            .path(),
             None,
         ),
     };
@@ -222,7 +238,7 @@ async fn request(
     let started = Instant::now();
     let resp = req.send().await.map_err(|e| format!("{url}: {e}"))?;
     let status = resp.status().as_u16();
-    let limited = resp.headers().contains_key("ratelimit");
+    let limited = resp.headers().contains_key(STATE_HEADER);
     let bytes = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let expected = if op == Op::Send { 201 } else { 200 };
@@ -234,7 +250,7 @@ async fn request(
         ));
     }
     if t.expect_rate_limit_header && !limited {
-        return Err(format!("{}: no RateLimit header", t.label));
+        return Err(format!("{}: no {STATE_HEADER} header", t.label));
     }
     Ok(ms)
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use mochat_api::Route;
 use mochat_tests::process::{Service, free_port, tail, wait_for_port};
 use mochat_tests::toolchain::{command, node_tool, scratch_dir};
 use mochat_tests::{Edge, LocalOptions, LocalServer, WorkerOptions, WranglerDev};
@@ -145,7 +146,12 @@ fn start_js(fixture: &str, upstream: &str, token: &str) -> Result<(Service, u16)
         .arg("--var")
         .arg(format!("UPSTREAM_URL:{upstream}"))
         .arg("--var")
-        .arg(format!("CLAW_TOKEN:{token}"));
+        .arg(format!("CLAW_TOKEN:{token}"))
+        .arg("--var")
+        .arg(format!(
+            "TOKEN_HEADER:{}",
+            mochat_api::limits::CLAW_TOKEN_HEADER
+        ));
     let mut service = Service::spawn(&format!("wrangler-{fixture}"), cmd)
         .map_err(|e| format!("{fixture}: {e}"))?;
     if !wait_for_port(port, Duration::from_secs(120)) {
@@ -194,7 +200,7 @@ pub async fn register(http: &reqwest::Client, base: &str, name: &str) -> Result<
         base,
         "",
         reqwest::Method::POST,
-        "/claw/register",
+        &Route::Register.path(),
         Some(&json!({ "name": name, "username": username })),
     )
     .await?;
@@ -220,7 +226,7 @@ pub async fn session(
         base,
         operator,
         reqwest::Method::POST,
-        "/claw/sessions",
+        &Route::CreateSession.path(),
         Some(&json!({ "participants": [participant], "title": title })),
     )
     .await?;
