@@ -132,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn live_errors_carry_the_status_as_their_code() {
-        let response = ApiError::not_found("No such session.")
+        let response = AppError::from(ApiError::not_found("No such session."))
             .with_header(header::ALLOW, "POST")
             .into_dialect_response(Dialect::Live);
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
