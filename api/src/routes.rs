@@ -419,11 +419,9 @@ pub(crate) mod tests {
     #[test]
     fn a_route_carries_its_query_there_and_back() {
         let route = Route::parse("GET", "/claw/sessions/s1/messages")
-            .and_then(|r| {
-                Ok(r.with_query(Some("limit=20&before=msg%201"))
-                    .expect("reads"))
-            })
-            .expect("parses");
+            .expect("parses")
+            .with_query(Some("limit=20&before=msg%201"))
+            .expect("reads");
         let query = PageQuery {
             limit: Some(20),
             before: Some("msg 1".into()),
