@@ -12,6 +12,7 @@ use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mochat_api::edge::{CURSOR_NOW, EdgeWatchRequest, EdgeWatchResponse, WATCH_MAX_SESSIONS};
+use mochat_api::limits::PAGE_MAX;
 use mochat_api::requests::PageQuery;
 use mochat_api::{ApiError, ErrorCode, Event, Session};
 use send_wrapper::SendWrapper;
@@ -35,6 +36,12 @@ type Listener = Rc<dyn Fn(Event)>;
 pub struct Live {
     /// The agent's sessions, newest activity first (`None` while loading).
     pub sessions: RwSignal<Option<Result<Vec<Session>, ApiError>>>,
+    /// Where the next older page of the list starts (`None`: all loaded).
+    pub older: RwSignal<Option<String>>,
+    /// An older page is on its way.
+    pub loading_older: RwSignal<bool>,
+    /// Why the last older page did not load.
+    pub older_error: RwSignal<Option<ApiError>>,
     /// Unread messages per session.
     pub unread: RwSignal<Unread>,
     /// The open session.
@@ -69,6 +76,9 @@ impl Live {
             .unwrap_or_default();
         let live = Self {
             sessions: RwSignal::new(None),
+            older: RwSignal::new(None),
+            loading_older: RwSignal::new(false),
+            older_error: RwSignal::new(None),
             unread: RwSignal::new(Unread::from_json(
                 browser::load(&key(api, "unread")).as_deref(),
             )),
@@ -114,7 +124,48 @@ impl Live {
                     before: None,
                 })
                 .await;
+            if let Ok(p) = &page {
+                let _ = self
+                    .older
+                    .try_set(p.has_more.then(|| p.cursor.clone()).flatten());
+            }
             let _ = self.sessions.try_set(Some(page.map(|p| p.sessions)));
+        });
+    }
+
+    /// Loads the next older page of the list (the API's `before` cursor), once
+    /// at a time; its sessions join the list in their place.
+    pub fn load_older(self) {
+        let Some(before) = self.older.get_untracked() else {
+            return;
+        };
+        if self.loading_older.get_untracked() {
+            return;
+        }
+        self.loading_older.set(true);
+        spawn_local(async move {
+            let page = self
+                .api
+                .list_sessions(PageQuery {
+                    limit: Some(PAGE_MAX),
+                    before: Some(before),
+                })
+                .await;
+            match page {
+                Ok(p) => {
+                    let _ = self.sessions.try_update(|list| {
+                        if let Some(Ok(list)) = list {
+                            merge(list, p.sessions);
+                        }
+                    });
+                    let _ = self.older.try_set(p.has_more.then_some(p.cursor).flatten());
+                    let _ = self.older_error.try_set(None);
+                }
+                Err(e) => {
+                    let _ = self.older_error.try_set(Some(e));
+                }
+            }
+            let _ = self.loading_older.try_set(false);
         });
     }
 

@@ -1,27 +1,16 @@
-//! The sessions section: the live list (newest activity first, unread
-//! counts, last message preview, open/closed), a dialog to create one, and
-//! the open session with its participants, close button and conversation.
+//! The sessions section: the list ([`crate::session_list`]), a dialog to
+//! create a session, and the open session with its participants, close
+//! button and conversation.
 
 use leptos::prelude::*;
 use mochat_api::{ApiError, Message, Session, SessionDetail, SessionStatus, User};
 
 use crate::api::use_api;
-use crate::app::AppState;
-use crate::backoff::is_transient;
 use crate::browser;
 use crate::conversation::{Conversation, Source};
 use crate::live::Live;
-use crate::markup::relative;
+use crate::session_list::SessionList;
 use crate::widgets::{Avatar, ErrorNote, KindBadge, reload_when_transient};
-
-/// What the list part shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListState {
-    Loading,
-    Empty,
-    Shown,
-    Failed,
-}
 
 /// List on the left, the open session on the right (stacked on phones).
 #[component]
@@ -37,70 +26,9 @@ pub fn SessionsPage() -> impl IntoView {
             let _ = b.focus();
         }
     };
-    // A list that failed for a passing reason loads again by itself.
-    let state = expect_context::<AppState>();
-    Effect::new(move |_| {
-        if let Some(Err(e)) = live.sessions.get()
-            && is_transient(&e)
-        {
-            let wait = state
-                .rate
-                .get_untracked()
-                .and_then(|r| r.wait_secs())
-                .unwrap_or(5)
-                .clamp(1, 60);
-            set_timeout(
-                move || live.load_list(),
-                std::time::Duration::from_secs(wait),
-            );
-        }
-    });
-    let list_error = Signal::derive(move || live.sessions.get().and_then(Result::err));
-    let list_state = Memo::new(move |_| {
-        live.sessions.with(|s| match s {
-            None => ListState::Loading,
-            Some(Ok(list)) if list.is_empty() => ListState::Empty,
-            Some(Ok(_)) => ListState::Shown,
-            Some(Err(_)) => ListState::Failed,
-        })
-    });
-
     view! {
         <div class="split" class:has-selection=move || selected.get().is_some()>
-            <aside class="sidebar" aria-label="Sessions">
-                <div class="sidebar-head">
-                    <h1>"Sessions"</h1>
-                    <button class="primary small" data-testid="new-session" node_ref=new_button on:click=move |_| creating.set(true)>
-                        "New"
-                    </button>
-                </div>
-                <ErrorNote error=list_error />
-                {move || match list_state.get() {
-                    ListState::Loading => view! { <p class="muted" data-testid="loading">"Loading sessions…"</p> }.into_any(),
-                    ListState::Empty => {
-                        view! { <p class="muted" data-testid="empty">"No sessions yet. Start one with New."</p> }.into_any()
-                    }
-                    ListState::Shown => view! {
-                        <ul class="session-list" data-testid="session-list">
-                            <For
-                                each=move || live.sessions.with(|s| match s {
-                                    Some(Ok(list)) => list.clone(),
-                                    _ => Vec::new(),
-                                })
-                                key=|s| (
-                                    s.session_id.clone(),
-                                    s.updated_at.clone(),
-                                    s.status,
-                                    s.title.clone(),
-                                    s.last_message.as_ref().map(|m| m.message_id.clone()),
-                                )
-                                children=move |s| view! { <SessionItem session=s selected=selected /> }
-                            />
-                        </ul>
-                    }.into_any(),
-                    ListState::Failed => ().into_any(),
-                }}
-            </aside>
+            <SessionList selected=selected creating=creating new_button=new_button />
             <section class="pane">
                 {move || match selected.get() {
                     None => view! { <p class="muted center" data-testid="no-selection">"Pick a session to read it."</p> }.into_any(),
@@ -119,49 +47,6 @@ pub fn SessionsPage() -> impl IntoView {
                 />
             })}
         </div>
-    }
-}
-
-/// One row of the list: title, unread count, status, newest message, when.
-#[component]
-fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl IntoView {
-    let live = expect_context::<Live>();
-    let s = session;
-    let id = s.session_id.clone();
-    let id_for_click = id.clone();
-    let id_for_count = id.clone();
-    let unread = move || live.unread.with(|u| u.count(&id_for_count));
-    let preview = s
-        .last_message
-        .as_ref()
-        .map(|m| format!("{}: {}", crate::message::author_name(m), m.content))
-        .unwrap_or_else(|| "No messages yet".into());
-    let title = if s.title.is_empty() {
-        "Untitled session".to_owned()
-    } else {
-        s.title.clone()
-    };
-    let when = relative(browser::now_ms(), browser::parse_time(&s.updated_at));
-    view! {
-        <li>
-            <button
-                class="session-item"
-                data-testid="session-item"
-                data-id=id.clone()
-                aria-current=move || (selected.get().as_deref() == Some(id.as_str())).then_some("true")
-                on:click=move |_| selected.set(Some(id_for_click.clone()))
-            >
-                <span class="row">
-                    <span class="title">{title}</span>
-                    {move || (unread() > 0).then(|| view! {
-                        <span class="unread" data-testid="unread" aria-label=format!("{} unread", unread())>{unread()}</span>
-                    })}
-                    {(s.status == SessionStatus::Closed).then(|| view! { <span class="badge closed">"closed"</span> })}
-                </span>
-                <span class="preview" data-testid="session-preview">{preview}</span>
-                <span class="when muted small">{when}</span>
-            </button>
-        </li>
     }
 }
 
