@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use mochat_api::Route;
+use mochat_api::edge::SESSION_PATH;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -118,12 +120,29 @@ impl Edge {
         self.send("POST", path, Some(body), &[]).await
     }
 
+    /// One call of the route table through the worker's `/api`: its method,
+    /// path and query (see [`crate::route`]), with an optional JSON body.
+    pub async fn call(&self, route: &Route, body: Option<&Value>) -> Answer {
+        self.call_with(route, body, &[]).await
+    }
+
+    /// [`Edge::call`] plus `extra` headers, as [`Edge::send`] takes them.
+    pub async fn call_with(
+        &self,
+        route: &Route,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        self.send(route.method().as_str(), &route.api_target(), body, extra)
+            .await
+    }
+
     /// Signs in; keeps the cookie on success. Returns the status.
     pub async fn sign_in(&mut self, password: &str) -> u16 {
         let answer = self
             .send(
                 "POST",
-                "/edge/session",
+                SESSION_PATH,
                 Some(&serde_json::json!({ "password": password })),
                 &[],
             )

@@ -13,6 +13,7 @@ pub mod load;
 pub mod local;
 pub mod mochat;
 pub mod process;
+pub mod route;
 pub mod stack;
 pub mod toolchain;
 pub mod wrangler;

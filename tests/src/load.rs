@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
-use mochat_api::widget::VisitorInfo;
+use mochat_api::widget::{CONVERSATION_PATH, ME_PATH, VISITOR_PATH, VisitorInfo};
 use serde_json::{Value, json};
 
+use crate::route;
 use crate::toolchain::scratch_dir;
 use crate::{Edge, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
 
@@ -119,6 +120,23 @@ async fn visitor_request(
         .await
 }
 
+/// [`visitor_request`] of one call of the route table.
+async fn visitor_call(
+    edge: &Edge,
+    route: &Route,
+    token: &str,
+    body: Option<&Value>,
+) -> crate::Answer {
+    visitor_request(
+        edge,
+        route.method().as_str(),
+        &route.api_target(),
+        token,
+        body,
+    )
+    .await
+}
+
 /// One tab: the visitor's record, the history, then watches until `stop`.
 async fn tab(
     edge: Edge,
@@ -136,20 +154,13 @@ async fn tab(
             counts.lock().expect("counts").1 += 1;
         }
     };
-    let me = visitor_request(&edge, "GET", "/edge/widget/me", &token, None).await;
+    let me = visitor_request(&edge, "GET", ME_PATH, &token, None).await;
     count(&me);
     let mut cursor = serde_json::from_str::<VisitorInfo>(&me.body)
         .ok()
         .and_then(|i| i.cursor)
         .unwrap_or(mochat_api::edge::CURSOR_NOW);
-    let history = visitor_request(
-        &edge,
-        "GET",
-        &format!("/api/claw/sessions/{sid}/messages?limit=50"),
-        &token,
-        None,
-    )
-    .await;
+    let history = visitor_call(&edge, &route::messages(&sid, Some(50)), &token, None).await;
     count(&history);
     let note = |id: &str| {
         let mut all = seen.lock().expect("seen");
@@ -166,8 +177,8 @@ async fn tab(
         }
     }
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let path = format!("/api/claw/sessions/{sid}/watch?timeout=10000&cursor={cursor}");
-        let answer = visitor_request(&edge, "GET", &path, &token, None).await;
+        let watch = route::watch(&sid, 10_000, Some(cursor));
+        let answer = visitor_call(&edge, &watch, &token, None).await;
         count(&answer);
         if answer.status != 200 {
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -289,7 +300,7 @@ pub async fn run(name: &str, load: &Load) -> Report {
     for i in 0..load.conversations {
         let minted = edge
             .post(
-                "/edge/widget/visitor",
+                VISITOR_PATH,
                 &json!({"site": "load", "name": format!("Visitor {i}")}),
             )
             .await;
@@ -298,12 +309,10 @@ pub async fn run(name: &str, load: &Load) -> Report {
             .ok()
             .and_then(|v| v.token)
             .expect("a visitor token");
-        let mut opened =
-            visitor_request(&edge, "POST", "/edge/widget/conversation", &token, None).await;
+        let mut opened = visitor_request(&edge, "POST", CONVERSATION_PATH, &token, None).await;
         while opened.status == 429 {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            opened =
-                visitor_request(&edge, "POST", "/edge/widget/conversation", &token, None).await;
+            opened = visitor_request(&edge, "POST", CONVERSATION_PATH, &token, None).await;
         }
         assert_eq!(opened.status, 200, "{}", opened.body);
         let sid = serde_json::from_str::<VisitorInfo>(&opened.body)
@@ -344,9 +353,9 @@ pub async fn run(name: &str, load: &Load) -> Report {
     for (c, (_, sid)) in visitors.iter().enumerate() {
         let at = Instant::now();
         let answer = edge
-            .post(
-                &format!("/api/claw/sessions/{sid}/message"),
-                &json!({"content": format!("answer {c}"), "meta": {"clientId": format!("load-{c}")}}),
+            .call(
+                &route::send(sid),
+                Some(&json!({"content": format!("answer {c}"), "meta": {"clientId": format!("load-{c}")}})),
             )
             .await;
         if answer.status == 201

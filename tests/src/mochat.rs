@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use mochat_api::dialect;
-use mochat_api::live::LiveCall;
 use mochat_api::limits::PAGE_MAX;
+use mochat_api::live::LiveCall;
 use mochat_api::requests::{PageQuery, SendMessageRequest};
-use mochat_api::routes::API_PREFIX;
 use mochat_api::{Group, Message, MessagePage, Route, SessionDetail, SessionPage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -87,7 +86,7 @@ impl Mochat {
             Err(e) => return Ok((e.status(), e.to_json())),
         };
         let post = |call: LiveCall, request: serde_json::Value| {
-            let url = format!("{}{}", self.base, call.url_path().trim_start_matches(API_PREFIX));
+            let url = format!("{}{}", self.base, call.base_path());
             async move {
                 self.send_raw(
                     "POST",

@@ -8,9 +8,10 @@
 use std::time::Duration;
 
 use mochat_api::Route;
+use mochat_api::edge::AGENTS_PATH;
 use mochat_tests::edge::{api_paths, forge_cookie, now_secs};
 use mochat_tests::faults;
-use mochat_tests::{Answer, Edge, Mochat, Stack};
+use mochat_tests::{Answer, Edge, Mochat, Stack, route};
 use serde_json::{Value, json};
 
 /// What upstream state an access failure could change: the operator's
@@ -29,7 +30,7 @@ async fn snapshot(operator: &Mochat, signed_in: &Edge) -> Value {
     let group = operator.group().await;
     let mut members: Vec<String> = group.members.iter().map(|m| m.user_id.clone()).collect();
     members.sort();
-    let agents = signed_in.get("/edge/agents").await;
+    let agents = signed_in.get(AGENTS_PATH).await;
     assert_eq!(agents.status, 200, "{}", agents.body);
     json!({"sessions": sessions, "members": members, "agents": agents.json()})
 }
@@ -136,7 +137,7 @@ async fn every_route_refuses_missing_forged_expired_sessions_and_foreign_origins
     );
 
     // A valid session from the same origin still works.
-    let list = signed_in.get("/api/claw/sessions").await;
+    let list = signed_in.call(&route::sessions(None), None).await;
     assert_eq!(list.status, 200, "{}", list.body);
 
     // Nothing the browser side received held a claw token.

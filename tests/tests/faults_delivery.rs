@@ -23,6 +23,7 @@ use mochat_tests::host::{page_with_widget, strict_csp};
 use mochat_tests::toolchain::scratch_dir;
 use mochat_tests::{
     Browser, Edge, HostSite, LocalOptions, LocalServer, Mochat, Stack, WorkerOptions, WranglerDev,
+    route,
 };
 use serde_json::json;
 
@@ -342,9 +343,9 @@ async fn acknowledged_sends_survive_a_sigkill() {
     let mut server_errors = 0;
     for i in 1..=N {
         let a = edge
-            .post(
-                &format!("/api/claw/sessions/{sid}/message"),
-                &json!({"content": format!("durable {i:03}"), "meta": {"clientId": format!("d{i}")}}),
+            .call(
+                &route::send(&sid),
+                Some(&json!({"content": format!("durable {i:03}"), "meta": {"clientId": format!("d{i}")}})),
             )
             .await;
         if a.status >= 500 {
@@ -400,11 +401,11 @@ async fn a_send_whose_worker_died_after_posting_is_not_posted_again() {
     let sid = operator.sessions().await.sessions[0].session_id.clone();
     let mut edge = Edge::new(worker.origin());
     assert_eq!(edge.sign_in(&options.password).await, 204);
-    let path = format!("/api/claw/sessions/{sid}/message");
+    let send = route::send(&sid);
     let body = json!({"content": "sent as the worker died", "meta": {"clientId": "crash-1"}});
     let first = {
-        let (edge, path, body) = (edge.clone(), path.clone(), body.clone());
-        tokio::spawn(async move { edge.post(&path, &body).await })
+        let (edge, send, body) = (edge.clone(), send.clone(), body.clone());
+        tokio::spawn(async move { edge.call(&send, Some(&body)).await })
     };
     let stored_with_id = |messages: &[Message]| {
         messages
@@ -434,7 +435,7 @@ async fn a_send_whose_worker_died_after_posting_is_not_posted_again() {
     let lost = first.await.expect("task");
     assert_eq!(lost.status, 0, "the answer was lost: {}", lost.body);
     worker.restart(&options).expect("wrangler dev starts again");
-    let retried = edge.post(&path, &body).await;
+    let retried = edge.call(&send, Some(&body)).await;
     let upstream = stored_with_id(&operator.all_messages(&sid).await);
     record(&Row {
         case:

@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
+use mochat_api::live::LiveCall;
 use mochat_api::requests::RegisterResponse;
 use mochat_api::{Route, Session};
 use mochat_tests::faults::{Row, record};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Dialect, Edge, HostSite, Mochat, Stack};
+use mochat_tests::{Browser, Dialect, Edge, HostSite, Mochat, Stack, route};
 use serde_json::{Value, json};
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -138,23 +139,21 @@ async fn hostile_content_stays_text_in_the_dashboard_and_the_widget() {
     let mut api = Edge::new(s.origin());
     assert_eq!(api.sign_in(&s.options.password).await, 204);
     let huge = json!({"content": "X".repeat(100_000)});
-    let refused = api
-        .post(&format!("/api/claw/sessions/{sid}/message"), &huge)
-        .await;
+    let refused = api.call(&route::send(&sid), Some(&huge)).await;
     assert_eq!(
         (refused.status, refused.error_code().as_deref()),
         (413, Some("PAYLOAD_TOO_LARGE"))
     );
     // The server is asked in the run's dialect (a live-only one has no REST route).
     let (path, body) = match Dialect::of_run() {
-        Dialect::Rest => (format!("claw/sessions/{sid}/message"), huge.clone()),
+        Dialect::Rest => (route::send(&sid).path(), huge.clone()),
         Dialect::Live => (
-            "claw/sessions/send".to_owned(),
+            LiveCall::SessionsSend.base_path(),
             json!({"sessionId": sid, "content": "X".repeat(100_000)}),
         ),
     };
     let upstream = reqwest::Client::new()
-        .post(format!("{}/{path}", s.local.base()))
+        .post(format!("{}{path}", s.local.base()))
         .header(mochat_api::limits::CLAW_TOKEN_HEADER, &s.operator.token)
         .json(&body)
         .send()

@@ -464,7 +464,7 @@ fn allowed_2xx(case: &Case, route: &RouteUse, target: &Target) -> Option<&'stati
             | (HeaderExpect::RejectLocal, false)
             | (HeaderExpect::RejectWorker, true) => None,
             (HeaderExpect::RejectLocal, true) => {
-                Some("the worker never forwards a browser's X-Claw-Token")
+                Some("the worker never forwards a browser's claw token header")
             }
             (HeaderExpect::RejectWorker, false) => {
                 Some("X-MoChat-Agent is the worker's header; the local server ignores it")
@@ -715,7 +715,9 @@ fn print_table(target: &str, rows: &BTreeMap<String, Row>, took: Duration) -> Ro
 async fn still_answers(target: &Target) {
     let raw = Raw {
         method: "GET".into(),
-        target: b"/api/claw/sessions?limit=5".to_vec(),
+        target: mochat_tests::route::sessions(Some(5))
+            .api_target()
+            .into_bytes(),
         headers: target
             .defaults
             .iter()

@@ -5,8 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use mochat_api::Route;
+use mochat_api::limits::AGENT_HEADER;
+use mochat_api::ratelimit::RETRY_AFTER_HEADER;
 use mochat_tests::faults::{Row, record};
-use mochat_tests::{Browser, Edge, Stack};
+use mochat_tests::{Browser, Edge, Stack, route};
 use serde_json::json;
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -22,9 +25,9 @@ async fn three_agents_racing_get_exactly_120_each_and_the_dashboard_recovers() {
     let mut agents = Vec::new();
     for name in ["racer_one", "racer_two", "racer_three"] {
         let reg = edge
-            .post(
-                "/api/claw/register",
-                &json!({"name": name.replace('_', " "), "username": name}),
+            .call(
+                &Route::Register,
+                Some(&json!({"name": name.replace('_', " "), "username": name})),
             )
             .await;
         assert_eq!(reg.status, 201, "{}", reg.body);
@@ -38,12 +41,7 @@ async fn three_agents_racing_get_exactly_120_each_and_the_dashboard_recovers() {
             let (edge, agent) = (edge.clone(), agent.clone());
             tokio::spawn(async move {
                 let a = edge
-                    .send(
-                        "GET",
-                        "/api/claw/sessions?limit=1",
-                        None,
-                        &[("X-MoChat-Agent", &agent)],
-                    )
+                    .call_with(&route::sessions(Some(1)), None, &[(AGENT_HEADER, &agent)])
                     .await;
                 (agent, a)
             })
@@ -74,7 +72,7 @@ async fn three_agents_racing_get_exactly_120_each_and_the_dashboard_recovers() {
         assert_eq!((ok, limited), (120, 80), "agent {agent}");
         for a in mine.iter().filter(|a| a.status == 429) {
             assert_eq!(a.error_code().as_deref(), Some("RATE_LIMITED"));
-            assert!(a.header("retry-after").is_some());
+            assert!(a.header(RETRY_AFTER_HEADER).is_some());
         }
     }
     let hung = answers.iter().filter(|(_, a)| a.status == 0).count() as u64;

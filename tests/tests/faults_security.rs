@@ -7,7 +7,11 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mochat_api::edge::{SHARED_SIGN_IN_FAILURES, SIGN_IN_FAILURES};
+use mochat_api::edge::{
+    AGENTS_PATH, HEALTH_PATH, SESSION_PATH, SESSIONS_PATH, SHARED_SIGN_IN_FAILURES,
+    SIGN_IN_FAILURES,
+};
+use mochat_api::widget::{FRAME_PATH, ME_PATH, VISITOR_PATH};
 use mochat_tests::edge::now_secs;
 use mochat_tests::faults::{Row, record};
 use mochat_tests::toolchain::scratch_dir;
@@ -34,7 +38,7 @@ fn worker(name: &str, edit: impl FnOnce(&mut WorkerOptions)) -> WranglerDev {
 async fn sign_in_from(edge: &Edge, password: &str, address: &str) -> mochat_tests::Answer {
     edge.send(
         "POST",
-        "/edge/session",
+        SESSION_PATH,
         Some(&json!({ "password": password })),
         &[("CF-Connecting-IP", address)],
     )
@@ -66,10 +70,9 @@ async fn weak_secrets_are_refused_with_a_message_naming_them() {
         sign_in_from(&edge, "hunter2", "203.0.113.1").await,
         "DASHBOARD_PASSWORD",
     );
-    check(edge.get("/edge/session").await, "SESSION_SECRET");
+    check(edge.get(SESSION_PATH).await, "SESSION_SECRET");
     check(
-        edge.post("/edge/widget/visitor", &json!({"site": "acme"}))
-            .await,
+        edge.post(VISITOR_PATH, &json!({"site": "acme"})).await,
         "SESSION_SECRET",
     );
     record(&Row {
@@ -99,11 +102,11 @@ async fn a_cookie_signed_with_the_secret_itself_is_refused() {
         .collect();
     let mut edge = Edge::new(w.origin());
     edge.cookie = Some(format!("{payload}.{tag}"));
-    let answer = edge.get("/edge/session").await;
+    let answer = edge.get(SESSION_PATH).await;
     assert_eq!(answer.status, 401, "{}", answer.body);
     // A cookie under the derived key does open one (so the 401 is the key's).
     edge.cookie = Some(mochat_tests::edge::forge_cookie(&secret, now_secs() + 600));
-    assert_eq!(edge.get("/edge/session").await.status, 200);
+    assert_eq!(edge.get(SESSION_PATH).await.status, 200);
     record(&Row {
         case: "cookie MAC'd with SESSION_SECRET itself (not the derived key)".into(),
         attempts: 1,
@@ -218,11 +221,11 @@ async fn health_does_not_call_the_upstream_on_every_request() {
         o.upstream = format!("http://127.0.0.1:{port}/api");
     });
     let edge = Edge::new(w.origin());
-    let first = edge.get("/edge/health").await;
+    let first = edge.get(HEALTH_PATH).await;
     assert_eq!(first.status, 200);
     let after_one = hits.load(Ordering::SeqCst);
     for _ in 0..20 {
-        assert_eq!(edge.get("/edge/health").await.json(), first.json());
+        assert_eq!(edge.get(HEALTH_PATH).await.json(), first.json());
     }
     let after_many = hits.load(Ordering::SeqCst);
     assert!(
@@ -230,7 +233,7 @@ async fn health_does_not_call_the_upstream_on_every_request() {
         "21 health checks made {after_many} upstream requests (one made {after_one})"
     );
     record(&Row {
-        case: "/edge/health asked 21 times in a row (public route)".into(),
+        case: format!("{HEALTH_PATH} asked 21 times in a row (public route)"),
         attempts: 21,
         note: format!(
             "{after_many} upstream requests in all ({after_one} for the first): kept 5 s"
@@ -255,17 +258,17 @@ async fn signing_out_ends_the_session_wherever_its_cookie_went() {
     // A copy of the laptop's cookie (stolen) dies when the laptop signs out.
     let mut thief = Edge::new(w.origin());
     thief.cookie = laptop.cookie.clone();
-    assert_eq!(thief.get("/edge/session").await.status, 200);
-    let out = laptop.send("DELETE", "/edge/session", None, &[]).await;
+    assert_eq!(thief.get(SESSION_PATH).await.status, 200);
+    let out = laptop.send("DELETE", SESSION_PATH, None, &[]).await;
     assert_eq!(out.status, 204, "{}", out.body);
     assert!(
         out.header("set-cookie")
             .is_some_and(|c| c.contains("Max-Age=0"))
     );
-    assert_eq!(thief.get("/edge/session").await.status, 401);
-    assert_eq!(thief.get("/edge/agents").await.status, 401);
+    assert_eq!(thief.get(SESSION_PATH).await.status, 401);
+    assert_eq!(thief.get(AGENTS_PATH).await.status, 401);
     assert_eq!(
-        phone.get("/edge/session").await.status,
+        phone.get(SESSION_PATH).await.status,
         200,
         "the phone's session lives"
     );
@@ -273,20 +276,20 @@ async fn signing_out_ends_the_session_wherever_its_cookie_went() {
     // Sign out everywhere: every session so far ends; a new sign-in works.
     let mut desk = Edge::new(w.origin());
     assert_eq!(desk.sign_in(password).await, 204);
-    let all = phone.send("DELETE", "/edge/sessions", None, &[]).await;
+    let all = phone.send("DELETE", SESSIONS_PATH, None, &[]).await;
     assert_eq!(all.status, 204, "{}", all.body);
-    assert_eq!(desk.get("/edge/session").await.status, 401);
-    assert_eq!(phone.get("/edge/session").await.status, 401);
+    assert_eq!(desk.get(SESSION_PATH).await.status, 401);
+    assert_eq!(phone.get(SESSION_PATH).await.status, 401);
     // (A session that began in the same second would end too: wait it out.)
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let mut again = Edge::new(w.origin());
     assert_eq!(again.sign_in(password).await, 204);
-    assert_eq!(again.get("/edge/session").await.status, 200);
+    assert_eq!(again.get(SESSION_PATH).await.status, 200);
     // Signing out everywhere takes a session, like every operator route.
     let anonymous = Edge::new(w.origin());
     assert_eq!(
         anonymous
-            .send("DELETE", "/edge/sessions", None, &[])
+            .send("DELETE", SESSIONS_PATH, None, &[])
             .await
             .status,
         401
@@ -435,9 +438,7 @@ async fn a_visitors_own_record_is_not_free_to_ask_for() {
         o.vars.push(("WIDGET_SITES".to_owned(), sites.to_string()));
     });
     let edge = Edge::new(w.origin());
-    let minted = edge
-        .post("/edge/widget/visitor", &json!({"site": "acme"}))
-        .await;
+    let minted = edge.post(VISITOR_PATH, &json!({"site": "acme"})).await;
     assert_eq!(minted.status, 201, "{}", minted.body);
     let token = minted.json()["token"].as_str().expect("a token").to_owned();
     let auth = format!("Bearer {token}");
@@ -456,7 +457,7 @@ async fn a_visitors_own_record_is_not_free_to_ask_for() {
         let a = edge
             .send(
                 method,
-                "/edge/widget/me",
+                ME_PATH,
                 body.as_ref(),
                 &[("Authorization", auth.as_str())],
             )
@@ -475,7 +476,7 @@ async fn a_visitors_own_record_is_not_free_to_ask_for() {
     record(&Row {
         case: "a visitor asking for and setting their own record in a loop".into(),
         attempts,
-        note: "GET/POST /edge/widget/me spend the visitor's 20 a minute; then 429".into(),
+        note: format!("GET/POST {ME_PATH} spend the visitor's 20 a minute; then 429"),
         ..Row::default()
     });
 }
@@ -519,7 +520,7 @@ async fn an_operator_signs_out_everywhere_from_the_dashboard() {
     .await;
     outcome.expect("the dashboard's sign-out menu");
     assert_eq!(
-        other_device.get("/edge/session").await.status,
+        other_device.get(SESSION_PATH).await.status,
         401,
         "the other device's session ended too"
     );
@@ -575,7 +576,7 @@ async fn the_widget_bridge_is_pinned_to_exact_origins_both_ways() {
     let edge = s.browser_origin();
     hostile.set_page(
         hostile_page(&format!(
-            "{edge}/edge/widget/frame?site=acme&host={}",
+            "{edge}{FRAME_PATH}?site=acme&host={}",
             host.origin()
         )),
         "default-src 'none'; script-src 'unsafe-inline'".into(),
@@ -606,7 +607,7 @@ async fn the_widget_bridge_is_pinned_to_exact_origins_both_ways() {
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Other</title></head>\
              <body><script>window.__got = [];\
              addEventListener('message', function (e) {{ __got.push(e.origin + ' ' + JSON.stringify(e.data)); }});\
-             </script><iframe title=\"chat\" src=\"{edge}/edge/widget/frame?site=acme&amp;host={}\"></iframe>\
+             </script><iframe title=\"chat\" src=\"{edge}{FRAME_PATH}?site=acme&amp;host={}\"></iframe>\
              </body></html>",
             host.origin()
         ),
@@ -639,9 +640,11 @@ async fn the_widget_bridge_is_pinned_to_exact_origins_both_ways() {
         let record = b
             .client
             .execute(
-                "return fetch('/edge/widget/me', {headers: {Authorization: 'Bearer ' + \
-                 localStorage.getItem('mochat.visitor.acme')}}).then(r => r.json())\
-                 .then(j => j.name + ' <' + (j.email || '') + '>');",
+                &format!(
+                    "return fetch('{ME_PATH}', {{headers: {{Authorization: 'Bearer ' + \
+                     localStorage.getItem('mochat.visitor.acme')}}}}).then(r => r.json())\
+                     .then(j => j.name + ' <' + (j.email || '') + '>');"
+                ),
                 vec![],
             )
             .await

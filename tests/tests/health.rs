@@ -6,7 +6,7 @@
 //! Every case names both dialects itself, so these tests run once (the
 //! second, live-dialect run of `cargo xtask test` skips `upstream_health_`).
 
-use mochat_api::edge::{Health, UpstreamState};
+use mochat_api::edge::{HEALTH_PATH, Health, UpstreamState};
 use mochat_tests::toolchain::scratch_dir;
 use mochat_tests::{Edge, HostSite, LocalOptions, LocalServer, WorkerOptions, WranglerDev};
 
@@ -36,7 +36,7 @@ async fn health_of(
         .vars
         .push(("UPSTREAM_DIALECT".to_owned(), dialect.to_owned()));
     let worker = WranglerDev::start(&options).expect("wrangler dev starts");
-    let answer = Edge::new(worker.origin()).get("/edge/health").await;
+    let answer = Edge::new(worker.origin()).get(HEALTH_PATH).await;
     assert_eq!(answer.status, 200, "health answers 200: {}", answer.body);
     serde_json::from_value(answer.json())
         .unwrap_or_else(|e| panic!("health is a Health ({e}): {}", answer.body))

@@ -5,18 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use mochat_tests::{Edge, Stack};
+use mochat_api::widget::{CONVERSATION_PATH, VISITOR_PATH};
+use mochat_tests::{Edge, Stack, route};
 use serde_json::{Value, json};
 
 /// A watch of `sid` from `cursor` through the worker, in the background.
 fn watch(edge: &Edge, sid: &str, cursor: u64) -> tokio::task::JoinHandle<(Value, Duration)> {
-    let (edge, path) = (
-        edge.clone(),
-        format!("/api/claw/sessions/{sid}/watch?timeout=20000&cursor={cursor}"),
-    );
+    let (edge, watch) = (edge.clone(), route::watch(sid, 20_000, Some(cursor)));
     tokio::spawn(async move {
         let started = Instant::now();
-        let answer = edge.get(&path).await;
+        let answer = edge.call(&watch, None).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         (answer.json(), started.elapsed())
     })
@@ -40,7 +38,7 @@ async fn watches_get_sends_at_once_and_outside_messages_within_seconds() {
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edge.get(&format!("/api/claw/sessions/{sid}/detail")).await;
+    let detail = edge.call(&route::detail(&sid), None).await;
     assert_eq!(detail.status, 200, "{}", detail.body);
     let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
 
@@ -48,9 +46,9 @@ async fn watches_get_sends_at_once_and_outside_messages_within_seconds() {
     let waiting = watch(&edge, &sid, cursor);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sent = edge
-        .post(
-            &format!("/api/claw/sessions/{sid}/message"),
-            &json!({"content": "through the worker", "meta": {"clientId": "hub-1"}}),
+        .call(
+            &route::send(&sid),
+            Some(&json!({"content": "through the worker", "meta": {"clientId": "hub-1"}})),
         )
         .await;
     assert_eq!(sent.status, 201, "{}", sent.body);
@@ -79,7 +77,7 @@ async fn a_burst_posted_upstream_reaches_watchers_once_in_order() {
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edge.get(&format!("/api/claw/sessions/{sid}/detail")).await;
+    let detail = edge.call(&route::detail(&sid), None).await;
     let mut cursor = detail.json()["cursor"].as_u64().expect("a cursor");
     let sender = {
         let (operator, sid) = (s.operator.clone(), sid.clone());
@@ -122,7 +120,7 @@ async fn a_watch_from_before_the_hub_knew_the_history_gets_it_at_once() {
     assert!(!history.is_empty(), "the demo session has messages");
     // The detail aligns the hub's feed at its cursor, without the events
     // before it; a watcher from cursor 0 is still owed all of them.
-    let detail = edge.get(&format!("/api/claw/sessions/{sid}/detail")).await;
+    let detail = edge.call(&route::detail(&sid), None).await;
     assert_eq!(detail.status, 200, "{}", detail.body);
     let (answer, took) = watch(&edge, &sid, 0).await.expect("the watch");
     let first = history[0].content.clone();
@@ -153,9 +151,7 @@ async fn a_thousand_tabs_on_one_session_cost_one_upstream_read_at_a_time() {
         edges.push(e);
     }
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edges[0]
-        .get(&format!("/api/claw/sessions/{sid}/detail"))
-        .await;
+    let detail = edges[0].call(&route::detail(&sid), None).await;
     let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
     let mut tabs = Vec::new();
     for e in &edges {
@@ -214,7 +210,7 @@ async fn a_minting_flood_from_one_address_leaves_the_operator_and_the_upstream_a
                 anonymous.cookie = None;
                 let minted = anonymous
                     .post(
-                        "/edge/widget/visitor",
+                        VISITOR_PATH,
                         &json!({"site": "flood", "name": format!("Bot {i}")}),
                     )
                     .await;
@@ -225,7 +221,7 @@ async fn a_minting_flood_from_one_address_leaves_the_operator_and_the_upstream_a
                         anonymous
                             .send(
                                 "POST",
-                                "/edge/widget/conversation",
+                                CONVERSATION_PATH,
                                 None,
                                 &[("Authorization", &bearer)],
                             )
@@ -242,9 +238,9 @@ async fn a_minting_flood_from_one_address_leaves_the_operator_and_the_upstream_a
     let mut operator_statuses = Vec::new();
     for i in 0..20 {
         let sent = edge
-            .post(
-                &format!("/api/claw/sessions/{sid}/message"),
-                &json!({"content": format!("operator during the flood {i}")}),
+            .call(
+                &route::send(&sid),
+                Some(&json!({"content": format!("operator during the flood {i}")})),
             )
             .await;
         operator_statuses.push(sent.status);

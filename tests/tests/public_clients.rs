@@ -6,6 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use mochat_api::live::LiveCall;
 use mochat_tests::toolchain::{pyclients_venv, scratch_dir, workspace_root};
 use mochat_tests::{LocalOptions, LocalServer};
 use serde_json::{Value, json};
@@ -26,9 +27,9 @@ const STEPS: [&str; 11] = [
 ];
 
 /// A live call (`POST /api/claw/<call>`) as `token`; its `data`.
-async fn live(origin: &str, call: &str, token: Option<&str>, body: Value) -> Value {
+async fn live(origin: &str, call: LiveCall, token: Option<&str>, body: Value) -> Value {
     let mut req = reqwest::Client::new()
-        .post(format!("{origin}/api/claw/{call}"))
+        .post(format!("{origin}{}", call.url_path()))
         .json(&body);
     if let Some(token) = token {
         req = req.header(mochat_api::limits::CLAW_TOKEN_HEADER, token);
@@ -68,12 +69,12 @@ async fn nanobot_channel_runs_unmodified_against_the_live_dialect() {
 
     let other = live(
         &origin,
-        "agents/selfRegister",
+        LiveCall::AgentsSelfRegister,
         None,
         json!({"name": "nanobot test peer"}),
     )
     .await;
-    let group = live(&origin, "groups/get", Some(&token), json!({})).await;
+    let group = live(&origin, LiveCall::GroupsGet, Some(&token), json!({})).await;
     let panel = group["panels"]
         .as_array()
         .and_then(|panels| panels.iter().find(|p| p["name"] == "general"))

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+use mochat_api::widget::{FRAME_PATH, ME_PATH};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Dialect, HostSite, Stack};
+use mochat_tests::{Browser, Dialect, HostSite, Stack, route};
 use serde_json::{Value, json};
 
 fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
@@ -63,7 +64,7 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         page_with_widget(&edge, "acme", "Not Acme").replace(
             "</body>",
             &format!(
-                "<iframe id=\"lying\" src=\"{edge}/edge/widget/frame?site=acme&amp;host={}\"></iframe></body>",
+                "<iframe id=\"lying\" src=\"{edge}{FRAME_PATH}?site=acme&amp;host={}\"></iframe></body>",
                 host.origin()
             ),
         ),
@@ -161,17 +162,20 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
         b.open_widget().await.map_err(at("Bob opens the widget"))?;
         b.send_message("Hi, Bob here.").await.map_err(at("Bob sends"))?;
         b.wait_message("Hi, Bob here.", Some("Visitor")).await.map_err(at("Bob's message"))?;
+        // Ada's messages, and Bob's own (his id filled in by the page).
+        let other = route::messages(&sid, None).api_target();
+        let own = route::messages("SESSION_ID", None).api_target();
         let probe = run_async(
             b,
             &format!(
                 "const done = arguments[arguments.length - 1];
                  (async () => {{
                    const h = {{Authorization: 'Bearer ' + localStorage.getItem('mochat.visitor.acme')}};
-                   const me = await (await fetch('/edge/widget/me', {{headers: h}})).json();
-                   const other = await fetch('/api/claw/sessions/{sid}/messages', {{headers: h}});
+                   const me = await (await fetch('{ME_PATH}', {{headers: h}})).json();
+                   const other = await fetch('{other}', {{headers: h}});
                    const codes = [];
                    for (let i = 0; i < 30; i++) {{
-                     const r = await fetch('/api/claw/sessions/' + me.sessionId + '/messages', {{headers: h}});
+                     const r = await fetch('{own}'.replace('SESSION_ID', me.sessionId), {{headers: h}});
                      codes.push(r.status);
                      if (r.status === 429) break;
                    }}
@@ -310,7 +314,7 @@ async fn a_message_typed_while_connecting_is_sent_once_connected() {
         )
         .await
         .map_err(at("slow network"))?;
-        let frame = format!("{}/edge/widget/frame?site=early&host={HOST}", stack.browser_origin());
+        let frame = format!("{}{FRAME_PATH}?site=early&host={HOST}", stack.browser_origin());
         b.client.goto(&frame).await.map_err(at("open the widget frame"))?;
         b.wait_for("[data-testid=composer]").await.map_err(at("the composer"))?;
         let connecting = b.texts("[data-testid=loading]").await.map_err(at("loading"))?;

@@ -4,9 +4,12 @@
 //! own session (everything else 401/403, nothing changed upstream), and one
 //! visitor over their sub-quota gets 429 while another still chats.
 
-use mochat_api::widget::VisitorInfo;
+use mochat_api::Route;
+use mochat_api::edge::{AGENTS_PATH, SESSION_PATH};
+use mochat_api::ratelimit::{POLICY_HEADER, RETRY_AFTER_HEADER, STATE_HEADER};
+use mochat_api::widget::{CONVERSATION_PATH, FRAME_PATH, VISITOR_PATH, VisitorInfo};
 use mochat_tests::faults;
-use mochat_tests::{Answer, Edge, HostSite, Stack};
+use mochat_tests::{Answer, Edge, HostSite, Stack, route};
 use serde_json::{Value, json};
 
 /// `WIDGET_SITES` with one site, "acme", framable by `origin`.
@@ -34,12 +37,24 @@ async fn as_visitor(
         .await
 }
 
+/// [`as_visitor`] of one call of the route table.
+async fn call_as_visitor(edge: &Edge, route: &Route, token: &str, body: Option<&Value>) -> Answer {
+    as_visitor(
+        edge,
+        route.method().as_str(),
+        &route.api_target(),
+        token,
+        body,
+    )
+    .await
+}
+
 async fn new_visitor(edge: &Edge, name: Option<&str>) -> (VisitorInfo, String) {
     let mut body = json!({"site": "acme"});
     if let Some(n) = name {
         body["name"] = json!(n);
     }
-    let a = edge.post("/edge/widget/visitor", &body).await;
+    let a = edge.post(VISITOR_PATH, &body).await;
     assert_eq!(a.status, 201, "{}", a.body);
     let info: VisitorInfo = serde_json::from_str(&a.body).expect("a VisitorInfo");
     let token = info.token.clone().expect("a minted token");
@@ -61,10 +76,7 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
 
     // The page: framable by the site's origin only.
     let frame = edge
-        .get(&format!(
-            "/edge/widget/frame?site=acme&host={}",
-            host.origin()
-        ))
+        .get(&format!("{FRAME_PATH}?site=acme&host={}", host.origin()))
         .await;
     assert_eq!(frame.status, 200, "{}", frame.body);
     let csp = frame.header("content-security-policy").unwrap_or_default();
@@ -79,7 +91,7 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     assert_eq!(frame.header("x-frame-options"), None);
     assert!(frame.body.contains("mochat-widget"), "the widget's page");
     let foreign = edge
-        .get("/edge/widget/frame?site=acme&host=http://127.0.0.1:1")
+        .get(&format!("{FRAME_PATH}?site=acme&host=http://127.0.0.1:1"))
         .await;
     assert_eq!(
         (foreign.status, foreign.error_code().as_deref()),
@@ -87,22 +99,17 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     );
     assert_eq!(foreign.header("x-frame-options").as_deref(), Some("DENY"));
     let unknown = edge
-        .get(&format!(
-            "/edge/widget/frame?site=nope&host={}",
-            host.origin()
-        ))
+        .get(&format!("{FRAME_PATH}?site=nope&host={}", host.origin()))
         .await;
     assert_eq!(unknown.status, 404);
 
     // Visitors: minted only for known sites, from the edge's own origin.
-    let bad_site = edge
-        .post("/edge/widget/visitor", &json!({"site": "nope"}))
-        .await;
+    let bad_site = edge.post(VISITOR_PATH, &json!({"site": "nope"})).await;
     assert_eq!(bad_site.status, 404);
     let cross = edge
         .send(
             "POST",
-            "/edge/widget/visitor",
+            VISITOR_PATH,
             Some(&json!({"site": "acme"})),
             &[("Origin", host.origin().as_str())],
         )
@@ -114,24 +121,24 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     assert_eq!(ada.session_id, None);
 
     // Before her first message Ada has no session: every API call is 403.
-    let sessions = as_visitor(&edge, "GET", "/api/claw/sessions", &ada_token, None).await;
+    let sessions = call_as_visitor(&edge, &route::sessions(None), &ada_token, None).await;
     assert_eq!(sessions.status, 403, "{}", sessions.body);
 
-    let opened = as_visitor(&edge, "POST", "/edge/widget/conversation", &ada_token, None).await;
+    let opened = as_visitor(&edge, "POST", CONVERSATION_PATH, &ada_token, None).await;
     assert_eq!(opened.status, 200, "{}", opened.body);
     let ada_sid = serde_json::from_str::<VisitorInfo>(&opened.body)
         .unwrap()
         .session_id
         .expect("a session");
-    let again = as_visitor(&edge, "POST", "/edge/widget/conversation", &ada_token, None).await;
+    let again = as_visitor(&edge, "POST", CONVERSATION_PATH, &ada_token, None).await;
     assert!(
         again.body.contains(&ada_sid),
         "opening twice keeps one session"
     );
 
-    let send_path = format!("/api/claw/sessions/{ada_sid}/message");
+    let ada_send = route::send(&ada_sid);
     let forged = json!({"content": "Hello, I need help", "meta": {"visitor": {"id": "someone-else"}, "clientId": "c-1"}});
-    let sent = as_visitor(&edge, "POST", &send_path, &ada_token, Some(&forged)).await;
+    let sent = call_as_visitor(&edge, &ada_send, &ada_token, Some(&forged)).await;
     assert_eq!(sent.status, 201, "{}", sent.body);
     let msg = sent.json();
     assert_eq!(
@@ -141,7 +148,7 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     );
     assert_eq!(msg["meta"]["visitor"]["name"], "Ada");
     assert_eq!(msg["meta"]["visitor"]["site"], "acme");
-    let policy = sent.header("ratelimit-policy").unwrap_or_default();
+    let policy = sent.header(POLICY_HEADER).unwrap_or_default();
     assert_eq!(
         policy, "\"visitor\";q=20;w=60",
         "a visitor sees their own budget"
@@ -162,78 +169,60 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
 
     // Bob: another visitor, reaching for Ada's session and for operator calls.
     let (_bob, bob_token) = new_visitor(&edge, None).await;
-    let bob_open = as_visitor(&edge, "POST", "/edge/widget/conversation", &bob_token, None).await;
+    let bob_open = as_visitor(&edge, "POST", CONVERSATION_PATH, &bob_token, None).await;
     let bob_sid = serde_json::from_str::<VisitorInfo>(&bob_open.body)
         .unwrap()
         .session_id
         .unwrap();
     assert_ne!(bob_sid, ada_sid);
-    let attempts: Vec<(&str, String, Option<Value>)> = vec![
+    let attempts: Vec<(Route, Option<Value>)> = vec![
+        (route::messages(&ada_sid, None), None),
+        (route::watch(&ada_sid, 0, None), None),
+        (ada_send.clone(), Some(json!({"content": "I am Ada"}))),
+        (route::detail(&ada_sid), None),
+        (route::detail(&bob_sid), None),
         (
-            "GET",
-            format!("/api/claw/sessions/{ada_sid}/messages"),
+            Route::CloseSession {
+                session_id: bob_sid.clone(),
+            },
             None,
         ),
         (
-            "GET",
-            format!("/api/claw/sessions/{ada_sid}/watch?timeout=0"),
-            None,
-        ),
-        (
-            "POST",
-            send_path.clone(),
-            Some(json!({"content": "I am Ada"})),
-        ),
-        ("GET", format!("/api/claw/sessions/{ada_sid}/detail"), None),
-        ("GET", format!("/api/claw/sessions/{bob_sid}/detail"), None),
-        ("POST", format!("/api/claw/sessions/{bob_sid}/close"), None),
-        (
-            "POST",
-            format!("/api/claw/sessions/{bob_sid}/participants"),
+            Route::AddParticipants {
+                session_id: bob_sid.clone(),
+            },
             Some(json!({"participants": [helper]})),
         ),
-        ("GET", "/api/claw/sessions".to_owned(), None),
+        (route::sessions(None), None),
         (
-            "POST",
-            "/api/claw/sessions".to_owned(),
+            Route::CreateSession,
             Some(json!({"participants": [helper]})),
         ),
-        ("GET", "/api/claw/workspace/group".to_owned(), None),
-        (
-            "POST",
-            "/api/claw/agents/bind".to_owned(),
-            Some(json!({"email": "x@example.com"})),
-        ),
+        (Route::WorkspaceGroup, None),
+        (Route::BindAgent, Some(json!({"email": "x@example.com"}))),
     ];
-    for (method, path, body) in &attempts {
-        let a = as_visitor(&edge, method, path, &bob_token, body.as_ref()).await;
+    for (route, body) in &attempts {
+        let a = call_as_visitor(&edge, route, &bob_token, body.as_ref()).await;
+        let (method, path) = (route.method(), route.api_target());
         assert_eq!(a.status, 403, "{method} {path}: {}", a.body);
     }
-    for path in ["/edge/agents", "/edge/session"] {
+    for path in [AGENTS_PATH, SESSION_PATH] {
         let a = as_visitor(&edge, "GET", path, &bob_token, None).await;
         assert_eq!(
             a.status, 401,
             "{path}: operator routes need the operator's cookie"
         );
     }
-    let register = as_visitor(
+    let register = call_as_visitor(
         &edge,
-        "POST",
-        "/api/claw/register",
+        &Route::Register,
         &bob_token,
         Some(&json!({"name": "X", "username": "x_bob"})),
     )
     .await;
     assert_eq!(register.status, 401, "{}", register.body);
     let tampered = ada_token.replace(&ada.visitor_id, &"0".repeat(32));
-    let a = as_visitor(
-        &edge,
-        "GET",
-        &format!("/api/claw/sessions/{ada_sid}/messages"),
-        &tampered,
-        None,
-    )
-    .await;
+    let a = call_as_visitor(&edge, &route::messages(&ada_sid, None), &tampered, None).await;
     assert_eq!(a.status, 401, "a tampered token");
     let after = stack.operator.message_count(&ada_sid).await;
     assert_eq!(after, before, "nothing reached Ada's session");
@@ -243,11 +232,11 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     );
 
     // Bob spends his sub-quota: 429 with his own countdown; Ada still chats.
-    let own = format!("/api/claw/sessions/{bob_sid}/messages");
+    let own = route::messages(&bob_sid, None);
     let mut admitted = 0;
     let mut refused = None;
     for _ in 0..30 {
-        let a = as_visitor(&edge, "GET", &own, &bob_token, None).await;
+        let a = call_as_visitor(&edge, &own, &bob_token, None).await;
         match a.status {
             200 => admitted += 1,
             429 => {
@@ -264,20 +253,19 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     );
     assert_eq!(refused.error_code().as_deref(), Some("RATE_LIMITED"));
     let retry: u64 = refused
-        .header("retry-after")
+        .header(RETRY_AFTER_HEADER)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     assert!(
         refused
-            .header("ratelimit")
+            .header(STATE_HEADER)
             .unwrap_or_default()
             .starts_with("\"visitor\";r=0;")
     );
-    let ada_again = as_visitor(
+    let ada_again = call_as_visitor(
         &edge,
-        "POST",
-        &send_path,
+        &ada_send,
         &ada_token,
         Some(&json!({"content": "Are you there?"})),
     )

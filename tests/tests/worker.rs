@@ -6,9 +6,14 @@
 use std::time::{Duration, Instant};
 
 use mochat_api::Route;
+use mochat_api::edge::{AGENTS_PATH, EDGE_PREFIX, HEALTH_PATH, SESSION_PATH};
+use mochat_api::limits::{AGENT_HEADER, CLAW_TOKEN_HEADER};
+use mochat_api::live::LIVE_PREFIX;
+use mochat_api::ratelimit::{POLICY_HEADER, STATE_HEADER};
 use mochat_api::requests::RegisterResponse;
+use mochat_api::routes::API_PREFIX;
 use mochat_tests::edge::{api_paths, forge_cookie, now_secs};
-use mochat_tests::{Edge, LocalServer, Mochat, Stack};
+use mochat_tests::{Edge, LocalServer, Mochat, Stack, route};
 use serde_json::{Value, json};
 
 /// Registers an agent straight at the local server (another agent, not the
@@ -54,31 +59,31 @@ async fn round_trip_token_custody_and_access_rules() {
             assert_eq!(a.error_code().as_deref(), Some("UNAUTHORIZED"));
         }
     }
-    assert_eq!(edge.get("/edge/session").await.status, 401);
+    assert_eq!(edge.get(SESSION_PATH).await.status, 401);
     assert_eq!(edge.sign_in("wrong password").await, 401);
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     assert!(
-        edge.get("/edge/session").await.json()["signedIn"]
+        edge.get(SESSION_PATH).await.json()["signedIn"]
             .as_bool()
             .unwrap_or(false)
     );
 
     // A round trip: list, send, and a watch woken by another agent's send.
-    let list = edge.get("/api/claw/sessions").await;
+    let list = edge.call(&route::sessions(None), None).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(
-        list.header("ratelimit-policy").as_deref(),
+        list.header(POLICY_HEADER).as_deref(),
         Some("\"agent\";q=120;w=60")
     );
     assert!(
-        list.header("ratelimit")
+        list.header(STATE_HEADER)
             .is_some_and(|v| v.starts_with("\"agent\";r="))
     );
     let (other_id, other) = other_agent(&s.local, "other_agent").await;
     let created = edge
-        .post(
-            "/api/claw/sessions",
-            &json!({"participants": [other_id.clone()], "title": "through the worker"}),
+        .call(
+            &Route::CreateSession,
+            Some(&json!({"participants": [other_id.clone()], "title": "through the worker"})),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -88,21 +93,18 @@ async fn round_trip_token_custody_and_access_rules() {
         .to_owned();
     assert_eq!(created.json()["createdBy"], operator_id.as_str());
     let sent = edge
-        .post(
-            &format!("/api/claw/sessions/{new_sid}/message"),
-            &json!({"content": "hello via edge"}),
+        .call(
+            &route::send(&new_sid),
+            Some(&json!({"content": "hello via edge"})),
         )
         .await;
     assert_eq!(sent.status, 201, "{}", sent.body);
-    let detail = edge
-        .get(&format!("/api/claw/sessions/{new_sid}/detail"))
-        .await
-        .json();
+    let detail = edge.call(&route::detail(&new_sid), None).await.json();
     let cursor = detail["cursor"].as_u64().expect("a cursor");
     let watcher = {
         let edge = edge.clone();
-        let path = format!("/api/claw/sessions/{new_sid}/watch?timeout=20000&cursor={cursor}");
-        tokio::spawn(async move { edge.get(&path).await })
+        let watch = route::watch(&new_sid, 20_000, Some(cursor));
+        tokio::spawn(async move { edge.call(&watch, None).await })
     };
     tokio::time::sleep(Duration::from_millis(800)).await;
     other.send(&new_sid, "woken by another agent").await;
@@ -120,11 +122,10 @@ async fn round_trip_token_custody_and_access_rules() {
 
     // A client-sent X-Claw-Token is never forwarded: the worker acts as its own agent.
     let spoof = edge
-        .send(
-            "POST",
-            "/api/claw/sessions",
+        .call_with(
+            &Route::CreateSession,
             Some(&json!({"participants": []})),
-            &[(mochat_api::limits::CLAW_TOKEN_HEADER, &other.token)],
+            &[(CLAW_TOKEN_HEADER, &other.token)],
         )
         .await;
     assert_eq!(spoof.status, 201, "{}", spoof.body);
@@ -133,9 +134,8 @@ async fn round_trip_token_custody_and_access_rules() {
     // Cross-origin state changes are refused and change nothing upstream.
     let before = s.operator.all_messages(&new_sid).await.len();
     let evil = edge
-        .send(
-            "POST",
-            &format!("/api/claw/sessions/{new_sid}/message"),
+        .call_with(
+            &route::send(&new_sid),
             Some(&json!({"content": "csrf"})),
             &[("Origin", "http://evil.example")],
         )
@@ -144,32 +144,35 @@ async fn round_trip_token_custody_and_access_rules() {
     assert_eq!(evil.error_code().as_deref(), Some("FORBIDDEN"));
     assert_eq!(s.operator.all_messages(&new_sid).await.len(), before);
 
-    // Unknown paths and path tricks are 404; a wrong method is 405.
+    // Unknown paths and path tricks are 404; a wrong method is 405. (The
+    // route helpers do not check ids: a bad one makes exactly the bad path.)
+    let sessions = Route::CreateSession;
     for path in [
-        "/api/claw/unknown",
-        "/api/claw/sessions/a%2fb/detail",
-        "/api/claw/sessions/a%2Fb",
-        "/api//claw/sessions",
-        "/api/claw//sessions",
-        "/api/http://127.0.0.1:1/x",
-        "/api/claw/sessions/s/..%2f..%2fregister",
-        "/edge/unknown",
+        // `/api/claw/`, the prefix of every call in both dialects.
+        format!("{LIVE_PREFIX}unknown"),
+        route::detail("a%2fb").api_target(),
+        route::session("a%2Fb").api_target(),
+        format!("{API_PREFIX}/{}", sessions.path()),
+        sessions.api_target().replace("/sessions", "//sessions"),
+        format!("{API_PREFIX}/http://127.0.0.1:1/x"),
+        route::session("s/..%2f..%2fregister").api_target(),
+        format!("{EDGE_PREFIX}unknown"),
     ] {
-        let a = edge.get(path).await;
+        let a = edge.get(&path).await;
         assert_eq!(a.status, 404, "{path}: {}", a.body);
         assert_eq!(a.error_code().as_deref(), Some("NOT_FOUND"), "{path}");
     }
     let put = edge
-        .send("PUT", "/api/claw/sessions", Some(&json!({})), &[])
+        .send("PUT", &sessions.api_target(), Some(&json!({})), &[])
         .await;
     assert_eq!(put.status, 405);
     assert_eq!(put.header("allow").as_deref(), Some("POST, GET"));
 
     // Registering through the worker: the token stays there, the agent is usable by id.
     let reg = edge
-        .post(
-            "/api/claw/register",
-            &json!({"name": "Edge Bot", "username": "edge_bot"}),
+        .call(
+            &Route::Register,
+            Some(&json!({"name": "Edge Bot", "username": "edge_bot"})),
         )
         .await;
     assert_eq!(reg.status, 201, "{}", reg.body);
@@ -177,8 +180,8 @@ async fn round_trip_token_custody_and_access_rules() {
         .as_str()
         .expect("an agent id")
         .to_owned();
-    assert!(reg.header("ratelimit").is_none());
-    let agents = edge.get("/edge/agents").await.json();
+    assert!(reg.header(STATE_HEADER).is_none());
+    let agents = edge.get(AGENTS_PATH).await.json();
     let listed: Vec<&str> = agents["agents"]
         .as_array()
         .into_iter()
@@ -190,26 +193,20 @@ async fn round_trip_token_custody_and_access_rules() {
         "{agents}"
     );
     let as_new = edge
-        .send(
-            "GET",
-            "/api/claw/workspace/group",
-            None,
-            &[("X-MoChat-Agent", &agent_id)],
-        )
+        .call_with(&Route::WorkspaceGroup, None, &[(AGENT_HEADER, &agent_id)])
         .await;
     assert_eq!(as_new.status, 200, "{}", as_new.body);
     let unknown = edge
-        .send(
-            "GET",
-            "/api/claw/sessions",
+        .call_with(
+            &route::sessions(None),
             None,
-            &[("X-MoChat-Agent", "agent_nobody")],
+            &[(AGENT_HEADER, "agent_nobody")],
         )
         .await;
     assert_eq!(unknown.status, 404);
 
     // Sign out: the cookie is cleared and the API refuses again.
-    let out = edge.send("DELETE", "/edge/session", None, &[]).await;
+    let out = edge.send("DELETE", SESSION_PATH, None, &[]).await;
     assert_eq!(out.status, 204);
     assert!(
         out.header("set-cookie")
@@ -228,15 +225,13 @@ async fn long_watches_hold_and_outages_are_502() {
     let mut edge = Edge::new(s.worker.origin());
     assert_eq!(edge.sign_in(&s.options.password).await, 204);
     let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edge.get(&format!("/api/claw/sessions/{sid}/detail")).await;
+    let detail = edge.call(&route::detail(&sid), None).await;
     let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
 
     // A full 25-second long poll is held (by the agent's hub) and answered empty.
     let started = Instant::now();
     let watch = edge
-        .get(&format!(
-            "/api/claw/sessions/{sid}/watch?timeout=25000&cursor={cursor}"
-        ))
+        .call(&route::watch(&sid, 25_000, Some(cursor)), None)
         .await;
     let held = started.elapsed();
     assert_eq!(watch.status, 200, "{}", watch.body);
@@ -247,7 +242,7 @@ async fn long_watches_hold_and_outages_are_502() {
 
     // Upstream gone: 502 in the envelope; health says so.
     s.local.stop();
-    let down = edge.get("/api/claw/sessions").await;
+    let down = edge.call(&route::sessions(None), None).await;
     assert_eq!(down.status, 502, "{}", down.body);
     assert_eq!(down.error_code().as_deref(), Some("UPSTREAM_UNAVAILABLE"));
     assert!(
@@ -256,7 +251,7 @@ async fn long_watches_hold_and_outages_are_502() {
             .unwrap_or("")
             .is_empty()
     );
-    let health = edge.get("/edge/health").await.json();
+    let health = edge.get(HEALTH_PATH).await.json();
     assert_eq!(
         (&health["ok"], &health["upstream"]),
         (&json!(false), &json!("unreachable"))
@@ -270,13 +265,13 @@ async fn long_watches_hold_and_outages_are_502() {
 
     // Back: the worker recovers by itself.
     s.local.restart().expect("the local server restarts");
-    let up = edge.get("/api/claw/sessions").await;
+    let up = edge.call(&route::sessions(None), None).await;
     assert_eq!(up.status, 200, "{}", up.body);
     // Health is kept a few seconds (a public route must not make the worker
     // call the upstream at will): it says reachable again within them.
     let mut health = Value::Null;
     for _ in 0..20 {
-        health = edge.get("/edge/health").await.json();
+        health = edge.get(HEALTH_PATH).await.json();
         if health["ok"] == json!(true) {
             break;
         }

@@ -2,8 +2,9 @@
 //! server: a send retried with the same `meta.clientId` never posts twice,
 //! for sessions and panels, also when the retries race.
 
+use mochat_api::ratelimit::{POLICY_HEADER, STATE_HEADER};
 use mochat_api::{Message, Route};
-use mochat_tests::{Answer, Edge, Mochat, Stack};
+use mochat_tests::{Answer, Edge, Mochat, Stack, route};
 use serde_json::{Value, json};
 
 /// Where messages are sent: a session or a panel.
@@ -14,10 +15,10 @@ enum Target {
 }
 
 impl Target {
-    fn path(&self) -> String {
+    fn send_route(&self) -> Route {
         match self {
-            Self::Session(id) => format!("/api/claw/sessions/{id}/message"),
-            Self::Panel(id) => format!("/api/claw/panels/{id}/message"),
+            Self::Session(id) => route::send(id),
+            Self::Panel(id) => route::panel_send(id),
         }
     }
 
@@ -65,24 +66,30 @@ fn message_id(a: &Answer) -> String {
 
 /// The `r` of a `RateLimit` header.
 fn remaining(a: &Answer) -> u32 {
-    let value = a.header("ratelimit").expect("a RateLimit header");
+    let value = a
+        .header(STATE_HEADER)
+        .unwrap_or_else(|| panic!("a {STATE_HEADER} header"));
     value
         .split(';')
         .find_map(|p| p.strip_prefix("r="))
         .and_then(|r| r.parse().ok())
-        .unwrap_or_else(|| panic!("RateLimit {value}"))
+        .unwrap_or_else(|| panic!("{STATE_HEADER} {value}"))
 }
 
 /// Everything the feature promises, against one target.
 async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target, tag: &str) {
-    let path = target.path();
+    let send = target.send_route();
 
     // 1. A retry gets the original message; upstream holds one.
     let content = format!("{tag}: sent once, retried");
     let client_id = format!("c-e2e-1-{tag}");
-    let first = edge.post(&path, &body(&content, Some(&client_id))).await;
+    let first = edge
+        .call(&send, Some(&body(&content, Some(&client_id))))
+        .await;
     assert_eq!(first.status, 201, "{}", first.body);
-    let again = edge.post(&path, &body(&content, Some(&client_id))).await;
+    let again = edge
+        .call(&send, Some(&body(&content, Some(&client_id))))
+        .await;
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(message_id(&again), message_id(&first));
     assert_eq!(
@@ -93,7 +100,7 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
     assert_eq!(first.json()["meta"]["clientId"], client_id.as_str());
     // The retry passed the limiter and counted; it carries the headers.
     assert_eq!(
-        again.header("ratelimit-policy").as_deref(),
+        again.header(POLICY_HEADER).as_deref(),
         Some("\"agent\";q=120;w=60")
     );
     assert_eq!(remaining(&again) + 1, remaining(&first));
@@ -105,9 +112,9 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
     assert_eq!(target.count(operator, &content).await, 1);
     // Even with other content, the same client id answers the stored message.
     let changed = edge
-        .post(
-            &path,
-            &body(&format!("{content} (edited)"), Some(&client_id)),
+        .call(
+            &send,
+            Some(&body(&format!("{content} (edited)"), Some(&client_id))),
         )
         .await;
     assert_eq!(changed.status, 201, "{}", changed.body);
@@ -122,9 +129,9 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
     let client_id = format!("c-e2e-2-{tag}");
     let racing = (0..10).map(|_| {
         let edge = edge.clone();
-        let path = path.clone();
+        let send = send.clone();
         let body = body(&content, Some(&client_id));
-        tokio::spawn(async move { edge.post(&path, &body).await })
+        tokio::spawn(async move { edge.call(&send, Some(&body)).await })
     });
     let answers: Vec<Answer> = futures::future::join_all(racing)
         .await
@@ -149,21 +156,29 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
     );
     for a in answers.iter().filter(|a| a.status == 409) {
         assert_eq!(a.error_code().as_deref(), Some("CONFLICT"), "{}", a.body);
-        assert!(a.header("ratelimit").is_some());
+        assert!(a.header(STATE_HEADER).is_some());
     }
     assert_eq!(target.count(operator, &content).await, 1, "{statuses:?}");
     // Once it is stored, a retry gets it too.
-    let late = edge.post(&path, &body(&content, Some(&client_id))).await;
+    let late = edge
+        .call(&send, Some(&body(&content, Some(&client_id))))
+        .await;
     assert_eq!(late.status, 201, "{}", late.body);
     assert_eq!(message_id(&late), created[0]);
 
     // 3. Different client ids: different messages. No (usable) client id: no dedupe.
     let content = format!("{tag}: two client ids");
     let a = edge
-        .post(&path, &body(&content, Some(&format!("c-e2e-3a-{tag}"))))
+        .call(
+            &send,
+            Some(&body(&content, Some(&format!("c-e2e-3a-{tag}")))),
+        )
         .await;
     let b = edge
-        .post(&path, &body(&content, Some(&format!("c-e2e-3b-{tag}"))))
+        .call(
+            &send,
+            Some(&body(&content, Some(&format!("c-e2e-3b-{tag}")))),
+        )
         .await;
     assert_eq!((a.status, b.status), (201, 201), "{} {}", a.body, b.body);
     assert_ne!(message_id(&a), message_id(&b));
@@ -173,8 +188,8 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
         ("unusable client id", Some("not a usable id!")),
     ] {
         let content = format!("{tag}: {case}");
-        let a = edge.post(&path, &body(&content, meta)).await;
-        let b = edge.post(&path, &body(&content, meta)).await;
+        let a = edge.call(&send, Some(&body(&content, meta))).await;
+        let b = edge.call(&send, Some(&body(&content, meta))).await;
         assert_eq!((a.status, b.status), (201, 201), "{} {}", a.body, b.body);
         assert_ne!(message_id(&a), message_id(&b), "{case}");
         assert_eq!(target.count(operator, &content).await, 2, "{case}");
@@ -182,10 +197,12 @@ async fn retried_sends_post_once(edge: &Edge, operator: &Mochat, target: &Target
 
     // A send the upstream refused does not hold its client id: the retry posts.
     let client_id = format!("c-e2e-4-{tag}");
-    let refused = edge.post(&path, &body("   ", Some(&client_id))).await;
+    let refused = edge.call(&send, Some(&body("   ", Some(&client_id)))).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     let content = format!("{tag}: posted after a refusal");
-    let retry = edge.post(&path, &body(&content, Some(&client_id))).await;
+    let retry = edge
+        .call(&send, Some(&body(&content, Some(&client_id))))
+        .await;
     assert_eq!(retry.status, 201, "{}", retry.body);
     assert_eq!(target.count(operator, &content).await, 1);
 }
@@ -207,7 +224,10 @@ async fn a_retried_send_never_posts_twice() {
         let other = Target::Session(other.session_id.clone());
         let content = "session: c-e2e-1 reused elsewhere";
         let a = edge
-            .post(&other.path(), &body(content, Some("c-e2e-1-session")))
+            .call(
+                &other.send_route(),
+                Some(&body(content, Some("c-e2e-1-session"))),
+            )
             .await;
         assert_eq!(a.status, 201, "{}", a.body);
         assert_eq!(a.json()["content"], content);
@@ -215,9 +235,9 @@ async fn a_retried_send_never_posts_twice() {
     }
     let content = "panel: the session's client id";
     let p = edge
-        .post(
-            &Target::Panel(pid.clone()).path(),
-            &body(content, Some("c-e2e-1-session")),
+        .call(
+            &Target::Panel(pid.clone()).send_route(),
+            Some(&body(content, Some("c-e2e-1-session"))),
         )
         .await;
     assert_eq!(p.status, 201, "{}", p.body);
