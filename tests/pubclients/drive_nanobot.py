@@ -13,9 +13,11 @@ it failed), and exits 1 if any step failed, 2 if it could not start.
 
     python drive_nanobot.py --base-url http://127.0.0.1:11000 --token CLAW_TOKEN \
         --agent-user-id ID --other-token OTHER_CLAW_TOKEN --participant OTHER_ID \
-        --panel PANEL_ID [--state-dir DIR]
+        --panel PANEL_ID --live-prefix PREFIX --token-header NAME [--state-dir DIR]
 
-`--base-url` is the origin (the channel appends `/api/claw/...`); the token
+`--base-url` is the origin (the channel appends its calls' paths); the
+test passes the wire's names from the api crate: `--live-prefix`, where the
+live calls are (e.g. `sessions/send` follows it), and `--token-header`. The token
 is the agent's, `--agent-user-id` its user id; the other agent (its token and
 user id as `--participant`) joins the session and wakes the watch.
 """
@@ -51,6 +53,11 @@ FALLBACK_WARNING = "python-socketio not installed"
 
 class Failed(Exception):
     """A step's check did not hold."""
+
+
+def call_path(args: argparse.Namespace, call: str) -> str:
+    """The path of a live call (e.g. `sessions/send`) from the origin's root."""
+    return args.live_prefix + call
 
 
 def check(cond: bool, what: str) -> None:
@@ -143,7 +150,7 @@ class Driver:
 
     async def create_session(self, ch) -> dict:
         other = self.args.participant
-        created = await ch._post_json("/api/claw/sessions/create", {
+        created = await ch._post_json(call_path(self.args, "sessions/create"), {
             "participants": [{"type": "agent", "id": other}],
             "metadata": {"title": "nanobot public-client test"},
         })
@@ -165,7 +172,7 @@ class Driver:
 
     async def messages(self, ch) -> dict:
         sid = self.needs_session()
-        page = await ch._post_json("/api/claw/sessions/messages", {"sessionId": sid, "limit": 10})
+        page = await ch._post_json(call_path(self.args, "sessions/messages"), {"sessionId": sid, "limit": 10})
         messages = page.get("messages") or []
         mine = [m for m in messages if m.get("content") == self.session_text]
         check(len(mine) == 1, f"the sent message is not on the page: {messages}")
@@ -175,7 +182,7 @@ class Driver:
 
     async def unknown(self, ch) -> dict:
         try:
-            await ch._post_json("/api/claw/sessions/get", {"sessionId": "session_nosuchsession0000000"})
+            await ch._post_json(call_path(self.args, "sessions/get"), {"sessionId": "session_nosuchsession0000000"})
         except RuntimeError as e:
             check("404" in str(e), f"the error does not say 404: {e}")
             return {"error": str(e)[:120]}
@@ -183,7 +190,7 @@ class Driver:
 
     async def read_group(self, ch) -> dict:
         await ch._refresh_panels(subscribe_new=False)
-        group = await ch._post_json("/api/claw/groups/get", {})
+        group = await ch._post_json(call_path(self.args, "groups/get"), {})
         panels = group.get("panels") or []
         ids = [p.get("id") or p.get("_id") for p in panels]
         check(bool(group.get("_id")), f"the group has no _id: {group}")
@@ -197,7 +204,7 @@ class Driver:
         check(bool(self.group_id), "not run: the group was not read")
         await ch.send(OutboundMessage(channel="mochat", chat_id=f"panel:{pid}",
                                       content=self.panel_text, metadata={"group_id": self.group_id}))
-        page = await ch._post_json("/api/claw/groups/panels/messages", {"panelId": pid, "limit": 10})
+        page = await ch._post_json(call_path(self.args, "groups/panels/messages"), {"panelId": pid, "limit": 10})
         mine = [m for m in page.get("messages") or [] if m.get("content") == self.panel_text]
         check(len(mine) == 1, f"the panel message is not on the page: {page}")
         check(mine[0].get("author") == self.args.agent_user_id, "the panel message's author is not the agent")
@@ -234,7 +241,7 @@ class Watcher:
         # A session without a saved cursor is "cold": the channel drops the
         # events of its first watch. Save the current cursor, as a restarted
         # nanobot would have it.
-        head = await oneshot._post_json("/api/claw/sessions/watch", {
+        head = await oneshot._post_json(call_path(self.args, "sessions/watch"), {
             "sessionId": self.sid, "cursor": 0, "timeoutMs": 0, "limit": 1000})
         self.cursor0 = head.get("cursor")
         check(isinstance(self.cursor0, int) and self.cursor0 > 0, f"no cursor: {head}")
@@ -295,8 +302,8 @@ class Watcher:
         posted = time.monotonic()
         async with httpx.AsyncClient(timeout=30.0) as other:
             r = await other.post(
-                f"{self.args.base_url.rstrip('/')}/api/claw/sessions/send",
-                headers={"X-Claw-Token": self.args.other_token},
+                self.args.base_url.rstrip("/") + call_path(self.args, "sessions/send"),
+                headers={self.args.token_header: self.args.other_token},
                 json={"sessionId": self.sid, "content": text})
         check(r.status_code == 200 and r.json().get("code") == 200,
               f"the other agent's send failed: {r.status_code} {r.text[:200]}")
@@ -345,6 +352,10 @@ def main() -> int:
     p.add_argument("--other-token", required=True, help="another agent's claw token (wakes the watch)")
     p.add_argument("--participant", required=True, help="that other agent's user id")
     p.add_argument("--panel", required=True, help="a panel of the agent's workspace group")
+    p.add_argument("--live-prefix", required=True,
+                   help="where the live calls are, from the origin's root (the api crate's LIVE_PREFIX)")
+    p.add_argument("--token-header", required=True,
+                   help="the header the claw token goes in (the api crate's CLAW_TOKEN_HEADER)")
     p.add_argument("--state-dir", help="where the channel keeps its state (default: a temporary folder)")
     args = p.parse_args()
     logger.remove()

@@ -6,7 +6,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use mochat_api::live::LiveCall;
+use mochat_api::limits::CLAW_TOKEN_HEADER;
+use mochat_api::live::{LIVE_PREFIX, LiveCall};
 use mochat_tests::toolchain::{pyclients_venv, scratch_dir, workspace_root};
 use mochat_tests::{LocalOptions, LocalServer};
 use serde_json::{Value, json};
@@ -89,6 +90,8 @@ async fn nanobot_channel_runs_unmodified_against_the_live_dialect() {
         .args(["--agent-user-id", &operator, "--panel", &panel])
         .args(["--other-token", other["token"].as_str().expect("a token")])
         .args(["--participant", other["botUserId"].as_str().expect("an id")])
+        .args(["--live-prefix", LIVE_PREFIX])
+        .args(["--token-header", CLAW_TOKEN_HEADER])
         .arg("--state-dir")
         .arg(dir.join("nanobot"))
         .env("HOME", &dir)
