@@ -26,5 +26,5 @@ pub use host::HostSite;
 pub use local::{LocalOptions, LocalServer};
 pub use mochat::Mochat;
 pub use process::{Service, free_port};
-pub use stack::Stack;
+pub use stack::{Stack, at};
 pub use wrangler::{WorkerOptions, WranglerDev};

@@ -6,7 +6,7 @@
 
 use crate::faults::{LeakScan, record_scan};
 use crate::toolchain::scratch_dir;
-use crate::{FaultProxy, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
+use crate::{Browser, FaultProxy, LocalOptions, LocalServer, Mochat, WorkerOptions, WranglerDev};
 
 /// A running stack (inside a Tokio runtime); everything stops when it is dropped.
 pub struct Stack {
@@ -68,6 +68,25 @@ impl Stack {
     pub fn origin(&self) -> String {
         self.worker.origin()
     }
+
+    /// Ends a browser test: a screenshot of where it stopped
+    /// (`<name>-last`), the browser closed, and a failure reported with the
+    /// end of the worker's log.
+    pub async fn finish(&self, browser: Browser, name: &str, outcome: Result<(), String>) {
+        let _ = browser.screenshot(&format!("{name}-last")).await;
+        browser.close().await;
+        if let Err(e) = outcome {
+            panic!(
+                "{e}\n--- worker log ---\n{}",
+                crate::process::tail(&self.worker.output())
+            );
+        }
+    }
+}
+
+/// Turns any error into a message naming the step that failed.
+pub fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
+    move |e| format!("{step}: {e}")
 }
 
 impl Drop for Stack {

@@ -4,12 +4,7 @@
 use std::time::Duration;
 
 use mochat_api::UserType;
-use mochat_tests::{Browser, Stack};
-
-/// Turns any error into a message naming the step that failed.
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
+use mochat_tests::{Browser, Stack, at};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() {
@@ -19,14 +14,7 @@ async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() 
         .expect("headless Chromium starts");
 
     let outcome = scenario(&browser, &s).await;
-    let _ = browser.screenshot("dashboard-last").await;
-    browser.close().await;
-    if let Err(e) = outcome {
-        panic!(
-            "{e}\n--- worker log ---\n{}",
-            mochat_tests::process::tail(&s.worker.output())
-        );
-    }
+    s.finish(browser, "dashboard", outcome).await;
 }
 
 async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {

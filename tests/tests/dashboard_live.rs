@@ -8,12 +8,8 @@ use std::time::{Duration, Instant};
 
 use mochat_api::requests::RegisterResponse;
 use mochat_api::{Route, Session};
-use mochat_tests::{Browser, Mochat, Stack};
+use mochat_tests::{Browser, Mochat, Stack, at};
 use serde_json::json;
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
 
 /// The unread count shown for `sid` (0 when none is shown).
 fn unread_js(sid: &str, n: u32) -> String {
@@ -30,14 +26,7 @@ async fn new_messages_elsewhere_show_as_unread_counts_that_survive_a_reload() {
         .await
         .expect("headless Chromium starts");
     let outcome = scenario(&browser, &s).await;
-    let _ = browser.screenshot("dashboard-live-last").await;
-    browser.close().await;
-    if let Err(e) = outcome {
-        panic!(
-            "{e}\n--- worker log ---\n{}",
-            mochat_tests::process::tail(&s.worker.output())
-        );
-    }
+    s.finish(browser, "dashboard-live", outcome).await;
 }
 
 async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {

@@ -4,11 +4,7 @@
 
 use std::time::Duration;
 
-use mochat_tests::{Browser, Stack};
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
+use mochat_tests::{Browser, Stack, at};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn phone_width_light_and_dark_without_horizontal_scroll() {

@@ -23,13 +23,9 @@ use mochat_tests::host::{page_with_widget, strict_csp};
 use mochat_tests::toolchain::scratch_dir;
 use mochat_tests::{
     Browser, Edge, HostSite, LocalOptions, LocalServer, Mochat, Stack, WorkerOptions, WranglerDev,
-    route,
+    at, route,
 };
 use serde_json::json;
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
 
 /// What the sending agent went through.
 #[derive(Default)]

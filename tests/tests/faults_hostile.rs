@@ -13,12 +13,8 @@ use mochat_api::requests::RegisterResponse;
 use mochat_api::{Route, Session};
 use mochat_tests::faults::{Row, record};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Dialect, Edge, HostSite, Mochat, Stack, route};
+use mochat_tests::{Browser, Dialect, Edge, HostSite, Mochat, Stack, at, route};
 use serde_json::{Value, json};
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
 
 /// The corpus: one item per line, `#` comments skipped, `\u{…}` decoded.
 fn corpus() -> Vec<String> {

@@ -9,12 +9,8 @@ use mochat_api::Route;
 use mochat_api::limits::AGENT_HEADER;
 use mochat_api::ratelimit::RETRY_AFTER_HEADER;
 use mochat_tests::faults::{Row, record};
-use mochat_tests::{Browser, Edge, Stack, route};
+use mochat_tests::{Browser, Edge, Stack, at, route};
 use serde_json::json;
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_agents_racing_get_exactly_120_each_and_the_dashboard_recovers() {

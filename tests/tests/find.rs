@@ -6,7 +6,7 @@
 use mochat_api::limits::PAGE_MAX;
 use mochat_api::requests::PageQuery;
 use mochat_api::{Message, Route, Session, SessionPage};
-use mochat_tests::{Browser, Stack};
+use mochat_tests::{Browser, Stack, at};
 use serde_json::json;
 
 /// Sessions made newer than the one the test looks for: more than the
@@ -15,33 +15,20 @@ const FILLERS: usize = 160;
 /// The list's first page (`client/src/live.rs`).
 const FIRST_PAGE: usize = 50;
 
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_are_found_by_search_filter_and_scrolling() {
     let s = Stack::demo("find", &[]);
     let browser = Browser::start(1280, 860, false)
         .await
         .expect("headless Chromium starts");
-    let mut outcome = scenario(&browser, &s).await;
-    let _ = browser.screenshot("find-last").await;
-    browser.close().await;
-    if outcome.is_ok() {
-        // The same on a phone, dark.
-        let phone = Browser::start(390, 844, true)
-            .await
-            .expect("headless Chromium starts");
-        outcome = on_a_phone(&phone, &s).await;
-        phone.close().await;
-    }
-    if let Err(e) = outcome {
-        panic!(
-            "{e}\n--- worker log ---\n{}",
-            mochat_tests::process::tail(&s.worker.output())
-        );
-    }
+    let outcome = scenario(&browser, &s).await;
+    s.finish(browser, "find", outcome).await;
+    // The same on a phone, dark.
+    let phone = Browser::start(390, 844, true)
+        .await
+        .expect("headless Chromium starts");
+    let outcome = on_a_phone(&phone, &s).await;
+    s.finish(phone, "find-phone", outcome).await;
 }
 
 /// A search and the closed filter at phone width, in dark mode.

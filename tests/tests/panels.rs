@@ -5,15 +5,11 @@
 use std::time::Instant;
 
 use mochat_api::{Message, Route};
-use mochat_tests::{Browser, Stack};
+use mochat_tests::{Browser, Stack, at};
 use serde_json::json;
 
 /// Posts that arrive between two refreshes of the panel.
 const BURST: usize = 200;
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_posts_shows_in_a_panel_without_a_gap() {
@@ -22,14 +18,7 @@ async fn a_burst_of_posts_shows_in_a_panel_without_a_gap() {
         .await
         .expect("headless Chromium starts");
     let outcome = scenario(&browser, &s).await;
-    let _ = browser.screenshot("panels-burst-last").await;
-    browser.close().await;
-    if let Err(e) = outcome {
-        panic!(
-            "{e}\n--- worker log ---\n{}",
-            mochat_tests::process::tail(&s.worker.output())
-        );
-    }
+    s.finish(browser, "panels-burst", outcome).await;
 }
 
 async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {

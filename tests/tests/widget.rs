@@ -11,12 +11,8 @@ use std::time::Duration;
 
 use mochat_api::widget::{FRAME_PATH, ME_PATH};
 use mochat_tests::host::{page_with_widget, strict_csp};
-use mochat_tests::{Browser, Dialect, HostSite, Stack, route};
+use mochat_tests::{Browser, Dialect, HostSite, Stack, at, route};
 use serde_json::{Value, json};
-
-fn at<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> String {
-    move |e| format!("{step}: {e}")
-}
 
 /// Runs `script` (async: its last argument is the callback) and returns its value.
 async fn run_async(b: &Browser, script: &str) -> Result<Value, String> {
