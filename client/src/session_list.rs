@@ -10,13 +10,11 @@ use leptos::task::spawn_local;
 use mochat_api::{Session, SessionStatus};
 
 use crate::api::use_api;
-use crate::app::AppState;
-use crate::backoff::is_transient;
 use crate::browser;
 use crate::find::{Filter, FindBar};
 use crate::live::Live;
 use crate::markup::relative;
-use crate::widgets::ErrorNote;
+use crate::widgets::{ErrorNote, again_when_transient};
 
 /// What the list part shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +38,11 @@ pub fn SessionList(
     let live = expect_context::<Live>();
     let filter = RwSignal::new(Filter::default());
     let names = participant_names(filter);
-    reload_when_failed(live);
+    // A list that failed for a passing reason loads again by itself.
+    again_when_transient(
+        move || live.sessions.get().and_then(Result::err),
+        move || live.load_list(),
+    );
     let list_error = Signal::derive(move || live.sessions.get().and_then(Result::err));
     let list_state = Memo::new(move |_| {
         live.sessions.with(|s| match s {
@@ -168,27 +170,6 @@ fn participant_names(filter: RwSignal<Filter>) -> RwSignal<BTreeMap<String, Stri
         }
     });
     names
-}
-
-/// A list that failed for a passing reason loads again by itself.
-fn reload_when_failed(live: Live) {
-    let state = expect_context::<AppState>();
-    Effect::new(move |_| {
-        if let Some(Err(e)) = live.sessions.get()
-            && is_transient(&e)
-        {
-            let wait = state
-                .rate
-                .get_untracked()
-                .and_then(|r| r.wait_secs())
-                .unwrap_or(5)
-                .clamp(1, 60);
-            set_timeout(
-                move || live.load_list(),
-                std::time::Duration::from_secs(wait),
-            );
-        }
-    });
 }
 
 /// One row of the list: title, unread count, status, newest message, when.

@@ -161,22 +161,32 @@ pub fn KindBadge(kind: UserType) -> impl IntoView {
     view! { <span class=class>{label}</span> }
 }
 
-/// Loads `resource` again by itself when it failed for a passing reason (the
-/// budget spent: after the countdown; the server unreachable: after a few
-/// seconds), so a page never stays stuck on such an error.
+/// Loads `resource` again by itself when it failed for a passing reason
+/// ([`again_when_transient`]), so a page never stays stuck on such an error.
 pub fn reload_when_transient<T: Clone + 'static>(resource: LocalResource<Result<T, ApiError>>) {
+    again_when_transient(
+        move || resource.get().and_then(Result::err),
+        move || resource.refetch(),
+    );
+}
+
+/// Runs `again` by itself when `failed` (tracked) reports an error for a
+/// passing reason: the budget spent, after the countdown; the server
+/// unreachable, after a few seconds.
+pub fn again_when_transient(
+    failed: impl Fn() -> Option<ApiError> + 'static,
+    again: impl Fn() + Copy + 'static,
+) {
     let state = expect_context::<AppState>();
     Effect::new(move |_| {
-        if let Some(Err(e)) = resource.get()
-            && is_transient(&e)
-        {
+        if failed().is_some_and(|e| is_transient(&e)) {
             let wait = state
                 .rate
                 .get_untracked()
                 .and_then(|r| r.wait_secs())
                 .unwrap_or(5)
                 .clamp(1, 60);
-            set_timeout(move || resource.refetch(), Duration::from_secs(wait));
+            set_timeout(again, Duration::from_secs(wait));
         }
     });
 }
