@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use mochat_api::Route;
 use mochat_api::edge::SESSION_PATH;
+use mochat_api::widget::BEARER;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -134,6 +135,31 @@ impl Edge {
         extra: &[(&str, &str)],
     ) -> Answer {
         self.send(route.method().as_str(), &route.api_target(), body, extra)
+            .await
+    }
+
+    /// A request as a widget visitor: `token` as its bearer (and this
+    /// client's cookie, if it has one).
+    pub async fn as_visitor(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let bearer = format!("{BEARER}{token}");
+        self.send(method, path, body, &[("Authorization", &bearer)])
+            .await
+    }
+
+    /// [`Edge::as_visitor`] of one call of the route table.
+    pub async fn call_as_visitor(
+        &self,
+        route: &Route,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        self.as_visitor(route.method().as_str(), &route.api_target(), token, body)
             .await
     }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use mochat_api::Route;
 use mochat_api::requests::RegisterResponse;
 use mochat_api::widget::{CONVERSATION_PATH, ME_PATH, VISITOR_PATH, VisitorInfo};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::route;
 use crate::toolchain::scratch_dir;
@@ -105,36 +105,11 @@ struct Sent {
 /// Per tab: message id → when it arrived (and how often).
 type Seen = Arc<Mutex<Vec<HashMap<String, (Instant, u32)>>>>;
 
-/// A request's status, or 0 when it did not get an answer.
-async fn visitor_request(
-    edge: &Edge,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> crate::Answer {
-    let bearer = format!("Bearer {token}");
+/// A visitor's requests carry no operator's cookie.
+fn as_stranger(edge: &Edge) -> Edge {
     let mut edge = edge.clone();
     edge.cookie = None;
-    edge.send(method, path, body, &[("Authorization", &bearer)])
-        .await
-}
-
-/// [`visitor_request`] of one call of the route table.
-async fn visitor_call(
-    edge: &Edge,
-    route: &Route,
-    token: &str,
-    body: Option<&Value>,
-) -> crate::Answer {
-    visitor_request(
-        edge,
-        route.method().as_str(),
-        &route.api_target(),
-        token,
-        body,
-    )
-    .await
+    edge
 }
 
 /// One tab: the visitor's record, the history, then watches until `stop`.
@@ -154,13 +129,17 @@ async fn tab(
             counts.lock().expect("counts").1 += 1;
         }
     };
-    let me = visitor_request(&edge, "GET", ME_PATH, &token, None).await;
+    let me = as_stranger(&edge)
+        .as_visitor("GET", ME_PATH, &token, None)
+        .await;
     count(&me);
     let mut cursor = serde_json::from_str::<VisitorInfo>(&me.body)
         .ok()
         .and_then(|i| i.cursor)
         .unwrap_or(mochat_api::edge::CURSOR_NOW);
-    let history = visitor_call(&edge, &route::messages(&sid, Some(50)), &token, None).await;
+    let history = as_stranger(&edge)
+        .call_as_visitor(&route::messages(&sid, Some(50)), &token, None)
+        .await;
     count(&history);
     let note = |id: &str| {
         let mut all = seen.lock().expect("seen");
@@ -178,7 +157,9 @@ async fn tab(
     }
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let watch = route::watch(&sid, 10_000, Some(cursor));
-        let answer = visitor_call(&edge, &watch, &token, None).await;
+        let answer = as_stranger(&edge)
+            .call_as_visitor(&watch, &token, None)
+            .await;
         count(&answer);
         if answer.status != 200 {
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -309,10 +290,14 @@ pub async fn run(name: &str, load: &Load) -> Report {
             .ok()
             .and_then(|v| v.token)
             .expect("a visitor token");
-        let mut opened = visitor_request(&edge, "POST", CONVERSATION_PATH, &token, None).await;
+        let mut opened = as_stranger(&edge)
+            .as_visitor("POST", CONVERSATION_PATH, &token, None)
+            .await;
         while opened.status == 429 {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            opened = visitor_request(&edge, "POST", CONVERSATION_PATH, &token, None).await;
+            opened = as_stranger(&edge)
+                .as_visitor("POST", CONVERSATION_PATH, &token, None)
+                .await;
         }
         assert_eq!(opened.status, 200, "{}", opened.body);
         let sid = serde_json::from_str::<VisitorInfo>(&opened.body)

@@ -9,7 +9,7 @@ use mochat_api::edge::{AGENTS_PATH, SESSION_PATH};
 use mochat_api::ratelimit::{POLICY_HEADER, RETRY_AFTER_HEADER, STATE_HEADER};
 use mochat_api::widget::{CONVERSATION_PATH, FRAME_PATH, VISITOR_PATH, VisitorInfo};
 use mochat_tests::faults;
-use mochat_tests::{Answer, Edge, HostSite, Stack, route};
+use mochat_tests::{Edge, HostSite, Stack, route};
 use serde_json::{Value, json};
 
 /// `WIDGET_SITES` with one site, "acme", framable by `origin`.
@@ -23,30 +23,6 @@ pub fn sites(origin: &str, helper: &str) -> String {
         }
     })
     .to_string()
-}
-
-async fn as_visitor(
-    edge: &Edge,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> Answer {
-    let auth = format!("Bearer {token}");
-    edge.send(method, path, body, &[("Authorization", auth.as_str())])
-        .await
-}
-
-/// [`as_visitor`] of one call of the route table.
-async fn call_as_visitor(edge: &Edge, route: &Route, token: &str, body: Option<&Value>) -> Answer {
-    as_visitor(
-        edge,
-        route.method().as_str(),
-        &route.api_target(),
-        token,
-        body,
-    )
-    .await
 }
 
 async fn new_visitor(edge: &Edge, name: Option<&str>) -> (VisitorInfo, String) {
@@ -121,16 +97,22 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     assert_eq!(ada.session_id, None);
 
     // Before her first message Ada has no session: every API call is 403.
-    let sessions = call_as_visitor(&edge, &route::sessions(None), &ada_token, None).await;
+    let sessions = edge
+        .call_as_visitor(&route::sessions(None), &ada_token, None)
+        .await;
     assert_eq!(sessions.status, 403, "{}", sessions.body);
 
-    let opened = as_visitor(&edge, "POST", CONVERSATION_PATH, &ada_token, None).await;
+    let opened = edge
+        .as_visitor("POST", CONVERSATION_PATH, &ada_token, None)
+        .await;
     assert_eq!(opened.status, 200, "{}", opened.body);
     let ada_sid = serde_json::from_str::<VisitorInfo>(&opened.body)
         .unwrap()
         .session_id
         .expect("a session");
-    let again = as_visitor(&edge, "POST", CONVERSATION_PATH, &ada_token, None).await;
+    let again = edge
+        .as_visitor("POST", CONVERSATION_PATH, &ada_token, None)
+        .await;
     assert!(
         again.body.contains(&ada_sid),
         "opening twice keeps one session"
@@ -138,7 +120,9 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
 
     let ada_send = route::send(&ada_sid);
     let forged = json!({"content": "Hello, I need help", "meta": {"visitor": {"id": "someone-else"}, "clientId": "c-1"}});
-    let sent = call_as_visitor(&edge, &ada_send, &ada_token, Some(&forged)).await;
+    let sent = edge
+        .call_as_visitor(&ada_send, &ada_token, Some(&forged))
+        .await;
     assert_eq!(sent.status, 201, "{}", sent.body);
     let msg = sent.json();
     assert_eq!(
@@ -169,7 +153,9 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
 
     // Bob: another visitor, reaching for Ada's session and for operator calls.
     let (_bob, bob_token) = new_visitor(&edge, None).await;
-    let bob_open = as_visitor(&edge, "POST", CONVERSATION_PATH, &bob_token, None).await;
+    let bob_open = edge
+        .as_visitor("POST", CONVERSATION_PATH, &bob_token, None)
+        .await;
     let bob_sid = serde_json::from_str::<VisitorInfo>(&bob_open.body)
         .unwrap()
         .session_id
@@ -202,27 +188,29 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
         (Route::BindAgent, Some(json!({"email": "x@example.com"}))),
     ];
     for (route, body) in &attempts {
-        let a = call_as_visitor(&edge, route, &bob_token, body.as_ref()).await;
+        let a = edge.call_as_visitor(route, &bob_token, body.as_ref()).await;
         let (method, path) = (route.method(), route.api_target());
         assert_eq!(a.status, 403, "{method} {path}: {}", a.body);
     }
     for path in [AGENTS_PATH, SESSION_PATH] {
-        let a = as_visitor(&edge, "GET", path, &bob_token, None).await;
+        let a = edge.as_visitor("GET", path, &bob_token, None).await;
         assert_eq!(
             a.status, 401,
             "{path}: operator routes need the operator's cookie"
         );
     }
-    let register = call_as_visitor(
-        &edge,
-        &Route::Register,
-        &bob_token,
-        Some(&json!({"name": "X", "username": "x_bob"})),
-    )
-    .await;
+    let register = edge
+        .call_as_visitor(
+            &Route::Register,
+            &bob_token,
+            Some(&json!({"name": "X", "username": "x_bob"})),
+        )
+        .await;
     assert_eq!(register.status, 401, "{}", register.body);
     let tampered = ada_token.replace(&ada.visitor_id, &"0".repeat(32));
-    let a = call_as_visitor(&edge, &route::messages(&ada_sid, None), &tampered, None).await;
+    let a = edge
+        .call_as_visitor(&route::messages(&ada_sid, None), &tampered, None)
+        .await;
     assert_eq!(a.status, 401, "a tampered token");
     let after = stack.operator.message_count(&ada_sid).await;
     assert_eq!(after, before, "nothing reached Ada's session");
@@ -236,7 +224,7 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
     let mut admitted = 0;
     let mut refused = None;
     for _ in 0..30 {
-        let a = call_as_visitor(&edge, &own, &bob_token, None).await;
+        let a = edge.call_as_visitor(&own, &bob_token, None).await;
         match a.status {
             200 => admitted += 1,
             429 => {
@@ -263,13 +251,13 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
             .unwrap_or_default()
             .starts_with("\"visitor\";r=0;")
     );
-    let ada_again = call_as_visitor(
-        &edge,
-        &ada_send,
-        &ada_token,
-        Some(&json!({"content": "Are you there?"})),
-    )
-    .await;
+    let ada_again = edge
+        .call_as_visitor(
+            &ada_send,
+            &ada_token,
+            Some(&json!({"content": "Are you there?"})),
+        )
+        .await;
     assert_eq!(
         ada_again.status, 201,
         "Ada is not starved by Bob: {}",
