@@ -9,6 +9,7 @@ use crate::agents::AgentsPage;
 use crate::api::{Api, ApiResult, use_api};
 use crate::browser;
 use crate::conn::{Conn, StatusLine};
+use crate::keys::{self, Shortcut, ShortcutsDialog};
 use crate::live::Live;
 use crate::panels::PanelsPage;
 use crate::rate::RateInfo;
@@ -201,7 +202,18 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             .map(|a| a.agent_id)
     });
 
+    // `?` lists the keyboard shortcuts, from any section.
+    let help = RwSignal::new(false);
+    keys::listen(move |s| {
+        let ours = s == Shortcut::ShowHelp;
+        if ours {
+            help.set(true);
+        }
+        ours
+    });
+
     view! {
+        {move || help.get().then(|| view! { <ShortcutsDialog on_close=move || help.set(false) /> })}
         <header class="topbar">
             <span class="brand" data-testid="brand">"MoChat"</span>
             <nav aria-label="Sections">

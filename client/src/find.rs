@@ -80,12 +80,13 @@ impl Filter {
 
 /// The search box and the open/closed choice above the list.
 #[component]
-pub fn FindBar(filter: RwSignal<Filter>) -> impl IntoView {
+pub fn FindBar(filter: RwSignal<Filter>, search: NodeRef<leptos::html::Input>) -> impl IntoView {
     view! {
         <div class="find" role="search">
             <input
                 type="search"
                 class="find-text"
+                node_ref=search
                 data-testid="session-search"
                 placeholder="Search sessions"
                 aria-label="Search sessions by title, participant or last message"

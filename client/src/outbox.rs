@@ -124,7 +124,6 @@ impl Outbox {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

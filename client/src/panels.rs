@@ -53,7 +53,7 @@ pub fn PanelsPage() -> impl IntoView {
             <section class="pane">
                 {move || selected.get().map(|id| view! {
                     <div class="session-view" data-testid="panel-view">
-                        <Conversation source=Source::Panel(id) />
+                        <Conversation source=Source::Panel(id) saved_replies=true />
                     </div>
                 })}
             </section>

@@ -12,6 +12,7 @@ use mochat_api::{Session, SessionStatus};
 use crate::api::use_api;
 use crate::browser;
 use crate::find::{Filter, FindBar};
+use crate::keys::{self, Shortcut};
 use crate::live::Live;
 use crate::markup::relative;
 use crate::widgets::{ErrorNote, again_when_transient};
@@ -72,6 +73,30 @@ pub fn SessionList(
             live.load_older();
         }
     });
+    let search = NodeRef::<leptos::html::Input>::new();
+    keys::listen(move |s| {
+        match s {
+            Shortcut::NextSession | Shortcut::PreviousSession => {
+                let ids: Vec<String> =
+                    shown.with(|l| l.iter().map(|s| s.session_id.clone()).collect());
+                let at = selected.with(|sel| ids.iter().position(|id| Some(id) == sel.as_ref()));
+                if let Some(id) = step(&ids, at, s == Shortcut::NextSession) {
+                    keys::focus(&format!("[data-testid=session-item][data-id=\"{id}\"]"));
+                    selected.set(Some(id));
+                }
+            }
+            Shortcut::FocusSearch => {
+                if let Some(input) = search.get_untracked() {
+                    let _ = input.focus();
+                }
+            }
+            Shortcut::FocusComposer => {
+                keys::focus("[data-testid=session-view] [data-testid=composer]")
+            }
+            Shortcut::ShowHelp => return false,
+        }
+        true
+    });
     let on_scroll = move |ev: leptos::ev::Event| {
         let list = event_target::<web_sys::Element>(&ev);
         if list.scroll_top() + list.client_height() + NEAR_END_PX >= list.scroll_height() {
@@ -87,7 +112,7 @@ pub fn SessionList(
                     "New"
                 </button>
             </div>
-            <FindBar filter=filter />
+            <FindBar filter=filter search=search />
             <ErrorNote error=list_error />
             {move || match list_state.get() {
                 ListState::Loading => view! { <p class="muted" data-testid="loading">"Loading sessions…"</p> }.into_any(),
@@ -114,6 +139,18 @@ pub fn SessionList(
             }}
         </aside>
     }
+}
+
+/// The session after (or before) position `at` of `ids`: the first (or
+/// last) when none is selected; none past either end.
+fn step(ids: &[String], at: Option<usize>, next: bool) -> Option<String> {
+    let to = match (at, next) {
+        (None, true) => 0,
+        (None, false) => ids.len().checked_sub(1)?,
+        (Some(i), true) => i + 1,
+        (Some(i), false) => i.checked_sub(1)?,
+    };
+    ids.get(to).cloned()
 }
 
 /// The end of the list: "Searching older sessions…" while a search pages
@@ -212,5 +249,24 @@ fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl Int
                 <span class="when muted small">{when}</span>
             </button>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn next_and_previous_stop_at_the_ends() {
+        let ids: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert_eq!(step(&ids, None, true).as_deref(), Some("a"));
+        assert_eq!(step(&ids, None, false).as_deref(), Some("c"));
+        assert_eq!(step(&ids, Some(0), true).as_deref(), Some("b"));
+        assert_eq!(step(&ids, Some(2), true), None);
+        assert_eq!(step(&ids, Some(0), false), None);
+        assert_eq!(step(&ids, Some(1), false).as_deref(), Some("a"));
+        assert_eq!(step(&[], None, true), None);
+        assert_eq!(step(&[], None, false), None);
     }
 }

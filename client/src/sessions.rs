@@ -116,6 +116,7 @@ fn SessionView(
                     <Conversation
                         source=Source::Session(id.clone())
                         watch_from=cursor
+                        saved_replies=true
                         closed=closed
                         on_session_event=Callback::new(move |_| refresh())
                         on_message=Callback::new(move |m: Message| {

@@ -245,6 +245,22 @@ impl Browser {
         }
     }
 
+    /// Presses `keys` as a person does with a real keyboard (WebDriver
+    /// actions, so the page gets trusted events): each goes down in order,
+    /// then all come up in reverse, so `[Alt, ArrowDown]` is a chord. Special
+    /// keys are [`fantoccini::key::Key`]s as chars.
+    pub async fn press(&self, keys: &[char]) -> CmdResult<()> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".into());
+        for &value in keys {
+            actions = actions.then(KeyAction::Down { value });
+        }
+        for &value in keys.iter().rev() {
+            actions = actions.then(KeyAction::Up { value });
+        }
+        self.client.perform_actions(actions).await
+    }
+
     /// Polls `check` (a JS expression) until it is truthy, for up to [`STEP`].
     pub async fn wait_js(&self, check: &str) -> CmdResult<()> {
         let script = format!("return !!({check});");

@@ -5,6 +5,7 @@
 
 mod composer;
 mod history;
+mod replies;
 mod sending;
 mod updates;
 
@@ -93,6 +94,9 @@ pub fn Conversation(
     /// Longest text the composer takes (a widget visitor's is shorter).
     #[prop(default = CONTENT_MAX_CHARS)]
     max_chars: usize,
+    /// Whether the composer offers saved replies (the operator's do).
+    #[prop(optional)]
+    saved_replies: bool,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let api = use_api();
@@ -175,7 +179,7 @@ pub fn Conversation(
                 <OutboxList outbox=outbox on_retry=move || sending.retry_failed(arrive) />
             </div>
             <ErrorNote error=history.error />
-            <Composer closed=closed on_send=send max_chars=max_chars />
+            <Composer closed=closed on_send=send max_chars=max_chars saved_replies=saved_replies />
         </div>
     }
 }
