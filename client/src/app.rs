@@ -6,6 +6,7 @@ use mochat_api::ErrorCode;
 use mochat_api::edge::EdgeAgent;
 
 use crate::agents::AgentsPage;
+use crate::alerts;
 use crate::api::{Api, ApiResult, use_api};
 use crate::browser;
 use crate::conn::{Conn, StatusLine};
@@ -237,6 +238,7 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
             <BudgetMeter />
             <AgentPicker agents=Signal::derive(agent_list) on_pick=pick />
             <NotifyToggle />
+            <SoundToggle />
             <AccountMenu sign_out=sign_out />
         </header>
         <RateBanner />
@@ -321,7 +323,7 @@ fn NotifyToggle() -> impl IntoView {
             class="ghost notify-toggle"
             data-testid="notify-toggle"
             aria-pressed=move || notify.get().to_string()
-            title="Desktop notifications for new messages while this tab is hidden"
+            title="Desktop notifications for new messages in sessions you have not muted (and in the open one while this tab is hidden)"
             on:click=move |_| {
                 let on = !notify.get_untracked();
                 browser::set_notifications(on);
@@ -329,6 +331,27 @@ fn NotifyToggle() -> impl IntoView {
             }
         >
             {move || if notify.get() { "Notifications on" } else { "Notifications off" }}
+        </button>
+    }
+}
+
+/// The chime for new messages on or off (remembered in the browser).
+#[component]
+fn SoundToggle() -> impl IntoView {
+    let sound = RwSignal::new(alerts::sound_on());
+    view! {
+        <button
+            class="ghost notify-toggle"
+            data-testid="sound-toggle"
+            aria-pressed=move || sound.get().to_string()
+            title="A chime for new messages in sessions you have not muted"
+            on:click=move |_| {
+                let on = !sound.get_untracked();
+                alerts::set_sound(on);
+                sound.set(on);
+            }
+        >
+            {move || if sound.get() { "Sound on" } else { "Sound off" }}
         </button>
     }
 }

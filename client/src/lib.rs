@@ -3,6 +3,7 @@
 //! in [`api`]; views only call it.
 
 mod agents;
+pub mod alerts;
 pub mod api;
 mod app;
 pub mod backoff;

@@ -14,10 +14,11 @@ use leptos::task::spawn_local;
 use mochat_api::edge::{CURSOR_NOW, EdgeWatchRequest, EdgeWatchResponse, WATCH_MAX_SESSIONS};
 use mochat_api::limits::PAGE_MAX;
 use mochat_api::requests::PageQuery;
-use mochat_api::{ApiError, ErrorCode, Event, Session};
+use mochat_api::{ApiError, ErrorCode, Event, Message, Session};
 use send_wrapper::SendWrapper;
 use web_sys::AbortController;
 
+use crate::alerts::{self, Mutes};
 use crate::api::{self, Api, use_api};
 use crate::app::AppState;
 use crate::backoff::Backoff;
@@ -27,6 +28,8 @@ use crate::unread::Unread;
 
 /// Sessions the list shows at first (more arrive as they change).
 const FIRST_PAGE: u32 = 50;
+/// Characters of a message a desktop notification shows.
+pub const NOTIFY_PREVIEW_CHARS: usize = 140;
 
 /// Hears the open session's events.
 type Listener = Rc<dyn Fn(Event)>;
@@ -44,6 +47,8 @@ pub struct Live {
     pub older_error: RwSignal<Option<ApiError>>,
     /// Unread messages per session.
     pub unread: RwSignal<Unread>,
+    /// Sessions that neither notify nor chime.
+    pub muted: RwSignal<Mutes>,
     /// The open session.
     pub open: RwSignal<Option<String>>,
     /// The agent's user id (its own sends are never unread).
@@ -82,6 +87,9 @@ impl Live {
             unread: RwSignal::new(Unread::from_json(
                 browser::load(&key(api, "unread")).as_deref(),
             )),
+            muted: RwSignal::new(Mutes::from_json(
+                browser::load(&key(api, "muted")).as_deref(),
+            )),
             open: RwSignal::new(None),
             agent: StoredValue::new(agent_id),
             cursors: StoredValue::new(cursors),
@@ -94,6 +102,11 @@ impl Live {
         Effect::new(move |_| {
             live.unread
                 .with(|u| browser::store(&unread_key, Some(&u.to_json())));
+        });
+        let muted_key = key(api, "muted");
+        Effect::new(move |_| {
+            live.muted
+                .with(|m| browser::store(&muted_key, Some(&m.to_json())));
         });
         live.load_list();
         let controller = AbortController::new().ok();
@@ -250,6 +263,8 @@ impl Live {
         let listener = self.listener.get_value();
         let mut unread = self.unread.get_untracked();
         let mut counted = false;
+        // The newest message that counted, per session: what to tell of.
+        let mut fresh: BTreeMap<String, Message> = BTreeMap::new();
         for (session_id, batch) in answer.sessions {
             if batch.error.is_some() {
                 // Not the agent's (any more): stop watching it.
@@ -268,8 +283,11 @@ impl Live {
             });
             let is_open = open.as_deref() == Some(session_id.as_str());
             for event in batch.events {
-                if let Some(m) = event.message() {
-                    counted |= unread.note(&session_id, &m, &agent, is_open);
+                if let Some(m) = event.message()
+                    && unread.note(&session_id, &m, &agent, is_open)
+                {
+                    counted = true;
+                    fresh.insert(session_id.clone(), m);
                 }
                 if is_open && let Some((_, hear)) = listener.as_ref() {
                     hear(event);
@@ -287,14 +305,16 @@ impl Live {
                     let newer = shown.as_deref() != Some(m.message_id.as_str())
                         && browser::parse_time(&m.created_at) > *shown_at;
                     let is_open = open.as_deref() == Some(s.session_id.as_str());
-                    if newer {
-                        counted |= unread.note(&s.session_id, m, &agent, is_open);
+                    if newer && unread.note(&s.session_id, m, &agent, is_open) {
+                        counted = true;
+                        fresh.insert(s.session_id.clone(), m.clone());
                     }
                 }
             }
         }
         if counted {
             self.unread.set(unread);
+            self.tell(fresh);
         }
         self.list.set_value(Some(answer.list.cursor));
         if !changed.is_empty() {
@@ -306,6 +326,42 @@ impl Live {
         }
         let cursors = self.cursors.with_value(crate::json::to_text);
         browser::store(&key(self.api, "cursors"), cursors.as_deref());
+    }
+}
+
+impl Live {
+    /// Tells of the messages that just counted (one notification per
+    /// session, one chime in all), leaving out muted sessions.
+    fn tell(self, fresh: BTreeMap<String, Message>) {
+        let fresh: Vec<(String, Message)> = self.muted.with_untracked(|m| {
+            fresh
+                .into_iter()
+                .filter(|(id, _)| !m.is_muted(id))
+                .collect()
+        });
+        let mut chimed = false;
+        for (session_id, m) in fresh {
+            let title = self.sessions.with_untracked(|s| match s {
+                Some(Ok(list)) => list
+                    .iter()
+                    .find(|x| x.session_id == session_id)
+                    .map(|x| x.title.clone())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            });
+            let who = crate::message::author_name(&m);
+            let heading = if title.is_empty() {
+                format!("{who} on MoChat")
+            } else {
+                format!("{who} in {title}")
+            };
+            let preview: String = m.content.chars().take(NOTIFY_PREVIEW_CHARS).collect();
+            browser::notify(&heading, &preview);
+            if !chimed && alerts::sound_on() {
+                alerts::chime();
+                chimed = true;
+            }
+        }
     }
 }
 

@@ -218,6 +218,8 @@ fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl Int
     let id_for_click = id.clone();
     let id_for_count = id.clone();
     let unread = move || live.unread.with(|u| u.count(&id_for_count));
+    let id_for_mute = id.clone();
+    let muted = move || live.muted.with(|m| m.is_muted(&id_for_mute));
     let preview = s
         .last_message
         .as_ref()
@@ -244,6 +246,7 @@ fn SessionItem(session: Session, selected: RwSignal<Option<String>>) -> impl Int
                         <span class="unread" data-testid="unread" aria-label=format!("{} unread", unread())>{unread()}</span>
                     })}
                     {(s.status == SessionStatus::Closed).then(|| view! { <span class="badge closed">"closed"</span> })}
+                    {move || muted().then(|| view! { <span class="badge muted-badge" data-testid="muted" title="No notification or chime">"muted"</span> })}
                 </span>
                 <span class="preview" data-testid="session-preview">{preview}</span>
                 <span class="when muted small">{when}</span>

@@ -152,6 +152,26 @@ fn count_label(n: u64) -> String {
     }
 }
 
+/// Mutes or unmutes a session: no notification, no chime (its unread
+/// count still grows). Remembered in this browser.
+#[component]
+fn MuteButton(session_id: String) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let id = session_id.clone();
+    let muted = Memo::new(move |_| live.muted.with(|m| m.is_muted(&id)));
+    view! {
+        <button
+            class="ghost"
+            data-testid="mute-session"
+            aria-pressed=move || muted.get().to_string()
+            title="No notification or chime for this session"
+            on:click=move |_| live.muted.update(|m| m.toggle(&session_id))
+        >
+            {move || if muted.get() { "Unmute" } else { "Mute" }}
+        </button>
+    }
+}
+
 /// Title, status, participants (with add and remove) and the close button.
 #[component]
 fn SessionHeader(
@@ -181,6 +201,7 @@ fn SessionHeader(
                     {move || count_label(detail.message_count + arrived.get())}
                 </span>
             </div>
+            <MuteButton session_id=s.session_id.clone() />
             {open.then(|| view! {
                 <button class="ghost danger" data-testid="close-session" on:click=move |_| on_close()>"Close session"</button>
             })}

@@ -19,14 +19,12 @@ pub use composer::Composer;
 use crate::api::{Api, ApiResult, use_api};
 use crate::app::AppState;
 use crate::browser;
+use crate::live::NOTIFY_PREVIEW_CHARS;
 use crate::message::MessageList;
 use crate::outbox::{Outbox, Outgoing};
 use crate::widgets::ErrorNote;
 use history::History;
 use sending::{OutboxList, Sending};
-
-/// Characters of a message a desktop notification shows.
-const NOTIFY_PREVIEW_CHARS: usize = 140;
 
 /// What a conversation shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +116,7 @@ pub fn Conversation(
             if !browser::is_visible() {
                 unseen.update(|n| *n += 1);
                 let preview: String = m.content.chars().take(NOTIFY_PREVIEW_CHARS).collect();
-                browser::notify(&format!("{} on MoChat", m.author_info.name), &preview);
+                crate::alerts::alert(&format!("{} on MoChat", m.author_info.name), &preview);
             }
         }
     };
