@@ -2,9 +2,11 @@
 
 mod common;
 
-use common::{Api, memory_config, start};
+use common::{Api, memory_config, route, start};
 use mochat_api::limits::is_claw_token;
-use mochat_api::{Group, Message, Session, SessionDetail, SessionStatus};
+use mochat_api::ratelimit::STATE_HEADER;
+use mochat_api::routes::API_PREFIX;
+use mochat_api::{Group, Message, Route, Session, SessionDetail, SessionStatus};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,7 +32,7 @@ async fn register_creates_agents_with_unique_usernames() {
     let (server, api) = start(memory_config()).await;
     let body = |v: Value| Some(v.to_string().into_bytes());
     let resp = api
-        .raw(Method::POST, "/claw/register", None, body(json!({"name": "Agent Name", "username": "agent_username", "avatar": "https://example.com/a.png"})))
+        .raw(Method::POST, Route::Register, None, body(json!({"name": "Agent Name", "username": "agent_username", "avatar": "https://example.com/a.png"})))
         .await;
     assert_eq!(resp.status, 201, "{:?}", resp.body);
     assert!(is_claw_token(
@@ -47,14 +49,14 @@ async fn register_creates_agents_with_unique_usernames() {
             .is_some_and(|id| id.starts_with("ws_"))
     );
     assert!(
-        resp.header("ratelimit").is_none(),
+        resp.header(STATE_HEADER).is_none(),
         "registration is not an agent's request"
     );
 
     let again = api
         .raw(
             Method::POST,
-            "/claw/register",
+            Route::Register,
             None,
             body(json!({"name": "Other", "username": "agent_username"})),
         )
@@ -66,13 +68,13 @@ async fn register_creates_agents_with_unique_usernames() {
         json!({"name": "", "username": "u"}),
         json!([]),
     ] {
-        api.raw(Method::POST, "/claw/register", None, body(bad))
+        api.raw(Method::POST, Route::Register, None, body(bad))
             .await
             .assert_error(400, "BAD_REQUEST");
     }
     api.raw(
         Method::POST,
-        "/claw/register",
+        Route::Register,
         None,
         Some(b"{not json".to_vec()),
     )
@@ -89,13 +91,16 @@ async fn register_creates_agents_with_unique_usernames() {
 #[tokio::test]
 async fn tokens_are_required_and_checked() {
     let (server, api) = start(memory_config()).await;
-    api.raw(Method::GET, "/claw/sessions", None, None)
+    api.raw(Method::GET, route::sessions(None, None), None, None)
         .await
         .assert_error(401, "UNAUTHORIZED");
-    api.get("/claw/sessions", "claw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    api.get("/claw/workspace/group", "")
+    api.get(
+        route::sessions(None, None),
+        "claw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    )
+    .await
+    .assert_error(401, "UNAUTHORIZED");
+    api.get(Route::WorkspaceGroup, "")
         .await
         .assert_error(401, "UNAUTHORIZED");
     server.shutdown().await;
@@ -107,7 +112,7 @@ async fn bind_finds_or_creates_the_person_and_greets_once() {
     let agent = api.register("Binder").await;
     let first = api
         .post(
-            "/claw/agents/bind",
+            Route::BindAgent,
             &agent.token,
             json!({"email": "Ada@Example.com"}),
         )
@@ -124,7 +129,7 @@ async fn bind_finds_or_creates_the_person_and_greets_once() {
         .to_owned();
     let second = api
         .post(
-            "/claw/agents/bind",
+            Route::BindAgent,
             &agent.token,
             json!({"email": "ada@example.COM"}),
         )
@@ -133,7 +138,7 @@ async fn bind_finds_or_creates_the_person_and_greets_once() {
     assert_eq!(second.body["ownerUserId"], json!(owner));
 
     let session: Session = serde_json::from_value(
-        api.get(&format!("/claw/sessions/{session_id}"), &agent.token)
+        api.get(route::session(&session_id), &agent.token)
             .await
             .body,
     )
@@ -142,19 +147,17 @@ async fn bind_finds_or_creates_the_person_and_greets_once() {
     let messages = api.all_messages(&agent, &session_id, 50).await;
     assert_eq!(messages.len(), 1, "one greeting: {messages:?}");
     assert_eq!(messages[0]["author"], json!(agent.id));
-    let detail = api
-        .get(&format!("/claw/sessions/{session_id}/detail"), &agent.token)
-        .await;
+    let detail = api.get(route::detail(&session_id), &agent.token).await;
     let person = &detail.body["participantInfo"][1];
     assert_eq!(person["type"], json!("user"));
     assert_eq!(person["email"], json!("ada@example.com"));
 
     for bad in ["ada", "ada@example", "@example.com", "a b@example.com", ""] {
-        api.post("/claw/agents/bind", &agent.token, json!({"email": bad}))
+        api.post(Route::BindAgent, &agent.token, json!({"email": bad}))
             .await
             .assert_error(400, "BAD_REQUEST");
     }
-    api.post("/claw/agents/bind", &agent.token, json!({}))
+    api.post(Route::BindAgent, &agent.token, json!({}))
         .await
         .assert_error(400, "BAD_REQUEST");
     server.shutdown().await;
@@ -171,7 +174,7 @@ async fn sessions_create_get_detail_and_permissions() {
 
     let created = api
         .post(
-            "/claw/sessions",
+            Route::CreateSession,
             &a.token,
             json!({"participants": [b.id, b.id], "title": "Plan"}),
         )
@@ -188,12 +191,12 @@ async fn sessions_create_get_detail_and_permissions() {
 
     // Title defaults to "", the creator is always in, titles are limited.
     let untitled = api
-        .post("/claw/sessions", &a.token, json!({"participants": []}))
+        .post(Route::CreateSession, &a.token, json!({"participants": []}))
         .await;
     assert_eq!(untitled.body["title"], json!(""));
     assert_eq!(untitled.body["participants"], json!([a.id]));
     api.post(
-        "/claw/sessions",
+        Route::CreateSession,
         &a.token,
         json!({"participants": [], "title": "t".repeat(201)}),
     )
@@ -201,7 +204,7 @@ async fn sessions_create_get_detail_and_permissions() {
     .assert_error(400, "BAD_REQUEST");
     assert_eq!(
         api.post(
-            "/claw/sessions",
+            Route::CreateSession,
             &a.token,
             json!({"participants": [], "title": "é".repeat(200)})
         )
@@ -210,17 +213,17 @@ async fn sessions_create_get_detail_and_permissions() {
         201
     );
     api.post(
-        "/claw/sessions",
+        Route::CreateSession,
         &a.token,
         json!({"participants": ["agent_nobody"]}),
     )
     .await
     .assert_error(404, "NOT_FOUND");
-    api.post("/claw/sessions", &a.token, json!({"participants": "b"}))
+    api.post(Route::CreateSession, &a.token, json!({"participants": "b"}))
         .await
         .assert_error(400, "BAD_REQUEST");
     api.post(
-        "/claw/sessions",
+        Route::CreateSession,
         &a.token,
         json!({"title": "no participants"}),
     )
@@ -228,16 +231,16 @@ async fn sessions_create_get_detail_and_permissions() {
     .assert_error(400, "BAD_REQUEST");
 
     let sid = &session.session_id;
-    let got = api.get(&format!("/claw/sessions/{sid}"), &b.token).await;
+    let got = api.get(route::session(sid), &b.token).await;
     assert_eq!(got.status, 200);
     assert_eq!(
         serde_json::from_value::<Session>(got.body).expect("a session"),
         session
     );
-    api.get(&format!("/claw/sessions/{sid}"), &outsider.token)
+    api.get(route::session(sid), &outsider.token)
         .await
         .assert_error(403, "FORBIDDEN");
-    let missing = api.get("/claw/sessions/session_missing", &a.token).await;
+    let missing = api.get(route::session("session_missing"), &a.token).await;
     missing.assert_error(404, "NOT_FOUND");
     assert!(
         missing.body["error"]["message"]
@@ -248,9 +251,7 @@ async fn sessions_create_get_detail_and_permissions() {
 
     api.send(&a, sid, "one").await;
     api.send(&b, sid, "two").await;
-    let detail = api
-        .get(&format!("/claw/sessions/{sid}/detail"), &a.token)
-        .await;
+    let detail = api.get(route::detail(sid), &a.token).await;
     assert_eq!(detail.status, 200);
     let detail: SessionDetail = serde_json::from_value(detail.body).expect("a detail");
     assert_eq!(detail.message_count, 2);
@@ -267,10 +268,10 @@ async fn sessions_create_get_detail_and_permissions() {
         detail.session.last_message.map(|m| m.content),
         Some("two".into())
     );
-    api.get(&format!("/claw/sessions/{sid}/detail"), &outsider.token)
+    api.get(route::detail(sid), &outsider.token)
         .await
         .assert_error(403, "FORBIDDEN");
-    api.get("/claw/sessions/session_missing/detail", &a.token)
+    api.get(route::detail("session_missing"), &a.token)
         .await
         .assert_error(404, "NOT_FOUND");
     server.shutdown().await;
@@ -285,84 +286,56 @@ async fn close_is_idempotent_and_closed_sessions_refuse_changes() {
         api.register("C").await,
     );
     let sid = api.session(&a, &[&b], "to close").await;
-    let before = api
-        .get(&format!("/claw/sessions/{sid}"), &a.token)
-        .await
-        .body;
-    let closed = api
-        .post(&format!("/claw/sessions/{sid}/close"), &b.token, json!({}))
-        .await;
+    let before = api.get(route::session(&sid), &a.token).await.body;
+    let closed = api.post(route::close(&sid), &b.token, json!({})).await;
     assert_eq!(closed.status, 200);
     assert_eq!(closed.body["status"], json!("closed"));
     assert_moved_on(&before["updatedAt"], &closed.body["updatedAt"]);
-    let cursor = api
-        .get(&format!("/claw/sessions/{sid}/detail"), &a.token)
-        .await
-        .body["cursor"]
-        .clone();
+    let cursor = api.get(route::detail(&sid), &a.token).await.body["cursor"].clone();
     assert_eq!(cursor, json!(1), "the first close is one event");
     let again = api
-        .raw(
-            Method::POST,
-            &format!("/claw/sessions/{sid}/close"),
-            Some(&a.token),
-            None,
-        )
+        .raw(Method::POST, route::close(&sid), Some(&a.token), None)
         .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["status"], json!("closed"));
     assert_eq!(
-        api.get(&format!("/claw/sessions/{sid}/detail"), &a.token)
-            .await
-            .body["cursor"],
+        api.get(route::detail(&sid), &a.token).await.body["cursor"],
         json!(1)
     );
 
+    api.post(route::send(&sid), &a.token, json!({"content": "late"}))
+        .await
+        .assert_error(409, "CONFLICT");
     api.post(
-        &format!("/claw/sessions/{sid}/message"),
-        &a.token,
-        json!({"content": "late"}),
-    )
-    .await
-    .assert_error(409, "CONFLICT");
-    api.post(
-        &format!("/claw/sessions/{sid}/participants"),
+        route::add_participants(&sid),
         &a.token,
         json!({"participants": [c.id]}),
     )
     .await
     .assert_error(409, "CONFLICT");
     api.delete(
-        &format!("/claw/sessions/{sid}/participants"),
+        route::remove_participants(&sid),
         &a.token,
         json!({"participants": [b.id]}),
     )
     .await
     .assert_error(409, "CONFLICT");
     // Precedence: malformed before state, forbidden before conflict.
-    api.post(
-        &format!("/claw/sessions/{sid}/message"),
-        &a.token,
-        json!({"content": " "}),
-    )
-    .await
-    .assert_error(400, "BAD_REQUEST");
-    api.post(
-        &format!("/claw/sessions/{sid}/message"),
-        &c.token,
-        json!({"content": "x"}),
-    )
-    .await
-    .assert_error(403, "FORBIDDEN");
-    api.post(&format!("/claw/sessions/{sid}/close"), &c.token, json!({}))
+    api.post(route::send(&sid), &a.token, json!({"content": " "}))
+        .await
+        .assert_error(400, "BAD_REQUEST");
+    api.post(route::send(&sid), &c.token, json!({"content": "x"}))
         .await
         .assert_error(403, "FORBIDDEN");
-    api.post("/claw/sessions/session_missing/close", &a.token, json!({}))
+    api.post(route::close(&sid), &c.token, json!({}))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    api.post(route::close("session_missing"), &a.token, json!({}))
         .await
         .assert_error(404, "NOT_FOUND");
     // A closed session can still be read.
     assert_eq!(
-        api.get(&format!("/claw/sessions/{sid}/messages"), &a.token)
+        api.get(route::messages(&sid, None, None), &a.token)
             .await
             .status,
         200
@@ -375,7 +348,7 @@ async fn messages_are_trimmed_counted_and_validated() {
     let (server, api) = start(memory_config()).await;
     let (a, outsider) = (api.register("A").await, api.register("Out").await);
     let sid = api.session(&a, &[], "msgs").await;
-    let path = format!("/claw/sessions/{sid}/message");
+    let path = route::send(&sid);
 
     let sent = api
         .post(
@@ -454,7 +427,7 @@ async fn messages_are_trimmed_counted_and_validated() {
         .await
         .assert_error(403, "FORBIDDEN");
     api.post(
-        "/claw/sessions/session_missing/message",
+        route::send("session_missing"),
         &a.token,
         json!({"content": "x"}),
     )
@@ -462,17 +435,14 @@ async fn messages_are_trimmed_counted_and_validated() {
     .assert_error(404, "NOT_FOUND");
     // Malformed input wins over an unknown session.
     api.post(
-        "/claw/sessions/session_missing/message",
+        route::send("session_missing"),
         &a.token,
         json!({"content": ""}),
     )
     .await
     .assert_error(400, "BAD_REQUEST");
 
-    let session = api
-        .get(&format!("/claw/sessions/{sid}"), &a.token)
-        .await
-        .body;
+    let session = api.get(route::session(&sid), &a.token).await.body;
     assert_eq!(
         session["lastMessage"]["messageId"],
         json!(api.all_messages(&a, &sid, 100).await.last().expect("one")["messageId"])
@@ -495,7 +465,7 @@ async fn message_lists_check_queries_and_access() {
     }
     let other_msg = api.send(&a, &other, "elsewhere").await;
     let page = api
-        .get(&format!("/claw/sessions/{sid}/messages?limit=2"), &b.token)
+        .get(route::messages(&sid, Some(2), None), &b.token)
         .await;
     assert_eq!(page.status, 200);
     let contents: Vec<&str> = page.body["messages"]
@@ -506,14 +476,12 @@ async fn message_lists_check_queries_and_access() {
         .collect();
     assert_eq!(contents, ["m3", "m4"], "the newest, oldest first");
     assert_eq!(page.body["hasMore"], json!(true));
-    let all = api
-        .get(&format!("/claw/sessions/{sid}/messages"), &a.token)
-        .await;
+    let all = api.get(route::messages(&sid, None, None), &a.token).await;
     assert_eq!(all.body["messages"].as_array().map(Vec::len), Some(5));
     assert_eq!(all.body["hasMore"], json!(false));
     assert!(all.body["cursor"].is_null());
 
-    let base = format!("/claw/sessions/{sid}/messages");
+    let base = route::messages(&sid, None, None).path();
     for bad in [
         "?limit=0",
         "?limit=101",
@@ -529,7 +497,7 @@ async fn message_lists_check_queries_and_access() {
             .assert_error(400, "BAD_REQUEST");
     }
     let foreign = other_msg["messageId"].as_str().expect("id");
-    api.get(&format!("{base}?before={foreign}"), &a.token)
+    api.get(route::messages(&sid, None, Some(foreign)), &a.token)
         .await
         .assert_error(400, "BAD_REQUEST");
     assert_eq!(
@@ -541,10 +509,10 @@ async fn message_lists_check_queries_and_access() {
     api.get(&base, &outsider.token)
         .await
         .assert_error(403, "FORBIDDEN");
-    api.get("/claw/sessions/session_missing/messages", &a.token)
+    api.get(route::messages("session_missing", None, None), &a.token)
         .await
         .assert_error(404, "NOT_FOUND");
-    api.get("/claw/sessions/session_missing/messages?limit=0", &a.token)
+    api.get(route::messages("session_missing", Some(0), None), &a.token)
         .await
         .assert_error(400, "BAD_REQUEST");
     server.shutdown().await;
@@ -560,25 +528,24 @@ async fn participants_change_with_events_only_when_real() {
         api.register("Out").await,
     );
     let sid = api.session(&a, &[&b], "people").await;
-    let path = format!("/claw/sessions/{sid}/participants");
+    let (add, remove) = (
+        route::add_participants(&sid),
+        route::remove_participants(&sid),
+    );
     let detail = |api: Api, token: String| {
         let sid = sid.clone();
-        async move {
-            api.get(&format!("/claw/sessions/{sid}/detail"), &token)
-                .await
-                .body
-        }
+        async move { api.get(route::detail(&sid), &token).await.body }
     };
     let before = detail(api.clone(), a.token.clone()).await;
 
     let added = api
-        .post(&path, &a.token, json!({"participants": [c.id, b.id]}))
+        .post(&add, &a.token, json!({"participants": [c.id, b.id]}))
         .await;
     assert_eq!(added.status, 200, "{:?}", added.body);
     assert_eq!(added.body["participants"], json!([a.id, b.id, c.id]));
     assert_moved_on(&before["updatedAt"], &added.body["updatedAt"]);
     let watch = api
-        .get(&format!("/claw/sessions/{sid}/watch?timeout=0"), &a.token)
+        .get(route::watch(&sid, None, Some(0)), &a.token)
         .await
         .body;
     assert_eq!(watch["events"][0]["type"], json!("session.participants"));
@@ -589,13 +556,13 @@ async fn participants_change_with_events_only_when_real() {
 
     // No-ops: adding a member, removing a non-member.
     assert_eq!(
-        api.post(&path, &a.token, json!({"participants": [b.id]}))
+        api.post(&add, &a.token, json!({"participants": [b.id]}))
             .await
             .status,
         200
     );
     assert_eq!(
-        api.delete(&path, &a.token, json!({"participants": [outsider.id]}))
+        api.delete(&remove, &a.token, json!({"participants": [outsider.id]}))
             .await
             .status,
         200
@@ -606,15 +573,12 @@ async fn participants_change_with_events_only_when_real() {
     );
 
     let removed = api
-        .delete(&path, &c.token, json!({"participants": [b.id]}))
+        .delete(&remove, &c.token, json!({"participants": [b.id]}))
         .await;
     assert_eq!(removed.status, 200);
     assert_eq!(removed.body["participants"], json!([a.id, c.id]));
     let events = api
-        .get(
-            &format!("/claw/sessions/{sid}/watch?cursor=1&timeout=0"),
-            &a.token,
-        )
+        .get(route::watch(&sid, Some(1), Some(0)), &a.token)
         .await
         .body;
     assert_eq!(
@@ -622,28 +586,28 @@ async fn participants_change_with_events_only_when_real() {
         json!({"added": [], "removed": [b.id]})
     );
     assert_eq!(events["cursor"], json!(2));
-    api.get(&format!("/claw/sessions/{sid}"), &b.token)
+    api.get(route::session(&sid), &b.token)
         .await
         .assert_error(403, "FORBIDDEN");
 
-    api.post(&path, &a.token, json!({"participants": ["user_nobody"]}))
+    api.post(&add, &a.token, json!({"participants": ["user_nobody"]}))
         .await
         .assert_error(404, "NOT_FOUND");
     api.post(
-        &path,
+        &add,
         &outsider.token,
         json!({"participants": [outsider.id]}),
     )
     .await
     .assert_error(403, "FORBIDDEN");
-    api.post(&path, &a.token, json!({"participants": "x"}))
+    api.post(&add, &a.token, json!({"participants": "x"}))
         .await
         .assert_error(400, "BAD_REQUEST");
-    api.delete(&path, &a.token, json!({}))
+    api.delete(&remove, &a.token, json!({}))
         .await
         .assert_error(400, "BAD_REQUEST");
     api.post(
-        "/claw/sessions/session_missing/participants",
+        route::add_participants("session_missing"),
         &a.token,
         json!({"participants": []}),
     )
@@ -656,7 +620,7 @@ async fn participants_change_with_events_only_when_real() {
 async fn workspace_group_panels_and_invites() {
     let (server, api) = start(memory_config()).await;
     let (a, b) = (api.register("A").await, api.register("B").await);
-    let resp = api.get("/claw/workspace/group", &a.token).await;
+    let resp = api.get(Route::WorkspaceGroup, &a.token).await;
     assert_eq!(resp.status, 200, "{:?}", resp.body);
     let group: Group = serde_json::from_value(resp.body).expect("a group");
     assert_eq!(group.workspace_id, a.workspace_id);
@@ -666,7 +630,7 @@ async fn workspace_group_panels_and_invites() {
     let code = group.invite_code.clone().expect("an invite code");
 
     let joined = api
-        .post("/claw/groups/join", &a.token, json!({"inviteCode": code}))
+        .post(Route::JoinGroup, &a.token, json!({"inviteCode": code}))
         .await;
     assert_eq!(joined.status, 200);
     assert_eq!(
@@ -674,20 +638,20 @@ async fn workspace_group_panels_and_invites() {
         json!({"success": true, "groupId": group.group_id})
     );
     api.post(
-        "/claw/groups/join",
+        Route::JoinGroup,
         &a.token,
         json!({"inviteCode": "NOPE000000"}),
     )
     .await
     .assert_error(404, "NOT_FOUND");
-    api.post("/claw/groups/join", &a.token, json!({"code": "x"}))
+    api.post(Route::JoinGroup, &a.token, json!({"code": "x"}))
         .await
         .assert_error(400, "BAD_REQUEST");
 
     let panel = &group.panels[0].panel_id;
     let sent = api
         .post(
-            &format!("/claw/panels/{panel}/message"),
+            route::panel_send(panel),
             &b.token,
             json!({"content": " hi all ", "meta": {"x": 1}}),
         )
@@ -698,14 +662,14 @@ async fn workspace_group_panels_and_invites() {
     assert_eq!(sent.body["content"], json!("hi all"));
     for i in 0..3 {
         api.post(
-            &format!("/claw/panels/{panel}/message"),
+            route::panel_send(panel),
             &a.token,
             json!({"content": format!("p{i}")}),
         )
         .await;
     }
     let page = api
-        .get(&format!("/claw/panels/{panel}/messages?limit=2"), &a.token)
+        .get(route::panel_messages(panel, Some(2), None), &a.token)
         .await;
     assert_eq!(page.status, 200);
     assert_eq!(page.body["messages"].as_array().map(Vec::len), Some(2));
@@ -713,7 +677,7 @@ async fn workspace_group_panels_and_invites() {
     let cursor = page.body["cursor"].as_str().expect("cursor").to_owned();
     let older = api
         .get(
-            &format!("/claw/panels/{panel}/messages?limit=2&before={cursor}"),
+            route::panel_messages(panel, Some(2), Some(&cursor)),
             &a.token,
         )
         .await;
@@ -721,24 +685,20 @@ async fn workspace_group_panels_and_invites() {
     assert_eq!(older.body["hasMore"], json!(false));
 
     api.post(
-        "/claw/panels/panel_missing/message",
+        route::panel_send("panel_missing"),
         &a.token,
         json!({"content": "x"}),
     )
     .await
     .assert_error(404, "NOT_FOUND");
-    api.get("/claw/panels/panel_missing/messages", &a.token)
+    api.get(route::panel_messages("panel_missing", None, None), &a.token)
         .await
         .assert_error(404, "NOT_FOUND");
-    api.post(
-        &format!("/claw/panels/{panel}/message"),
-        &a.token,
-        json!({"content": ""}),
-    )
-    .await
-    .assert_error(400, "BAD_REQUEST");
+    api.post(route::panel_send(panel), &a.token, json!({"content": ""}))
+        .await
+        .assert_error(400, "BAD_REQUEST");
     api.get(
-        &format!("/claw/panels/{panel}/messages?before=msg_nope"),
+        route::panel_messages(panel, None, Some("msg_nope")),
         &a.token,
     )
     .await
@@ -753,17 +713,17 @@ async fn routes_methods_sizes_and_precedence() {
     let big = vec![b'x'; 65 * 1024];
 
     for path in [
-        "/foo",
-        "/x",
-        "/claw/nothing",
-        "/claw/sessions/",
-        "/claw/sessions/a%2Fb",
+        "/foo".to_owned(),
+        "/x".to_owned(),
+        Route::Register.path().replace("register", "nothing"),
+        format!("{}/", Route::CreateSession.path()),
+        route::session("a%2Fb").path(),
     ] {
         api.raw(Method::GET, path, Some(&a.token), None)
             .await
             .assert_error(404, "NOT_FOUND");
     }
-    let outside = Api::new(api.base.trim_end_matches("/api").to_owned());
+    let outside = Api::new(api.base.trim_end_matches(API_PREFIX).to_owned());
     outside
         .raw(Method::GET, "/foo", None, None)
         .await
@@ -775,29 +735,51 @@ async fn routes_methods_sizes_and_precedence() {
     );
 
     let wrong = api
-        .raw(Method::PUT, "/claw/sessions", Some(&a.token), None)
+        .raw(
+            Method::PUT,
+            Route::CreateSession.path(),
+            Some(&a.token),
+            None,
+        )
         .await;
     wrong.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(wrong.header("allow"), Some("POST, GET"));
     let wrong = api
-        .raw(Method::GET, "/claw/sessions/s1/participants", None, None)
+        .raw(
+            Method::GET,
+            route::add_participants("s1").path(),
+            None,
+            None,
+        )
         .await;
     wrong.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(wrong.header("allow"), Some("POST, DELETE"));
-    let wrong = api.raw(Method::GET, "/claw/register", None, None).await;
+    let wrong = api
+        .raw(Method::GET, Route::Register.path(), None, None)
+        .await;
     assert_eq!(wrong.header("allow"), Some("POST"));
 
     // 404 → 405 → 413 → 401, whatever else is wrong.
-    api.raw(Method::POST, "/claw/nothing", None, Some(big.clone()))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    api.raw(Method::PUT, "/claw/sessions", None, Some(big.clone()))
-        .await
-        .assert_error(405, "METHOD_NOT_ALLOWED");
-    api.raw(Method::POST, "/claw/sessions", None, Some(big.clone()))
+    api.raw(
+        Method::POST,
+        Route::Register.path().replace("register", "nothing"),
+        None,
+        Some(big.clone()),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+    api.raw(
+        Method::PUT,
+        Route::CreateSession.path(),
+        None,
+        Some(big.clone()),
+    )
+    .await
+    .assert_error(405, "METHOD_NOT_ALLOWED");
+    api.raw(Method::POST, Route::CreateSession, None, Some(big.clone()))
         .await
         .assert_error(413, "PAYLOAD_TOO_LARGE");
-    api.raw(Method::POST, "/claw/register", None, Some(big.clone()))
+    api.raw(Method::POST, Route::Register, None, Some(big.clone()))
         .await
         .assert_error(413, "PAYLOAD_TOO_LARGE");
     let sid = api.session(&a, &[], "big").await;
@@ -806,15 +788,20 @@ async fn routes_methods_sizes_and_precedence() {
         .into_bytes();
     api.raw(
         Method::POST,
-        &format!("/claw/sessions/{sid}/message"),
+        route::send(&sid),
         Some(&a.token),
         Some(big_message),
     )
     .await
     .assert_error(413, "PAYLOAD_TOO_LARGE");
-    api.raw(Method::POST, "/claw/sessions", None, Some(b"{bad".to_vec()))
-        .await
-        .assert_error(401, "UNAUTHORIZED");
+    api.raw(
+        Method::POST,
+        Route::CreateSession,
+        None,
+        Some(b"{bad".to_vec()),
+    )
+    .await
+    .assert_error(401, "UNAUTHORIZED");
     // Exactly 64 KiB is allowed (and then judged on its content).
     let mut exact = json!({"content": "x", "pad": ""}).to_string().into_bytes();
     let pad = 64 * 1024 - exact.len();
@@ -823,14 +810,9 @@ async fn routes_methods_sizes_and_precedence() {
         .into_bytes();
     assert_eq!(exact.len(), 64 * 1024);
     assert_eq!(
-        api.raw(
-            Method::POST,
-            &format!("/claw/sessions/{sid}/message"),
-            Some(&a.token),
-            Some(exact)
-        )
-        .await
-        .status,
+        api.raw(Method::POST, route::send(&sid), Some(&a.token), Some(exact))
+            .await
+            .status,
         201
     );
     server.shutdown().await;
@@ -859,11 +841,9 @@ async fn session_list_pages_newest_activity_first() {
     let mut before: Option<String> = None;
     let mut pages = 0;
     loop {
-        let path = match &before {
-            Some(b) => format!("/claw/sessions?limit=5&before={b}"),
-            None => "/claw/sessions?limit=5".to_owned(),
-        };
-        let page = api.get(&path, &a.token).await;
+        let page = api
+            .get(route::sessions(Some(5), before.as_deref()), &a.token)
+            .await;
         assert_eq!(page.status, 200, "{:?}", page.body);
         pages += 1;
         for s in page.body["sessions"].as_array().expect("sessions") {
@@ -888,7 +868,7 @@ async fn session_list_pages_newest_activity_first() {
     assert_eq!(pages, 3);
     assert_eq!(seen, expected);
     assert!(!seen.contains(&theirs));
-    let default = api.get("/claw/sessions", &a.token).await;
+    let default = api.get(route::sessions(None, None), &a.token).await;
     assert_eq!(default.body["sessions"].as_array().map(Vec::len), Some(12));
     assert!(default.body["cursor"].is_null());
     for bad in [
@@ -899,9 +879,12 @@ async fn session_list_pages_newest_activity_first() {
         "?before=msg_1",
         "?limit=2&limit=3",
     ] {
-        api.get(&format!("/claw/sessions{bad}"), &a.token)
-            .await
-            .assert_error(400, "BAD_REQUEST");
+        api.get(
+            format!("{}{bad}", route::sessions(None, None).path()),
+            &a.token,
+        )
+        .await
+        .assert_error(400, "BAD_REQUEST");
     }
     server.shutdown().await;
 }

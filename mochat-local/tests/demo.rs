@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{file_config, memory_config, remove_db, start, temp_path};
+use common::{file_config, memory_config, remove_db, route, start, temp_path};
+use mochat_api::Route;
 use mochat_local::Config;
 use serde_json::json;
 
@@ -29,10 +30,10 @@ async fn seeding_twice_is_idempotent_and_writes_the_token() {
             first.operator_id
         )
     );
-    let sessions = api.get("/claw/sessions?limit=100", &token).await.body["sessions"]
+    let sessions = api.get(route::sessions(Some(100), None), &token).await.body["sessions"]
         .as_array()
         .map(Vec::len);
-    let group = api.get("/claw/workspace/group", &token).await.body;
+    let group = api.get(Route::WorkspaceGroup, &token).await.body;
     assert_eq!(group["name"], json!("MoChat Demo"));
     let panels: Vec<_> = group["panels"]
         .as_array()
@@ -46,12 +47,12 @@ async fn seeding_twice_is_idempotent_and_writes_the_token() {
     let (server, api) = start(config).await;
     assert_eq!(server.demo(), Some(&first));
     assert_eq!(
-        api.get("/claw/sessions?limit=100", &token).await.body["sessions"]
+        api.get(route::sessions(Some(100), None), &token).await.body["sessions"]
             .as_array()
             .map(Vec::len),
         sessions
     );
-    let after = api.get("/claw/workspace/group", &token).await.body;
+    let after = api.get(Route::WorkspaceGroup, &token).await.body;
     assert_eq!(after["members"], group["members"]);
     // The long session pages back through its 500 messages.
     let operator = common::Agent {
@@ -81,14 +82,11 @@ async fn the_helper_answers_and_the_partner_group_can_be_joined() {
     let demo = server.demo().expect("seeded").clone();
     let operator = demo.operator_token.clone();
     let sid = &demo.helper_session_id;
-    let cursor = api
-        .get(&format!("/claw/sessions/{sid}/detail"), &operator)
-        .await
-        .body["cursor"]
+    let cursor = api.get(route::detail(sid), &operator).await.body["cursor"]
         .as_u64()
         .expect("cursor");
     api.post(
-        &format!("/claw/sessions/{sid}/message"),
+        route::send(sid),
         &operator,
         json!({"content": "What's the status of the launch?"}),
     )
@@ -97,10 +95,7 @@ async fn the_helper_answers_and_the_partner_group_can_be_joined() {
     let mut cursor = cursor + 1;
     let reply = loop {
         let watch = api
-            .get(
-                &format!("/claw/sessions/{sid}/watch?cursor={cursor}&timeout=10000"),
-                &operator,
-            )
+            .get(route::watch(sid, Some(cursor), Some(10000)), &operator)
             .await;
         let events = watch.body["events"].as_array().expect("events");
         assert!(!events.is_empty(), "the helper answers within the timeout");
@@ -119,21 +114,18 @@ async fn the_helper_answers_and_the_partner_group_can_be_joined() {
     assert_eq!(reply["meta"], json!({"bot": "helper"}));
     // Exactly one reply: the helper does not answer itself.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let detail = api
-        .get(&format!("/claw/sessions/{sid}/detail"), &operator)
-        .await
-        .body;
+    let detail = api.get(route::detail(sid), &operator).await.body;
     assert_eq!(detail["lastMessage"]["messageId"], reply["messageId"]);
 
     // Another agent joins Partner Lab with its invite code and posts in its panel.
     let newcomer = api.register("Newcomer").await;
-    let lobby = format!("/claw/panels/{}/message", demo.partner_panel_id);
+    let lobby = route::panel_send(&demo.partner_panel_id);
     api.post(&lobby, &newcomer.token, json!({"content": "hi"}))
         .await
         .assert_error(403, "FORBIDDEN");
     let join = api
         .post(
-            "/claw/groups/join",
+            Route::JoinGroup,
             &newcomer.token,
             json!({"inviteCode": demo.partner_invite_code}),
         )
@@ -144,7 +136,7 @@ async fn the_helper_answers_and_the_partner_group_can_be_joined() {
     );
     let again = api
         .post(
-            "/claw/groups/join",
+            Route::JoinGroup,
             &newcomer.token,
             json!({"inviteCode": demo.partner_invite_code.to_lowercase()}),
         )
@@ -158,7 +150,7 @@ async fn the_helper_answers_and_the_partner_group_can_be_joined() {
     );
     let read = api
         .get(
-            &format!("/claw/panels/{}/messages", demo.partner_panel_id),
+            route::panel_messages(&demo.partner_panel_id, None, None),
             &newcomer.token,
         )
         .await;

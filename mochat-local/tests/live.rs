@@ -3,12 +3,14 @@
 
 mod common;
 
-use common::{Agent, Api, memory_config, start};
+use common::{Agent, Api, memory_config, route, start};
+use mochat_api::Route;
 use mochat_api::limits::is_claw_token;
 use mochat_api::live::{
-    LiveGroup, LiveMessage, LiveSession, LiveSessionDetail, LiveStatus, MessagesData,
+    LiveCall, LiveGroup, LiveMessage, LiveSession, LiveSessionDetail, LiveStatus, MessagesData,
     PanelMessagesData,
 };
+use mochat_api::ratelimit::STATE_HEADER;
 use mochat_local::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -35,7 +37,7 @@ async fn live_session(api: &Api, owner: &Agent, others: &[&Agent], title: &str) 
         .collect();
     let resp = api
         .live(
-            "sessions/create",
+            LiveCall::SessionsCreate,
             &owner.token,
             json!({"participants": participants, "metadata": {"title": title}}),
         )
@@ -51,7 +53,7 @@ async fn self_register_needs_no_token_and_derives_usernames() {
         async move {
             api.raw(
                 Method::POST,
-                "/claw/agents/selfRegister",
+                LiveCall::AgentsSelfRegister,
                 None,
                 body.map(|b| b.to_string().into_bytes()),
             )
@@ -76,13 +78,13 @@ async fn self_register_needs_no_token_and_derives_usernames() {
             .is_some_and(|g| g.starts_with("group_"))
     );
     assert!(
-        first.header("ratelimit").is_none(),
+        first.header(STATE_HEADER).is_none(),
         "not an agent's request"
     );
     let token = data["token"].as_str().expect("token").to_owned();
 
     // The derived username is the name's; a second "Scout" gets a suffix.
-    let members = api.get("/claw/workspace/group", &token).await.body["members"].clone();
+    let members = api.get(Route::WorkspaceGroup, &token).await.body["members"].clone();
     let usernames: Vec<&str> = members
         .as_array()
         .expect("members")
@@ -107,7 +109,7 @@ async fn self_register_needs_no_token_and_derives_usernames() {
         .assert_live_error(409, "CONFLICT");
     api.raw(
         Method::POST,
-        "/claw/register",
+        Route::Register,
         None,
         Some(
             json!({"name": "x", "username": "ops_live"})
@@ -138,7 +140,7 @@ async fn bind_greets_with_greeting_msg_once() {
     let agent = api.live_register("Binder").await;
     let bound = api
         .live(
-            "agents/bind",
+            LiveCall::AgentsBind,
             &agent.token,
             json!({"email": "Ada@Example.com", "greeting_msg": "Hello Ada!"}),
         )
@@ -151,7 +153,7 @@ async fn bind_greets_with_greeting_msg_once() {
 
     let again = api
         .live(
-            "agents/bind",
+            LiveCall::AgentsBind,
             &agent.token,
             json!({"email": "ada@example.com", "greeting_msg": "Hello again"}),
         )
@@ -159,7 +161,7 @@ async fn bind_greets_with_greeting_msg_once() {
     assert_eq!(again.data()["sessionId"], json!(session_id));
     let page = api
         .live(
-            "sessions/messages",
+            LiveCall::SessionsMessages,
             &agent.token,
             json!({"sessionId": session_id}),
         )
@@ -172,7 +174,7 @@ async fn bind_greets_with_greeting_msg_once() {
     assert_eq!(messages[0]["content"], json!("Hello Ada!"));
     let detail = api
         .live(
-            "sessions/detail",
+            LiveCall::SessionsDetail,
             &agent.token,
             json!({"sessionId": session_id}),
         )
@@ -186,7 +188,7 @@ async fn bind_greets_with_greeting_msg_once() {
     // Without greeting_msg the body is the reference's bind, answered in its shape.
     let rest = api
         .post(
-            "/claw/agents/bind",
+            Route::BindAgent,
             &agent.token,
             json!({"email": "ada@example.com"}),
         )
@@ -202,7 +204,7 @@ async fn bind_greets_with_greeting_msg_once() {
         json!({"greeting_msg": "hi"}),
         json!({"email": 5, "greeting_msg": "hi"}),
     ] {
-        api.live("agents/bind", &agent.token, bad)
+        api.live(LiveCall::AgentsBind, &agent.token, bad)
             .await
             .assert_live_error(400, "BAD_REQUEST");
     }
@@ -218,14 +220,14 @@ async fn sessions_create_get_and_detail() {
     // A person, known by email (bound by a).
     let person = api
         .live(
-            "agents/bind",
+            LiveCall::AgentsBind,
             &a.token,
             json!({"email": "grace@example.com", "greeting_msg": "Hi Grace"}),
         )
         .await
         .data()["ownerUserId"]
         .clone();
-    let b_username = api.get("/claw/workspace/group", &b.token).await.body["members"]
+    let b_username = api.get(Route::WorkspaceGroup, &b.token).await.body["members"]
         .as_array()
         .expect("members")
         .iter()
@@ -236,7 +238,7 @@ async fn sessions_create_get_and_detail() {
 
     let created = api
         .live(
-            "sessions/create",
+            LiveCall::SessionsCreate,
             &a.token,
             json!({"participants": [
                     {"type": "agent", "uniqueName": b_username.to_uppercase()},
@@ -275,23 +277,31 @@ async fn sessions_create_get_and_detail() {
         assert!(data.get(absent).is_none(), "{absent} in {data}");
     }
     // The reference's dialect sees the same session, its title from metadata.title.
-    let rest = api.get(&format!("/claw/sessions/{sid}"), &b.token).await;
+    let rest = api.get(route::session(&sid), &b.token).await;
     assert_eq!(rest.body["title"], json!("Launch"));
     assert_eq!(rest.body["status"], json!("open"));
 
     let got = api
-        .live("sessions/get", &b.token, json!({"sessionId": sid}))
+        .live(LiveCall::SessionsGet, &b.token, json!({"sessionId": sid}))
         .await;
     assert_eq!(got.data(), &data);
     let untitled = api
-        .live("sessions/create", &a.token, json!({"participants": []}))
+        .live(
+            LiveCall::SessionsCreate,
+            &a.token,
+            json!({"participants": []}),
+        )
         .await;
     assert_eq!(untitled.data()["metadata"], json!({}));
     assert_eq!(untitled.data()["visibility"], json!("private"));
     assert_eq!(untitled.data()["participants"], json!([a.id]));
 
     let detail = api
-        .live("sessions/detail", &a.token, json!({"sessionId": sid}))
+        .live(
+            LiveCall::SessionsDetail,
+            &a.token,
+            json!({"sessionId": sid}),
+        )
         .await;
     let d: LiveSessionDetail = serde_json::from_value(detail.data().clone()).expect("a detail");
     assert_eq!(d.title(), "Launch");
@@ -318,7 +328,7 @@ async fn sessions_create_get_and_detail() {
         json!({"participants": [], "metadata": {"title": "t".repeat(201)}}),
         json!({"participants": [], "metadata": "x"}),
     ] {
-        api.live("sessions/create", &a.token, bad)
+        api.live(LiveCall::SessionsCreate, &a.token, bad)
             .await
             .assert_live_error(400, "BAD_REQUEST");
     }
@@ -328,14 +338,14 @@ async fn sessions_create_get_and_detail() {
         json!({"type": "user", "email": "nobody@example.com"}),
     ] {
         api.live(
-            "sessions/create",
+            LiveCall::SessionsCreate,
             &a.token,
             json!({"participants": [unknown]}),
         )
         .await
         .assert_live_error(404, "NOT_FOUND");
     }
-    for call in ["sessions/get", "sessions/detail"] {
+    for call in [LiveCall::SessionsGet, LiveCall::SessionsDetail] {
         api.live(call, &outsider.token, json!({"sessionId": sid}))
             .await
             .assert_live_error(403, "FORBIDDEN");
@@ -348,7 +358,7 @@ async fn sessions_create_get_and_detail() {
         api.live(call, &a.token, json!({}))
             .await
             .assert_live_error(400, "BAD_REQUEST");
-        api.raw(Method::POST, &format!("/claw/{call}"), None, None)
+        api.raw(Method::POST, call, None, None)
             .await
             .assert_live_error(401, "UNAUTHORIZED");
     }
@@ -366,7 +376,7 @@ async fn send_stores_no_meta_and_close_refuses_later_changes() {
     let sid = live_session(&api, &a, &[&b], "chat").await;
     let sent = api
         .live(
-            "sessions/send",
+            LiveCall::SessionsSend,
             &a.token,
             json!({"sessionId": sid, "content": "  hello  ", "meta": {"clientId": "smuggled",
                 "visitor": {"id": "v"}}, "replyTo": "msg_x", "groupId": "ignored"}),
@@ -398,19 +408,19 @@ async fn send_stores_no_meta_and_close_refuses_later_changes() {
         json!({"sessionId": sid}),
         json!({"content": "hi"}),
     ] {
-        api.live("sessions/send", &a.token, bad)
+        api.live(LiveCall::SessionsSend, &a.token, bad)
             .await
             .assert_live_error(400, "BAD_REQUEST");
     }
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &c.token,
         json!({"sessionId": sid, "content": "hi"}),
     )
     .await
     .assert_live_error(403, "FORBIDDEN");
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &a.token,
         json!({"sessionId": "session_missing", "content": "hi"}),
     )
@@ -418,18 +428,18 @@ async fn send_stores_no_meta_and_close_refuses_later_changes() {
     .assert_live_error(404, "NOT_FOUND");
 
     api.live(
-        "sessions/close",
+        LiveCall::SessionsClose,
         &a.token,
         json!({"sessionId": sid, "policy": "shred"}),
     )
     .await
     .assert_live_error(400, "BAD_REQUEST");
-    api.live("sessions/close", &c.token, json!({"sessionId": sid}))
+    api.live(LiveCall::SessionsClose, &c.token, json!({"sessionId": sid}))
         .await
         .assert_live_error(403, "FORBIDDEN");
     let closed = api
         .live(
-            "sessions/close",
+            LiveCall::SessionsClose,
             &b.token,
             json!({"sessionId": sid, "policy": "archive"}),
         )
@@ -439,18 +449,18 @@ async fn send_stores_no_meta_and_close_refuses_later_changes() {
         &json!({"sessionId": sid, "status": "closed"})
     );
     let again = api
-        .live("sessions/close", &a.token, json!({"sessionId": sid}))
+        .live(LiveCall::SessionsClose, &a.token, json!({"sessionId": sid}))
         .await;
     assert_eq!(again.data()["status"], json!("closed"));
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &a.token,
         json!({"sessionId": sid, "content": "late"}),
     )
     .await
     .assert_live_error(409, "CONFLICT");
     api.live(
-        "sessions/addParticipants",
+        LiveCall::SessionsAddParticipants,
         &a.token,
         json!({"sessionId": sid, "participants": [{"type": "agent", "id": c.id}]}),
     )
@@ -458,21 +468,21 @@ async fn send_stores_no_meta_and_close_refuses_later_changes() {
     .assert_live_error(409, "CONFLICT");
     // Forbidden before conflict; malformed before everything.
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &c.token,
         json!({"sessionId": sid, "content": "late"}),
     )
     .await
     .assert_live_error(403, "FORBIDDEN");
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &c.token,
         json!({"sessionId": sid, "content": ""}),
     )
     .await
     .assert_live_error(400, "BAD_REQUEST");
     let got = api
-        .live("sessions/get", &a.token, json!({"sessionId": sid}))
+        .live(LiveCall::SessionsGet, &a.token, json!({"sessionId": sid}))
         .await;
     assert_eq!(got.data()["status"], json!("closed"));
     server.shutdown().await;
@@ -490,7 +500,7 @@ async fn participants_are_added_and_removed_by_entry() {
     let sid = live_session(&api, &a, &[&b], "team").await;
     let added = api
         .live(
-            "sessions/addParticipants",
+            LiveCall::SessionsAddParticipants,
             &a.token,
             json!({"sessionId": sid, "participants": [{"type": "agent", "id": c.id},
                 {"type": "agent", "id": c.id}]}),
@@ -502,7 +512,7 @@ async fn participants_are_added_and_removed_by_entry() {
     );
     let removed = api
         .live(
-            "sessions/removeParticipants",
+            LiveCall::SessionsRemoveParticipants,
             &c.token,
             json!({"sessionId": sid, "participants": [{"type": "agent", "id": b.id}]}),
         )
@@ -511,14 +521,17 @@ async fn participants_are_added_and_removed_by_entry() {
         removed.data(),
         &json!({"sessionId": sid, "participants": [a.id, c.id], "status": "active"})
     );
-    let rest = api.get(&format!("/claw/sessions/{sid}"), &a.token).await;
+    let rest = api.get(route::session(&sid), &a.token).await;
     assert_eq!(
         strings(&rest.body["participants"]),
         [a.id.clone(), c.id.clone()]
     );
 
     let entry = json!([{"type": "agent", "id": b.id}]);
-    for call in ["sessions/addParticipants", "sessions/removeParticipants"] {
+    for call in [
+        LiveCall::SessionsAddParticipants,
+        LiveCall::SessionsRemoveParticipants,
+    ] {
         api.live(
             call,
             &outsider.token,
@@ -570,7 +583,7 @@ async fn session_messages_page_newest_first_with_next_cursor() {
         if let Some(b) = &before {
             body["beforeMessageId"] = json!(b);
         }
-        let page = api.live("sessions/messages", &a.token, body).await;
+        let page = api.live(LiveCall::SessionsMessages, &a.token, body).await;
         let data: MessagesData = serde_json::from_value(page.data().clone()).expect("a page");
         assert_eq!(data.session_id, sid);
         pages += 1;
@@ -595,7 +608,11 @@ async fn session_messages_page_newest_first_with_next_cursor() {
     assert_eq!(seen, want, "newest first, each once");
 
     let default = api
-        .live("sessions/messages", &a.token, json!({"sessionId": sid}))
+        .live(
+            LiveCall::SessionsMessages,
+            &a.token,
+            json!({"sessionId": sid}),
+        )
         .await;
     assert_eq!(
         default.data()["messages"].as_array().map(Vec::len),
@@ -603,7 +620,7 @@ async fn session_messages_page_newest_first_with_next_cursor() {
     );
     let exact = api
         .live(
-            "sessions/messages",
+            LiveCall::SessionsMessages,
             &a.token,
             json!({"sessionId": sid, "limit": 100}),
         )
@@ -617,19 +634,19 @@ async fn session_messages_page_newest_first_with_next_cursor() {
         json!({"sessionId": sid, "beforeMessageId": "msg_unknown"}),
         json!({"sessionId": sid, "beforeMessageId": ""}),
     ] {
-        api.live("sessions/messages", &a.token, bad)
+        api.live(LiveCall::SessionsMessages, &a.token, bad)
             .await
             .assert_live_error(400, "BAD_REQUEST");
     }
     api.live(
-        "sessions/messages",
+        LiveCall::SessionsMessages,
         &outsider.token,
         json!({"sessionId": sid}),
     )
     .await
     .assert_live_error(403, "FORBIDDEN");
     api.live(
-        "sessions/messages",
+        LiveCall::SessionsMessages,
         &a.token,
         json!({"sessionId": "session_missing"}),
     )
@@ -648,7 +665,7 @@ async fn groups_panels_and_invites() {
     let demo = server.demo().expect("demo").clone();
     let agent = api.live_register("Visitor").await;
 
-    let group = api.live("groups/get", &agent.token, json!({})).await;
+    let group = api.live(LiveCall::GroupsGet, &agent.token, json!({})).await;
     let g: LiveGroup = serde_json::from_value(group.data().clone()).expect("a group");
     assert_eq!(g.id, demo.group_id);
     assert_eq!(g.name.as_deref(), Some("MoChat Demo"));
@@ -659,14 +676,14 @@ async fn groups_panels_and_invites() {
         assert!(group.data().get(absent).is_none(), "{absent}");
     }
     let empty = api
-        .raw(Method::POST, "/claw/groups/get", Some(&agent.token), None)
+        .raw(Method::POST, LiveCall::GroupsGet, Some(&agent.token), None)
         .await;
     assert_eq!(empty.data()["_id"], json!(demo.group_id), "no body is {{}}");
     let general = g.panels[0].id.clone().expect("id");
 
     let sent = api
         .live(
-            "groups/panels/send",
+            LiveCall::PanelsSend,
             &agent.token,
             json!({"panelId": general, "content": "hi all", "groupId": demo.group_id,
                 "meta": {"x": 1}}),
@@ -683,7 +700,7 @@ async fn groups_panels_and_invites() {
 
     let page = api
         .live(
-            "groups/panels/messages",
+            LiveCall::PanelsMessages,
             &agent.token,
             json!({"panelId": general, "limit": 2}),
         )
@@ -698,7 +715,7 @@ async fn groups_panels_and_invites() {
     assert!(p.next_cursor.is_some(), "the demo's panel has more");
     let older = api
         .live(
-            "groups/panels/messages",
+            LiveCall::PanelsMessages,
             &agent.token,
             json!({"panelId": general, "limit": 2, "beforeMessageId": p.next_cursor}),
         )
@@ -719,28 +736,35 @@ async fn groups_panels_and_invites() {
     let lobby = demo.partner_panel_id.clone();
     for (call, body) in [
         (
-            "groups/panels/send",
+            LiveCall::PanelsSend,
             json!({"panelId": lobby, "content": "knock"}),
         ),
-        ("groups/panels/messages", json!({"panelId": lobby})),
-        ("groups/get", json!({"groupId": demo.partner_group_id})),
+        (LiveCall::PanelsMessages, json!({"panelId": lobby})),
+        (
+            LiveCall::GroupsGet,
+            json!({"groupId": demo.partner_group_id}),
+        ),
     ] {
         api.live(call, &agent.token, body)
             .await
             .assert_live_error(403, "FORBIDDEN");
     }
     api.live(
-        "groups/joinByInvite",
+        LiveCall::GroupsJoinByInvite,
         &agent.token,
         json!({"code": "NOPE-NOPE"}),
     )
     .await
     .assert_live_error(404, "NOT_FOUND");
-    api.live("groups/joinByInvite", &agent.token, json!({"code": " "}))
-        .await
-        .assert_live_error(400, "BAD_REQUEST");
     api.live(
-        "groups/joinByInvite",
+        LiveCall::GroupsJoinByInvite,
+        &agent.token,
+        json!({"code": " "}),
+    )
+    .await
+    .assert_live_error(400, "BAD_REQUEST");
+    api.live(
+        LiveCall::GroupsJoinByInvite,
         &agent.token,
         json!({"inviteCode": demo.partner_invite_code}),
     )
@@ -748,7 +772,7 @@ async fn groups_panels_and_invites() {
     .assert_live_error(400, "BAD_REQUEST");
     let joined = api
         .live(
-            "groups/joinByInvite",
+            LiveCall::GroupsJoinByInvite,
             &agent.token,
             json!({"code": demo.partner_invite_code.to_lowercase()}),
         )
@@ -761,7 +785,7 @@ async fn groups_panels_and_invites() {
     );
     let partner = api
         .live(
-            "groups/get",
+            LiveCall::GroupsGet,
             &agent.token,
             json!({"groupId": demo.partner_group_id}),
         )
@@ -769,7 +793,7 @@ async fn groups_panels_and_invites() {
     assert_eq!(partner.data()["name"], json!("Partner Lab"));
     assert_eq!(
         api.live(
-            "groups/panels/send",
+            LiveCall::PanelsSend,
             &agent.token,
             json!({"panelId": lobby, "content": "in"})
         )
@@ -780,21 +804,21 @@ async fn groups_panels_and_invites() {
 
     // Wrong group, unknown panel, unknown group, bad fields.
     api.live(
-        "groups/panels/send",
+        LiveCall::PanelsSend,
         &agent.token,
         json!({"panelId": general, "content": "x", "groupId": demo.partner_group_id}),
     )
     .await
     .assert_live_error(404, "NOT_FOUND");
     api.live(
-        "groups/panels/messages",
+        LiveCall::PanelsMessages,
         &agent.token,
         json!({"panelId": "panel_missing"}),
     )
     .await
     .assert_live_error(404, "NOT_FOUND");
     api.live(
-        "groups/get",
+        LiveCall::GroupsGet,
         &agent.token,
         json!({"groupId": "group_missing"}),
     )
@@ -802,23 +826,23 @@ async fn groups_panels_and_invites() {
     .assert_live_error(404, "NOT_FOUND");
     for (call, bad) in [
         (
-            "groups/panels/send",
+            LiveCall::PanelsSend,
             json!({"panelId": general, "content": ""}),
         ),
-        ("groups/panels/send", json!({"panelId": "", "content": "x"})),
+        (LiveCall::PanelsSend, json!({"panelId": "", "content": "x"})),
         (
-            "groups/panels/send",
+            LiveCall::PanelsSend,
             json!({"panelId": general, "content": "x", "groupId": ""}),
         ),
         (
-            "groups/panels/messages",
+            LiveCall::PanelsMessages,
             json!({"panelId": general, "limit": 101}),
         ),
         (
-            "groups/panels/messages",
+            LiveCall::PanelsMessages,
             json!({"panelId": general, "beforeMessageId": "msg_x"}),
         ),
-        ("groups/get", json!({"groupId": 5})),
+        (LiveCall::GroupsGet, json!({"groupId": 5})),
     ] {
         api.live(call, &agent.token, bad)
             .await

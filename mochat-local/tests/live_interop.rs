@@ -6,8 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Agent, Api, memory_config, start};
-use mochat_api::live::{LiveEvent, WatchData};
+use common::{Agent, Api, live_path, memory_config, route, start};
+use mochat_api::Route;
+use mochat_api::live::{LiveCall, LiveEvent, WatchData};
+use mochat_api::ratelimit::{POLICY_HEADER, RETRY_AFTER_HEADER, STATE_HEADER};
 use mochat_local::{Config, Dialects};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -19,7 +21,7 @@ async fn live_session(api: &Api, owner: &Agent, others: &[&Agent], title: &str) 
         .collect();
     let resp = api
         .live(
-            "sessions/create",
+            LiveCall::SessionsCreate,
             &owner.token,
             json!({"participants": participants, "metadata": {"title": title}}),
         )
@@ -46,13 +48,15 @@ async fn one_store_seen_through_both_dialects() {
 
     // Created live: listed, read, watched and answered through REST.
     let from_live = live_session(&api, &live_agent, &[&rest_agent], "Made live").await;
-    let list = api.get("/claw/sessions", &rest_agent.token).await;
+    let list = api
+        .get(route::sessions(None, None), &rest_agent.token)
+        .await;
     let listed = &list.body["sessions"][0];
     assert_eq!(listed["sessionId"], json!(from_live));
     assert_eq!(listed["title"], json!("Made live"));
     assert_eq!(listed["createdBy"], json!(live_agent.id));
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &live_agent.token,
         json!({"sessionId": from_live, "content": "from live"}),
     )
@@ -60,7 +64,7 @@ async fn one_store_seen_through_both_dialects() {
     .data();
     let watched = api
         .get(
-            &format!("/claw/sessions/{from_live}/watch?cursor=0&timeout=0"),
+            route::watch(&from_live, Some(0), Some(0)),
             &rest_agent.token,
         )
         .await;
@@ -71,7 +75,7 @@ async fn one_store_seen_through_both_dialects() {
     api.send(&rest_agent, &from_live, "from rest").await;
     let page = api
         .live(
-            "sessions/messages",
+            LiveCall::SessionsMessages,
             &live_agent.token,
             json!({"sessionId": from_live}),
         )
@@ -87,7 +91,7 @@ async fn one_store_seen_through_both_dialects() {
     // Created through REST: listed, watched and answered live.
     let from_rest = api.session(&rest_agent, &[&live_agent], "Made rest").await;
     let sessions = api
-        .live("sessions/list", &live_agent.token, json!({}))
+        .live(LiveCall::SessionsList, &live_agent.token, json!({}))
         .await;
     let first = &sessions.data()["sessions"][0];
     assert_eq!(
@@ -101,7 +105,7 @@ async fn one_store_seen_through_both_dialects() {
     api.send(&rest_agent, &from_rest, "hello live").await;
     let w = watch_data(
         &api.live(
-            "sessions/watch",
+            LiveCall::SessionsWatch,
             &live_agent.token,
             json!({"sessionId": from_rest, "cursor": 0, "timeoutMs": 0}),
         )
@@ -110,7 +114,7 @@ async fn one_store_seen_through_both_dialects() {
     assert_eq!(contents(&w.events), ["hello live"]);
     let sent = api
         .live(
-            "sessions/send",
+            LiveCall::SessionsSend,
             &live_agent.token,
             json!({"sessionId": from_rest, "content": "hello rest"}),
         )
@@ -119,15 +123,11 @@ async fn one_store_seen_through_both_dialects() {
     let all = api.all_messages(&rest_agent, &from_rest, 50).await;
     assert_eq!(all.last().map(|m| &m["messageId"]), Some(&message_id));
     // Closed through REST, closed live.
-    api.post(
-        &format!("/claw/sessions/{from_rest}/close"),
-        &rest_agent.token,
-        json!({}),
-    )
-    .await;
+    api.post(route::close(&from_rest), &rest_agent.token, json!({}))
+        .await;
     let got = api
         .live(
-            "sessions/get",
+            LiveCall::SessionsGet,
             &live_agent.token,
             json!({"sessionId": from_rest}),
         )
@@ -142,7 +142,7 @@ async fn the_live_watch_waits_wakes_and_times_out() {
     let (a, b) = (api.live_register("A").await, api.live_register("B").await);
     let sid = live_session(&api, &a, &[&b], "w").await;
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &a.token,
         json!({"sessionId": sid, "content": "first"}),
     )
@@ -152,7 +152,7 @@ async fn the_live_watch_waits_wakes_and_times_out() {
     // Behind: at once, with the live message shape.
     let behind = api
         .live(
-            "sessions/watch",
+            LiveCall::SessionsWatch,
             &b.token,
             json!({"sessionId": sid, "cursor": 0}),
         )
@@ -175,7 +175,7 @@ async fn the_live_watch_waits_wakes_and_times_out() {
             let (api, token, sid) = (api.clone(), b.token.clone(), sid.clone());
             tokio::spawn(async move {
                 api.live(
-                    "sessions/watch",
+                    LiveCall::SessionsWatch,
                     &token,
                     json!({"sessionId": sid, "cursor": round - 1, "timeoutMs": 20000}),
                 )
@@ -189,7 +189,7 @@ async fn the_live_watch_waits_wakes_and_times_out() {
             api.send(&a, &sid, &text).await;
         } else {
             api.live(
-                "sessions/send",
+                LiveCall::SessionsSend,
                 &a.token,
                 json!({"sessionId": sid, "content": text}),
             )
@@ -208,7 +208,7 @@ async fn the_live_watch_waits_wakes_and_times_out() {
     let started = tokio::time::Instant::now();
     let idle = api
         .live(
-            "sessions/watch",
+            LiveCall::SessionsWatch,
             &b.token,
             json!({"sessionId": sid, "cursor": 3, "timeoutMs": 300, "limit": 10}),
         )
@@ -221,12 +221,12 @@ async fn the_live_watch_waits_wakes_and_times_out() {
     assert!(waited < Duration::from_secs(5), "{waited:?}");
 
     // Closing shows as a session.update in the live session shape.
-    api.live("sessions/close", &a.token, json!({"sessionId": sid}))
+    api.live(LiveCall::SessionsClose, &a.token, json!({"sessionId": sid}))
         .await
         .data();
     let update = watch_data(
         &api.live(
-            "sessions/watch",
+            LiveCall::SessionsWatch,
             &b.token,
             json!({"sessionId": sid, "cursor": 3}),
         )
@@ -245,20 +245,20 @@ async fn the_live_watch_waits_wakes_and_times_out() {
         json!({"sessionId": sid, "cursor": "3"}),
         json!({"cursor": 0}),
     ] {
-        api.live("sessions/watch", &b.token, bad)
+        api.live(LiveCall::SessionsWatch, &b.token, bad)
             .await
             .assert_live_error(400, "BAD_REQUEST");
     }
     let outsider = api.live_register("Out").await;
     api.live(
-        "sessions/watch",
+        LiveCall::SessionsWatch,
         &outsider.token,
         json!({"sessionId": sid, "timeoutMs": 0}),
     )
     .await
     .assert_live_error(403, "FORBIDDEN");
     api.live(
-        "sessions/watch",
+        LiveCall::SessionsWatch,
         &b.token,
         json!({"sessionId": "session_missing"}),
     )
@@ -275,7 +275,7 @@ async fn updated_after_is_exact_to_the_millisecond() {
     for title in ["one", "two", "three"] {
         let sid = live_session(&api, &a, &[], title).await;
         let got = api
-            .live("sessions/get", &a.token, json!({"sessionId": sid}))
+            .live(LiveCall::SessionsGet, &a.token, json!({"sessionId": sid}))
             .await;
         updated.push((
             sid,
@@ -295,7 +295,7 @@ async fn updated_after_is_exact_to_the_millisecond() {
     };
     let list = |body: Value| {
         let (api, token) = (api.clone(), a.token.clone());
-        async move { api.live("sessions/list", &token, body).await }
+        async move { api.live(LiveCall::SessionsList, &token, body).await }
     };
     let all = list(json!({})).await;
     assert_eq!(
@@ -331,7 +331,7 @@ async fn updated_after_is_exact_to_the_millisecond() {
     );
     // Activity moves a session to the front and past the filter again.
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &a.token,
         json!({"sessionId": updated[0].0, "content": "bump"}),
     )
@@ -356,7 +356,7 @@ async fn updated_after_is_exact_to_the_millisecond() {
         list(bad).await.assert_live_error(400, "BAD_REQUEST");
     }
     let empty_body = api
-        .raw(Method::POST, "/claw/sessions/list", Some(&a.token), None)
+        .raw(Method::POST, LiveCall::SessionsList, Some(&a.token), None)
         .await;
     assert_eq!(ids(&empty_body).len(), 3, "no body is {{}}");
     server.shutdown().await;
@@ -371,10 +371,10 @@ async fn dialect_rest_refuses_live_paths() {
     .await;
     let a = api.register("A").await;
     for call in [
-        "sessions/list",
-        "sessions/create",
-        "groups/get",
-        "sessions/watch",
+        LiveCall::SessionsList,
+        LiveCall::SessionsCreate,
+        LiveCall::GroupsGet,
+        LiveCall::SessionsWatch,
     ] {
         api.live(call, &a.token, json!({}))
             .await
@@ -382,7 +382,7 @@ async fn dialect_rest_refuses_live_paths() {
     }
     api.raw(
         Method::POST,
-        "/claw/agents/selfRegister",
+        LiveCall::AgentsSelfRegister,
         None,
         Some(b"{}".to_vec()),
     )
@@ -391,7 +391,7 @@ async fn dialect_rest_refuses_live_paths() {
     // agents/bind is the reference's call here, greeting_msg or not.
     let bind = api
         .post(
-            "/claw/agents/bind",
+            Route::BindAgent,
             &a.token,
             json!({"email": "ada@example.com", "greeting_msg": "Hi"}),
         )
@@ -399,7 +399,10 @@ async fn dialect_rest_refuses_live_paths() {
     assert_eq!(bind.status, 200);
     assert_eq!(bind.body["success"], json!(true));
     assert!(bind.body.get("data").is_none());
-    assert_eq!(api.get("/claw/sessions", &a.token).await.status, 200);
+    assert_eq!(
+        api.get(route::sessions(None, None), &a.token).await.status,
+        200
+    );
     server.shutdown().await;
 }
 
@@ -411,15 +414,15 @@ async fn dialect_live_refuses_rest_paths() {
     })
     .await;
     let a = api.live_register("A").await;
-    api.get("/claw/sessions", &a.token)
+    api.get(route::sessions(None, None), &a.token)
         .await
         .assert_live_error(404, "NOT_FOUND");
-    api.get("/claw/workspace/group", &a.token)
+    api.get(Route::WorkspaceGroup, &a.token)
         .await
         .assert_live_error(404, "NOT_FOUND");
     api.raw(
         Method::POST,
-        "/claw/register",
+        Route::Register,
         None,
         Some(
             json!({"name": "x", "username": "x"})
@@ -432,12 +435,12 @@ async fn dialect_live_refuses_rest_paths() {
     api.get("/nothing/here", &a.token)
         .await
         .assert_live_error(404, "NOT_FOUND");
-    let wrong = api.get("/claw/sessions/list", &a.token).await;
+    let wrong = api.get(LiveCall::SessionsList.base_path(), &a.token).await;
     wrong.assert_live_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(wrong.header("allow"), Some("POST"));
     // agents/bind is the live call here: greeting_msg is required.
     api.post(
-        "/claw/agents/bind",
+        LiveCall::AgentsBind,
         &a.token,
         json!({"email": "ada@example.com"}),
     )
@@ -449,7 +452,9 @@ async fn dialect_live_refuses_rest_paths() {
         (200, json!({"ok": true}))
     );
     assert_eq!(
-        api.live("sessions/list", &a.token, json!({})).await.status,
+        api.live(LiveCall::SessionsList, &a.token, json!({}))
+            .await
+            .status,
         200
     );
     server.shutdown().await;
@@ -463,53 +468,56 @@ async fn both_dialects_share_one_budget() {
     })
     .await;
     let (a, b) = (api.live_register("A").await, api.live_register("B").await);
-    let first = api.live("sessions/list", &a.token, json!({})).await;
-    assert_eq!(first.header("ratelimit-policy"), Some("\"agent\";q=4;w=60"));
-    assert_eq!(first.header("ratelimit"), Some("\"agent\";r=3;t=60"));
+    let first = api.live(LiveCall::SessionsList, &a.token, json!({})).await;
+    assert_eq!(first.header(POLICY_HEADER), Some("\"agent\";q=4;w=60"));
+    assert_eq!(first.header(STATE_HEADER), Some("\"agent\";r=3;t=60"));
     assert_eq!(
-        api.get("/claw/sessions", &a.token)
+        api.get(route::sessions(None, None), &a.token)
             .await
-            .header("ratelimit"),
+            .header(STATE_HEADER),
         Some("\"agent\";r=2;t=60")
     );
     // A live 400 counts, as in REST.
     let bad = api
-        .live("sessions/list", &a.token, json!({"limit": 0}))
+        .live(LiveCall::SessionsList, &a.token, json!({"limit": 0}))
         .await;
     bad.assert_live_error(400, "BAD_REQUEST");
-    assert_eq!(bad.header("ratelimit"), Some("\"agent\";r=1;t=60"));
-    assert_eq!(api.get("/claw/workspace/group", &a.token).await.status, 200);
+    assert_eq!(bad.header(STATE_HEADER), Some("\"agent\";r=1;t=60"));
+    assert_eq!(api.get(Route::WorkspaceGroup, &a.token).await.status, 200);
 
-    let refused = api.live("sessions/list", &a.token, json!({})).await;
+    let refused = api.live(LiveCall::SessionsList, &a.token, json!({})).await;
     refused.assert_live_error(429, "RATE_LIMITED");
     let retry: u64 = refused
-        .header("retry-after")
+        .header(RETRY_AFTER_HEADER)
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
     assert!((1..=60).contains(&retry));
     assert_eq!(
-        refused.header("ratelimit"),
+        refused.header(STATE_HEADER),
         Some(format!("\"agent\";r=0;t={retry}").as_str())
     );
-    assert_eq!(
-        refused.header("ratelimit-policy"),
-        Some("\"agent\";q=4;w=60")
-    );
-    api.get("/claw/sessions", &a.token)
+    assert_eq!(refused.header(POLICY_HEADER), Some("\"agent\";q=4;w=60"));
+    api.get(route::sessions(None, None), &a.token)
         .await
         .assert_error(429, "RATE_LIMITED");
     // The limit comes before malformed input; registration is not counted; budgets are per agent.
-    api.live("sessions/create", &a.token, json!({"participants": 5}))
-        .await
-        .assert_live_error(429, "RATE_LIMITED");
+    api.live(
+        LiveCall::SessionsCreate,
+        &a.token,
+        json!({"participants": 5}),
+    )
+    .await
+    .assert_live_error(429, "RATE_LIMITED");
     assert_eq!(
-        api.raw(Method::POST, "/claw/agents/selfRegister", None, None)
+        api.raw(Method::POST, LiveCall::AgentsSelfRegister, None, None)
             .await
             .status,
         200
     );
     assert_eq!(
-        api.live("sessions/list", &b.token, json!({})).await.status,
+        api.live(LiveCall::SessionsList, &b.token, json!({}))
+            .await
+            .status,
         200
     );
     server.shutdown().await;
@@ -527,16 +535,21 @@ async fn errors_win_in_the_contract_order() {
     // 405 before 413 before 401.
     let huge = vec![b'x'; 64 * 1024 + 1];
     let wrong = api
-        .raw(Method::PUT, "/claw/sessions/send", None, Some(huge.clone()))
+        .raw(
+            Method::PUT,
+            LiveCall::SessionsSend.base_path(),
+            None,
+            Some(huge.clone()),
+        )
         .await;
     wrong.assert_live_error(405, "METHOD_NOT_ALLOWED");
-    api.raw(Method::POST, "/claw/sessions/send", None, Some(huge))
+    api.raw(Method::POST, LiveCall::SessionsSend, None, Some(huge))
         .await
         .assert_live_error(413, "PAYLOAD_TOO_LARGE");
     // 401 before 400.
     api.raw(
         Method::POST,
-        "/claw/sessions/send",
+        LiveCall::SessionsSend,
         None,
         Some(b"{".to_vec()),
     )
@@ -544,7 +557,7 @@ async fn errors_win_in_the_contract_order() {
     .assert_live_error(401, "UNAUTHORIZED");
     api.raw(
         Method::POST,
-        "/claw/sessions/send",
+        LiveCall::SessionsSend,
         Some("claw_unknownunknownunknown"),
         Some(b"{}".to_vec()),
     )
@@ -552,31 +565,31 @@ async fn errors_win_in_the_contract_order() {
     .assert_live_error(401, "UNAUTHORIZED");
     // 400 before 404 before 403 before 409.
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &outsider.token,
         json!({"sessionId": "session_missing"}),
     )
     .await
     .assert_live_error(400, "BAD_REQUEST");
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &outsider.token,
         json!({"sessionId": "session_missing", "content": "x"}),
     )
     .await
     .assert_live_error(404, "NOT_FOUND");
-    api.live("sessions/close", &a.token, json!({"sessionId": sid}))
+    api.live(LiveCall::SessionsClose, &a.token, json!({"sessionId": sid}))
         .await
         .data();
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &outsider.token,
         json!({"sessionId": sid, "content": "x"}),
     )
     .await
     .assert_live_error(403, "FORBIDDEN");
     api.live(
-        "sessions/send",
+        LiveCall::SessionsSend,
         &b.token,
         json!({"sessionId": sid, "content": "x"}),
     )
@@ -592,7 +605,7 @@ async fn errors_win_in_the_contract_order() {
     ] {
         api.raw(
             Method::POST,
-            "/claw/sessions/send",
+            LiveCall::SessionsSend,
             Some(&a.token),
             Some(body.to_vec()),
         )
@@ -600,14 +613,14 @@ async fn errors_win_in_the_contract_order() {
         .assert_live_error(400, "BAD_REQUEST");
     }
     // A GET of a live path that is no reference route: 405 in the live body.
-    let get = api.get("/claw/groups/panels/send", &a.token).await;
+    let get = api.get(LiveCall::PanelsSend.base_path(), &a.token).await;
     get.assert_live_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(get.header("allow"), Some("POST"));
     // Unknown live-looking paths keep the reference's 404 envelope.
-    api.live("sessions/rotate", &a.token, json!({}))
+    api.post(live_path("sessions/rotate"), &a.token, json!({}))
         .await
         .assert_error(405, "METHOD_NOT_ALLOWED");
-    api.live("agents/rotateToken", &a.token, json!({}))
+    api.post(live_path("agents/rotateToken"), &a.token, json!({}))
         .await
         .assert_error(404, "NOT_FOUND");
     server.shutdown().await;

@@ -5,7 +5,8 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Api, file_config, remove_db, start, temp_path};
+use common::{Api, file_config, remove_db, route, start, temp_path};
+use mochat_api::Route;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -20,7 +21,7 @@ async fn everything_survives_a_restart() {
         let body = json!({"name": "Kept", "username": username})
             .to_string()
             .into_bytes();
-        api.raw(reqwest::Method::POST, "/claw/register", None, Some(body))
+        api.raw(reqwest::Method::POST, Route::Register, None, Some(body))
             .await
     };
     assert_eq!(register(api.clone(), username.clone()).await.status, 201);
@@ -28,27 +29,22 @@ async fn everything_survives_a_restart() {
     api.send(&a, &sid, "remember me").await;
     let bound = api
         .post(
-            "/claw/agents/bind",
+            Route::BindAgent,
             &a.token,
             json!({"email": "kept@example.com"}),
         )
         .await
         .body;
-    let before = api
-        .get(&format!("/claw/sessions/{sid}/detail"), &a.token)
-        .await
-        .body;
+    let before = api.get(route::detail(&sid), &a.token).await.body;
     server.shutdown().await;
 
     let (server, api) = start(file_config(&path)).await;
-    let after = api
-        .get(&format!("/claw/sessions/{sid}/detail"), &a.token)
-        .await;
+    let after = api.get(route::detail(&sid), &a.token).await;
     assert_eq!(after.status, 200, "the token still works");
     assert_eq!(after.body, before);
     let again = api
         .post(
-            "/claw/agents/bind",
+            Route::BindAgent,
             &a.token,
             json!({"email": "KEPT@example.com"}),
         )
@@ -123,10 +119,7 @@ async fn sigterm_stops_the_binary_gracefully() {
     let sid = api.session(&a, &[], "w").await;
     let waiting = {
         let (api, token, sid) = (api.clone(), a.token.clone(), sid.clone());
-        tokio::spawn(async move {
-            api.get(&format!("/claw/sessions/{sid}/watch?timeout=60000"), &token)
-                .await
-        })
+        tokio::spawn(async move { api.get(route::watch(&sid, None, Some(60000)), &token).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = child.id().expect("a pid");

@@ -5,7 +5,9 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{file_config, memory_config, remove_db, start, temp_path};
+use common::{file_config, memory_config, remove_db, route, start, temp_path};
+use mochat_api::Route;
+use mochat_api::requests::WatchQuery;
 use serde_json::{Value, json};
 
 fn seqs(body: &Value) -> Vec<u64> {
@@ -25,9 +27,7 @@ async fn watch_answers_at_once_when_behind() {
     for i in 0..5 {
         api.send(&a, &sid, &format!("m{i}")).await;
     }
-    let all = api
-        .get(&format!("/claw/sessions/{sid}/watch"), &a.token)
-        .await;
+    let all = api.get(route::watch(&sid, None, None), &a.token).await;
     assert_eq!(all.status, 200);
     assert_eq!(all.body["sessionId"], json!(sid));
     assert_eq!(seqs(&all.body), [1, 2, 3, 4, 5]);
@@ -44,7 +44,14 @@ async fn watch_answers_at_once_when_behind() {
 
     let some = api
         .get(
-            &format!("/claw/sessions/{sid}/watch?cursor=1&limit=2"),
+            Route::WatchSession {
+                session_id: sid.clone(),
+                query: WatchQuery {
+                    cursor: Some(1),
+                    limit: Some(2),
+                    timeout_ms: None,
+                },
+            },
             &a.token,
         )
         .await;
@@ -62,11 +69,8 @@ async fn watch_waits_and_wakes_on_send() {
     let waiting = {
         let (api, token, sid) = (api.clone(), b.token.clone(), sid.clone());
         tokio::spawn(async move {
-            api.get(
-                &format!("/claw/sessions/{sid}/watch?cursor=1&timeout=20000"),
-                &token,
-            )
-            .await
+            api.get(route::watch(&sid, Some(1), Some(20000)), &token)
+                .await
         })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -87,16 +91,12 @@ async fn watch_waits_and_wakes_on_send() {
     let closing = {
         let (api, token, sid) = (api.clone(), b.token.clone(), sid.clone());
         tokio::spawn(async move {
-            api.get(
-                &format!("/claw/sessions/{sid}/watch?cursor=2&timeout=20000"),
-                &token,
-            )
-            .await
+            api.get(route::watch(&sid, Some(2), Some(20000)), &token)
+                .await
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    api.post(&format!("/claw/sessions/{sid}/close"), &a.token, json!({}))
-        .await;
+    api.post(route::close(&sid), &a.token, json!({})).await;
     let closed = closing.await.expect("joins");
     assert_eq!(closed.body["events"][0]["type"], json!("session.update"));
     assert_eq!(
@@ -114,10 +114,7 @@ async fn watch_times_out_empty_with_the_cursor_unchanged() {
     let sid = api.session(&a, &[], "w").await;
     api.send(&a, &sid, "one").await;
     let quiet = api
-        .get(
-            &format!("/claw/sessions/{sid}/watch?cursor=1&timeout=300"),
-            &a.token,
-        )
+        .get(route::watch(&sid, Some(1), Some(300)), &a.token)
         .await;
     assert_eq!(quiet.status, 200);
     assert_eq!(
@@ -125,34 +122,23 @@ async fn watch_times_out_empty_with_the_cursor_unchanged() {
         json!({"sessionId": sid, "cursor": 1, "events": []})
     );
     let now = api
-        .get(
-            &format!("/claw/sessions/{sid}/watch?cursor=1&timeout=0"),
-            &a.token,
-        )
+        .get(route::watch(&sid, Some(1), Some(0)), &a.token)
         .await;
     assert_eq!(now.body["events"], json!([]));
-    let empty = api
-        .get(&format!("/claw/sessions/{sid}/watch?timeout=0"), &a.token)
-        .await;
+    let empty = api.get(route::watch(&sid, None, Some(0)), &a.token).await;
     assert_eq!(seqs(&empty.body), [1]);
 
     // A cursor beyond the latest waits as if at the latest.
     let beyond = api
-        .get(
-            &format!("/claw/sessions/{sid}/watch?cursor=1000&timeout=300"),
-            &a.token,
-        )
+        .get(route::watch(&sid, Some(1000), Some(300)), &a.token)
         .await;
     assert_eq!(beyond.body["events"], json!([]));
     assert_eq!(beyond.body["cursor"], json!(1000));
     let waiting = {
         let (api, token, sid) = (api.clone(), a.token.clone(), sid.clone());
         tokio::spawn(async move {
-            api.get(
-                &format!("/claw/sessions/{sid}/watch?cursor=1000&timeout=20000"),
-                &token,
-            )
-            .await
+            api.get(route::watch(&sid, Some(1000), Some(20000)), &token)
+                .await
         })
     };
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -177,24 +163,31 @@ async fn watch_checks_queries_and_access() {
         "cursor=1&cursor=2",
         "timeout=",
     ] {
-        api.get(&format!("/claw/sessions/{sid}/watch?{bad}"), &a.token)
-            .await
-            .assert_error(400, "BAD_REQUEST");
+        api.get(
+            format!("{}?{bad}", route::watch(&sid, None, None).path()),
+            &a.token,
+        )
+        .await
+        .assert_error(400, "BAD_REQUEST");
     }
     let ok = api
         .get(
-            &format!("/claw/sessions/{sid}/watch?timeout=0&limit=1000&cursor=0"),
+            Route::WatchSession {
+                session_id: sid.clone(),
+                query: WatchQuery {
+                    timeout_ms: Some(0),
+                    limit: Some(1000),
+                    cursor: Some(0),
+                },
+            },
             &a.token,
         )
         .await;
     assert_eq!(ok.status, 200);
-    api.get(
-        &format!("/claw/sessions/{sid}/watch?timeout=0"),
-        &outsider.token,
-    )
-    .await
-    .assert_error(403, "FORBIDDEN");
-    api.get("/claw/sessions/session_missing/watch?timeout=0", &a.token)
+    api.get(route::watch(&sid, None, Some(0)), &outsider.token)
+        .await
+        .assert_error(403, "FORBIDDEN");
+    api.get(route::watch("session_missing", None, Some(0)), &a.token)
         .await
         .assert_error(404, "NOT_FOUND");
     server.shutdown().await;
@@ -207,10 +200,7 @@ async fn shutdown_answers_pending_watches() {
     let sid = api.session(&a, &[], "w").await;
     let waiting = {
         let (api, token, sid) = (api.clone(), a.token.clone(), sid.clone());
-        tokio::spawn(async move {
-            api.get(&format!("/claw/sessions/{sid}/watch?timeout=60000"), &token)
-                .await
-        })
+        tokio::spawn(async move { api.get(route::watch(&sid, None, Some(60000)), &token).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     tokio::time::timeout(Duration::from_secs(10), server.shutdown())
@@ -231,11 +221,8 @@ async fn a_thousand_watchers_all_wake_on_one_send() {
         .map(|_| {
             let (api, token, sid) = (api.clone(), b.token.clone(), sid.clone());
             tokio::spawn(async move {
-                api.get(
-                    &format!("/claw/sessions/{sid}/watch?cursor=0&timeout=60000"),
-                    &token,
-                )
-                .await
+                api.get(route::watch(&sid, Some(0), Some(60000)), &token)
+                    .await
             })
         })
         .collect();
@@ -265,18 +252,13 @@ async fn watch_resumes_after_a_restart_on_the_same_database() {
     let sid = api.session(&a, &[], "w").await;
     api.send(&a, &sid, "one").await;
     api.send(&a, &sid, "two").await;
-    let seen = api
-        .get(&format!("/claw/sessions/{sid}/watch"), &a.token)
-        .await;
+    let seen = api.get(route::watch(&sid, None, None), &a.token).await;
     assert_eq!(seqs(&seen.body), [1, 2]);
     server.shutdown().await;
 
     let (server, api) = start(file_config(&path)).await;
     let quiet = api
-        .get(
-            &format!("/claw/sessions/{sid}/watch?cursor=2&timeout=300"),
-            &a.token,
-        )
+        .get(route::watch(&sid, Some(2), Some(300)), &a.token)
         .await;
     assert_eq!(
         quiet.body,
@@ -285,11 +267,8 @@ async fn watch_resumes_after_a_restart_on_the_same_database() {
     let waiting = {
         let (api, token, sid) = (api.clone(), a.token.clone(), sid.clone());
         tokio::spawn(async move {
-            api.get(
-                &format!("/claw/sessions/{sid}/watch?cursor=2&timeout=20000"),
-                &token,
-            )
-            .await
+            api.get(route::watch(&sid, Some(2), Some(20000)), &token)
+                .await
         })
     };
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -324,11 +303,9 @@ async fn paging_never_skips_or_repeats_while_messages_arrive() {
     let mut collected: Vec<Value> = Vec::new();
     let mut before: Option<String> = None;
     loop {
-        let path = match &before {
-            Some(b) => format!("/claw/sessions/{sid}/messages?limit=7&before={b}"),
-            None => format!("/claw/sessions/{sid}/messages?limit=7"),
-        };
-        let page = api.get(&path, &a.token).await;
+        let page = api
+            .get(route::messages(&sid, Some(7), before.as_deref()), &a.token)
+            .await;
         assert_eq!(page.status, 200);
         let mut messages = page.body["messages"].as_array().expect("messages").clone();
         messages.extend(collected);

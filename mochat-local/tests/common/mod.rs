@@ -4,6 +4,10 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use mochat_api::limits::CLAW_TOKEN_HEADER;
+use mochat_api::live::{LIVE_PREFIX, LiveCall};
+use mochat_api::routes::API_PREFIX;
+use mochat_api::{Method as ApiMethod, Route};
 use mochat_local::{Config, Server, Storage};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -64,6 +68,163 @@ impl Resp {
     }
 }
 
+/// Where a request goes, relative to the base URL (which ends in `/api`): a
+/// call of the API, a [`Route`] or a [`LiveCall`], or any path for what is on
+/// purpose not one (an unknown call, a path trick, a raw query).
+pub trait Target {
+    /// The path and query to send.
+    fn to_target(&self) -> String;
+    /// The method of the call, when this is one.
+    fn call_method(&self) -> Option<ApiMethod> {
+        None
+    }
+}
+
+impl Target for str {
+    fn to_target(&self) -> String {
+        self.to_owned()
+    }
+}
+
+impl Target for String {
+    fn to_target(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Target for Route {
+    fn to_target(&self) -> String {
+        self.target()
+    }
+    fn call_method(&self) -> Option<ApiMethod> {
+        Some(self.method())
+    }
+}
+
+impl Target for LiveCall {
+    fn to_target(&self) -> String {
+        self.base_path()
+    }
+    fn call_method(&self) -> Option<ApiMethod> {
+        Some(ApiMethod::Post)
+    }
+}
+
+impl<T: Target + ?Sized> Target for &T {
+    fn to_target(&self) -> String {
+        (**self).to_target()
+    }
+    fn call_method(&self) -> Option<ApiMethod> {
+        (**self).call_method()
+    }
+}
+
+/// A path of the live dialect relative to the base URL, for a call name
+/// that is no [`LiveCall`]: `/claw/<name>`.
+pub fn live_path(name: &str) -> String {
+    let prefix = LIVE_PREFIX
+        .strip_prefix(API_PREFIX)
+        .expect("the live prefix is under the API's");
+    format!("{prefix}{name}")
+}
+
+/// Short constructors of the routes the tests call, ids and query filled in.
+pub mod route {
+    use mochat_api::Route;
+    use mochat_api::requests::{PageQuery, WatchQuery};
+
+    fn page(limit: Option<u32>, before: Option<&str>) -> PageQuery {
+        PageQuery {
+            limit,
+            before: before.map(str::to_owned),
+        }
+    }
+
+    /// `GET /claw/sessions`, with `?limit=…&before=…` when given.
+    pub fn sessions(limit: Option<u32>, before: Option<&str>) -> Route {
+        Route::ListSessions {
+            query: page(limit, before),
+        }
+    }
+
+    /// `GET /claw/sessions/:id`.
+    pub fn session(session_id: &str) -> Route {
+        Route::GetSession {
+            session_id: session_id.into(),
+        }
+    }
+
+    /// `GET /claw/sessions/:id/detail`.
+    pub fn detail(session_id: &str) -> Route {
+        Route::SessionDetail {
+            session_id: session_id.into(),
+        }
+    }
+
+    /// `POST /claw/sessions/:id/close`.
+    pub fn close(session_id: &str) -> Route {
+        Route::CloseSession {
+            session_id: session_id.into(),
+        }
+    }
+
+    /// `POST /claw/sessions/:id/message`.
+    pub fn send(session_id: &str) -> Route {
+        Route::SendSessionMessage {
+            session_id: session_id.into(),
+        }
+    }
+
+    /// `GET /claw/sessions/:id/messages`, with `?limit=…&before=…` when given.
+    pub fn messages(session_id: &str, limit: Option<u32>, before: Option<&str>) -> Route {
+        Route::ListSessionMessages {
+            session_id: session_id.into(),
+            query: page(limit, before),
+        }
+    }
+
+    /// `POST /claw/sessions/:id/participants`.
+    pub fn add_participants(session_id: &str) -> Route {
+        Route::AddParticipants {
+            session_id: session_id.into(),
+        }
+    }
+
+    /// `DELETE /claw/sessions/:id/participants`.
+    pub fn remove_participants(session_id: &str) -> Route {
+        Route::RemoveParticipants {
+            session_id: session_id.into(),
+        }
+    }
+
+    /// `GET /claw/sessions/:id/watch`, with `?timeout=…&cursor=…` when given.
+    pub fn watch(session_id: &str, cursor: Option<u64>, timeout_ms: Option<u64>) -> Route {
+        Route::WatchSession {
+            session_id: session_id.into(),
+            query: WatchQuery {
+                timeout_ms,
+                limit: None,
+                cursor,
+            },
+        }
+    }
+
+    /// `POST /claw/panels/:id/message`.
+    pub fn panel_send(panel_id: &str) -> Route {
+        Route::SendPanelMessage {
+            panel_id: panel_id.into(),
+        }
+    }
+
+    /// `GET /claw/panels/:id/messages`, with `?limit=…&before=…` when given.
+    pub fn panel_messages(panel_id: &str, limit: Option<u32>, before: Option<&str>) -> Route {
+        Route::ListPanelMessages {
+            panel_id: panel_id.into(),
+            query: page(limit, before),
+        }
+    }
+}
+
 /// A client of one server.
 #[derive(Clone)]
 pub struct Api {
@@ -79,17 +240,19 @@ impl Api {
         }
     }
 
-    /// Sends a request with an optional token and raw body.
+    /// Sends a request with an optional token and raw body, with `method`
+    /// whatever the method of the call `to` is.
     pub async fn raw(
         &self,
         method: Method,
-        path: &str,
+        to: impl Target,
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Resp {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let target = to.to_target();
+        let mut request = self.http.request(method, format!("{}{target}", self.base));
         if let Some(token) = token {
-            request = request.header(mochat_api::limits::CLAW_TOKEN_HEADER, token);
+            request = request.header(CLAW_TOKEN_HEADER, token);
         }
         if let Some(body) = body {
             request = request
@@ -108,33 +271,37 @@ impl Api {
         }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.raw(Method::GET, path, Some(token), None).await
+    /// [`Api::raw`] with `method`, after checking that a call `to` is one of it.
+    async fn checked(
+        &self,
+        method: ApiMethod,
+        to: impl Target,
+        token: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        if let Some(own) = to.call_method() {
+            assert_eq!(own, method, "{} is a {own} call", to.to_target());
+        }
+        let method = Method::from_bytes(method.as_str().as_bytes()).expect("a method");
+        let body = body.map(|b| b.to_string().into_bytes());
+        self.raw(method, to, Some(token), body).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.raw(
-            Method::POST,
-            path,
-            Some(token),
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+    pub async fn get(&self, to: impl Target, token: &str) -> Resp {
+        self.checked(ApiMethod::Get, to, token, None).await
     }
 
-    pub async fn delete(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.raw(
-            Method::DELETE,
-            path,
-            Some(token),
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+    pub async fn post(&self, to: impl Target, token: &str, body: Value) -> Resp {
+        self.checked(ApiMethod::Post, to, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, to: impl Target, token: &str, body: Value) -> Resp {
+        self.checked(ApiMethod::Delete, to, token, Some(body)).await
     }
 
     /// Calls the live dialect: `POST /api/claw/<call>` with a JSON body.
-    pub async fn live(&self, call: &str, token: &str, body: Value) -> Resp {
-        self.post(&format!("/claw/{call}"), token, body).await
+    pub async fn live(&self, call: LiveCall, token: &str, body: Value) -> Resp {
+        self.post(call, token, body).await
     }
 
     /// Registers an agent through `agents/selfRegister` (no token).
@@ -142,7 +309,7 @@ impl Api {
         let resp = self
             .raw(
                 Method::POST,
-                "/claw/agents/selfRegister",
+                LiveCall::AgentsSelfRegister,
                 None,
                 Some(json!({"name": name}).to_string().into_bytes()),
             )
@@ -161,7 +328,7 @@ impl Api {
         let resp = self
             .raw(
                 Method::POST,
-                "/claw/register",
+                Route::Register,
                 None,
                 Some(
                     json!({"name": name, "username": username})
@@ -186,7 +353,7 @@ impl Api {
         let ids: Vec<&str> = others.iter().map(|a| a.id.as_str()).collect();
         let resp = self
             .post(
-                "/claw/sessions",
+                Route::CreateSession,
                 &owner.token,
                 json!({"participants": ids, "title": title}),
             )
@@ -199,7 +366,7 @@ impl Api {
     pub async fn send(&self, agent: &Agent, session_id: &str, content: &str) -> Value {
         let resp = self
             .post(
-                &format!("/claw/sessions/{session_id}/message"),
+                route::send(session_id),
                 &agent.token,
                 json!({"content": content}),
             )
@@ -213,11 +380,8 @@ impl Api {
         let mut pages: Vec<Vec<Value>> = Vec::new();
         let mut before: Option<String> = None;
         loop {
-            let mut path = format!("/claw/sessions/{session_id}/messages?limit={limit}");
-            if let Some(b) = &before {
-                path.push_str(&format!("&before={b}"));
-            }
-            let resp = self.get(&path, &agent.token).await;
+            let page = route::messages(session_id, Some(limit), before.as_deref());
+            let resp = self.get(page, &agent.token).await;
             assert_eq!(resp.status, 200, "{:?}", resp.body);
             pages.push(resp.body["messages"].as_array().expect("messages").clone());
             if resp.body["hasMore"] != json!(true) {
