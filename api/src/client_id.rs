@@ -76,10 +76,7 @@ mod tests {
 
     #[test]
     fn read_from_meta_and_bodies() {
-        assert_eq!(
-            Value::Object(meta_with("c9")),
-            json!({"clientId": "c9"})
-        );
+        assert_eq!(Value::Object(meta_with("c9")), json!({"clientId": "c9"}));
         assert_eq!(of_meta(&meta_with("c9")), Some("c9"));
         assert_eq!(of_meta(&meta_with("a b")), None);
         let body = br#"{"content":"hi","meta":{"clientId":"c1"}}"#;

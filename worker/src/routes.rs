@@ -267,7 +267,10 @@ mod tests {
             format!("{API_PREFIX}/*"),
             format!("{EDGE_PREFIX}*"),
         ] {
-            assert!(line.contains(&format!("\"{pattern}\"")), "{pattern} in {line}");
+            assert!(
+                line.contains(&format!("\"{pattern}\"")),
+                "{pattern} in {line}"
+            );
         }
     }
 

@@ -44,8 +44,8 @@ const FRAME_PATH_SLOT: &str = "__MOCHAT_FRAME_PATH__";
 /// copied to `dist/widget.js`.
 fn fill_loader(root: &std::path::Path) -> Result {
     let path = root.join("dist/widget.js");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read dist/widget.js: {e}"))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read dist/widget.js: {e}"))?;
     let filled = fill_frame_path(&text)?;
     std::fs::write(&path, filled).map_err(|e| format!("cannot write dist/widget.js: {e}"))
 }
