@@ -74,29 +74,7 @@ pub fn SessionList(
         }
     });
     let search = NodeRef::<leptos::html::Input>::new();
-    keys::listen(move |s| {
-        match s {
-            Shortcut::NextSession | Shortcut::PreviousSession => {
-                let ids: Vec<String> =
-                    shown.with(|l| l.iter().map(|s| s.session_id.clone()).collect());
-                let at = selected.with(|sel| ids.iter().position(|id| Some(id) == sel.as_ref()));
-                if let Some(id) = step(&ids, at, s == Shortcut::NextSession) {
-                    keys::focus(&format!("[data-testid=session-item][data-id=\"{id}\"]"));
-                    selected.set(Some(id));
-                }
-            }
-            Shortcut::FocusSearch => {
-                if let Some(input) = search.get_untracked() {
-                    let _ = input.focus();
-                }
-            }
-            Shortcut::FocusComposer => {
-                keys::focus("[data-testid=session-view] [data-testid=composer]")
-            }
-            Shortcut::ShowHelp => return false,
-        }
-        true
-    });
+    navigate_by_keys(shown, selected, search);
     let on_scroll = move |ev: leptos::ev::Event| {
         let list = event_target::<web_sys::Element>(&ev);
         if list.scroll_top() + list.client_height() + NEAR_END_PX >= list.scroll_height() {
@@ -139,6 +117,38 @@ pub fn SessionList(
             }}
         </aside>
     }
+}
+
+/// The list's keyboard shortcuts: next and previous session (focused and
+/// opened), the search, the open conversation's message box.
+fn navigate_by_keys(
+    shown: Memo<Vec<Session>>,
+    selected: RwSignal<Option<String>>,
+    search: NodeRef<leptos::html::Input>,
+) {
+    keys::listen(move |s| {
+        match s {
+            Shortcut::NextSession | Shortcut::PreviousSession => {
+                let ids: Vec<String> =
+                    shown.with(|l| l.iter().map(|s| s.session_id.clone()).collect());
+                let at = selected.with(|sel| ids.iter().position(|id| Some(id) == sel.as_ref()));
+                if let Some(id) = step(&ids, at, s == Shortcut::NextSession) {
+                    keys::focus(&format!("[data-testid=session-item][data-id=\"{id}\"]"));
+                    selected.set(Some(id));
+                }
+            }
+            Shortcut::FocusSearch => {
+                if let Some(input) = search.get_untracked() {
+                    let _ = input.focus();
+                }
+            }
+            Shortcut::FocusComposer => {
+                keys::focus("[data-testid=session-view] [data-testid=composer]")
+            }
+            Shortcut::ShowHelp => return false,
+        }
+        true
+    });
 }
 
 /// The session after (or before) position `at` of `ids`: the first (or

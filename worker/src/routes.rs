@@ -296,7 +296,7 @@ mod tests {
             SESSION_PATH.replacen(EDGE_PREFIX, &format!("{EDGE_PREFIX}/"), 1),
             format!("{EDGE_PREFIX}widget/x"),
             format!("{API_PREFIX}/{}", list.path()),
-            sessions.replacen("/claw/", "/claw//", 1),
+            sessions.replacen("sessions", "/sessions", 1),
             format!("{sessions}/"),
             detail("a%2fb"),
             detail("a%2Fb"),

@@ -63,8 +63,9 @@ pub fn run() -> Result {
     }
     status(&mut deploy)?;
     println!(
-        "\n  Deployed. Check: open the worker's URL, sign in, and GET /edge/health \
-         should say \"reachable\"."
+        "\n  Deployed. Check: open the worker's URL, sign in, and GET {} \
+         should say \"reachable\".",
+        mochat_api::edge::HEALTH_PATH
     );
     Ok(())
 }

@@ -67,31 +67,32 @@ fn watch_reads(log: &str) -> usize {
         .count()
 }
 
-pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
-    let http = reqwest::Client::new();
-    let cookie = |i: usize| format!("mochat_session={}", s.cookies[i / TABS_PER_BROWSER]);
-    if s.cookies.len() * TABS_PER_BROWSER < watchers {
-        return Err(format!("{watchers} watchers need more signed-in browsers"));
-    }
+/// The session's latest cursor, from its detail through the worker.
+async fn latest_cursor(http: &reqwest::Client, s: &FanoutSetup<'_>, cookie: &str) -> Result<u64> {
+    let detail = Route::SessionDetail {
+        session_id: s.session_id.to_owned(),
+    };
     let detail: Value = http
-        .get(format!(
-            "{}{}",
-            s.origin,
-            Route::SessionDetail {
-                session_id: s.session_id.to_owned()
-            }
-            .api_target()
-        ))
-        .header("Cookie", cookie(0))
+        .get(format!("{}{}", s.origin, detail.api_target()))
+        .header("Cookie", cookie)
         .send()
         .await
         .map_err(|e| format!("detail: {e}"))?
         .json()
         .await
         .map_err(|e| format!("detail: {e}"))?;
-    let cursor = detail["cursor"]
+    detail["cursor"]
         .as_u64()
-        .ok_or_else(|| format!("detail without cursor: {detail}"))?;
+        .ok_or_else(|| format!("detail without cursor: {detail}"))
+}
+
+pub async fn run(s: &FanoutSetup<'_>, watchers: usize) -> Result<FanoutResult> {
+    let http = reqwest::Client::new();
+    let cookie = |i: usize| format!("mochat_session={}", s.cookies[i / TABS_PER_BROWSER]);
+    if s.cookies.len() * TABS_PER_BROWSER < watchers {
+        return Err(format!("{watchers} watchers need more signed-in browsers"));
+    }
+    let cursor = latest_cursor(&http, s, &cookie(0)).await?;
     let watch = Route::WatchSession {
         session_id: s.session_id.to_owned(),
         query: WatchQuery {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::bench::first_screen::{self, FirstScreen, Runs};
 use crate::bench::wasm;
+use mochat_api::widget::FRAME_PATH;
 use crate::bench::weight::{Artifact, Breakdown, FUNCTIONS_SHOWN, Weight};
 
 use super::*;
@@ -204,7 +205,7 @@ pub(super) fn first_screen_section(md: &mut String, r: &Report) {
          scripts (`Page.addScriptToEvaluateOnNewDocument`): for the dashboard, signed in \
          beforehand without throttling, a session of the list shown \
          (`[data-testid=session-item]`); for the widget, its frame page \
-         (`/edge/widget/frame?site=…`, as the loader opens it) until the composer is ready \
+         (`{FRAME_PATH}?site=…`, as the loader opens it) until the composer is ready \
          (`[data-testid=composer]` enabled: a visitor was minted). Bytes are what the page \
          had received by then (`transferSize` of the navigation and every resource, as \
          `wrangler dev` sends them: gzip; Cloudflare would send brotli, which is smaller, see \

@@ -4,6 +4,9 @@
 use std::fmt::Write as _;
 
 use crate::bench::proxy::Op;
+use mochat_api::Route;
+use mochat_api::limits::CLAW_TOKEN_HEADER;
+use mochat_api::ratelimit::STATE_HEADER;
 use crate::bench::stats::{Summary, ms};
 use mochat_tests::load::{Latency, Report as LoadReport};
 
@@ -26,7 +29,7 @@ const SUMMARY_HEAD: &str =
     "| | n | p50 | p90 | p99 | mean | max |\n|---|---|---|---|---|---|---|\n";
 
 pub(super) fn proxy_section(md: &mut String, r: &Report) {
-    md.push_str(
+    md.push_str(&format!(
         "\n## Proxy overhead\n\n\
          Method: one local MoChat server (release build, `--rate-limit off`, demo workspace, \
          SQLite file with `synchronous=FULL`) behind three ways in: straight to it with the \
@@ -35,7 +38,7 @@ pub(super) fn proxy_section(md: &mut String, r: &Report) {
          refuses: every call makes its one round trip to the agent's hub, which keeps the \
          token, spends the budget, runs the send-once ledger and calls the upstream); and \
          through the bare pass-through worker `bench/passthrough/index.js` under `wrangler dev` \
-         (copies method, path, query, body and `Content-Type`, adds `X-Claw-Token`); and \
+         (copies method, path, query, body and `Content-Type`, adds `{CLAW_TOKEN_HEADER}`); and \
          through the same pass-through in our worker's shape, `bench/shape/index.js` (the \
          dashboard's files as assets in front, one Durable Object round trip per call, no \
          other work), which separates what the runtime charges for that shape from what our \
@@ -46,9 +49,9 @@ pub(super) fn proxy_section(md: &mut String, r: &Report) {
          every target, one request at a time, starting at a different target each round; \
          warm-up rounds are discarded. A request is timed from before it is sent until its \
          whole body is read, over a kept-alive connection (reqwest). Every answer is checked \
-         (200/201, and our worker's `RateLimit` header). Paired differences are taken per \
+         (200/201, and our worker's `{STATE_HEADER}` header). Paired differences are taken per \
          round (same call, same moment), then summarised.\n\n",
-    );
+    ));
     let Some(p) = ok(&r.proxy) else {
         let _ = writeln!(md, "{}", failed(&r.proxy, &r.stack_error));
         return;
@@ -182,10 +185,15 @@ pub(super) fn live_section(md: &mut String, r: &Report) {
 }
 
 pub(super) fn fanout_section(md: &mut String, r: &Report) {
-    md.push_str(
+    let watch = Route::WatchSession {
+        session_id: "<id>".into(),
+        query: Default::default(),
+    }
+    .api_target();
+    md.push_str(&format!(
         "\n## Watch fan-out through the agent's hub\n\n\
          Method: our worker under `wrangler dev` (upstream: the local server, release build, \
-         `--rate-limit off`); 1,000 concurrent `GET /api/claw/sessions/<id>/watch?timeout=60000&cursor=<latest>` \
+         `--rate-limit off`); 1,000 concurrent `GET {watch}?timeout=60000&cursor=<latest>` \
          of one session through the worker, as 50 signed-in browsers with 20 tabs each (the \
          most one caller may hold), each on its own connection (reqwest, one tokio task each). \
          The benchmark waits until all 1,000 are connected (established sockets in \
@@ -194,7 +202,7 @@ pub(super) fn fanout_section(md: &mut String, r: &Report) {
          send until its answer (with that one event) is read. Upstream reads: the watch \
          requests the local server logged meanwhile (the send itself reaches the watchers \
          without one).\n\n",
-    );
+    ));
     let Some(f) = ok(&r.fanout) else {
         let _ = writeln!(md, "{}", failed(&r.fanout, &r.stack_error));
         return;
