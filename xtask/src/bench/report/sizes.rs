@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use crate::bench::first_screen::{self, FirstScreen, Runs};
 use crate::bench::wasm;
-use mochat_api::widget::FRAME_PATH;
 use crate::bench::weight::{Artifact, Breakdown, FUNCTIONS_SHOWN, Weight};
+use mochat_api::widget::FRAME_PATH;
 
 use super::*;
 

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::bench::proxy::Op;
+use crate::bench::stats::{Summary, ms};
 use mochat_api::Route;
 use mochat_api::limits::CLAW_TOKEN_HEADER;
 use mochat_api::ratelimit::STATE_HEADER;
-use crate::bench::stats::{Summary, ms};
 use mochat_tests::load::{Latency, Report as LoadReport};
 
 use super::*;
