@@ -202,6 +202,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             demo.operator_id
         );
         println!("demo: helper agent id {}", demo.helper_id);
+        println!("demo: person Grace Hopper id {}", demo.grace_id);
         println!(
             "demo: invite code of the group \"{}\": {}",
             demo::PARTNER_GROUP,
