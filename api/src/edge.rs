@@ -64,6 +64,56 @@ pub struct Health {
     pub reason: Option<String>,
 }
 
+/// Answer of `GET /edge/visitors?site=…&id=…`: what the worker knows of a
+/// widget visitor (the visitor's own record; nothing the visitor did not
+/// give or the worker did not see).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitorDetails {
+    pub visitor_id: String,
+    /// The name the visitor or the host page gave, else the default one.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The site's key and title.
+    pub site: String,
+    pub site_title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// RFC3339 UTC; absent for a visitor from before the worker kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// RFC3339 UTC, to the minute: the visitor's latest call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+/// `GET /edge/visitors` of visitor `id` of `site` (both ids of
+/// `[A-Za-z0-9_-]`, which need no encoding).
+pub fn visitor_target(site: &str, id: &str) -> String {
+    format!("{VISITORS_PATH}?site={site}&id={id}")
+}
+
+/// The `site` and `id` of `GET /edge/visitors` (a 400 naming what is
+/// missing or malformed).
+pub fn visitor_query(raw: Option<&str>) -> Result<(String, String), ApiError> {
+    let pairs = crate::query::pairs(raw)?;
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| crate::routes::is_valid_id(v))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Name the visitor with ?site=<site key>&id=<visitor id> ({name} is missing \
+                     or not 1 to 128 of A-Z a-z 0-9 _ -)."
+                ))
+            })
+    };
+    Ok((get("site")?, get("id")?))
+}
+
 /// Answer of `POST /api/claw/register` through the worker: the token stays in the worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +129,9 @@ pub const EDGE_PREFIX: &str = "/edge/";
 pub const SESSION_PATH: &str = "/edge/session";
 /// `DELETE`: every session ends (sign out everywhere).
 pub const SESSIONS_PATH: &str = "/edge/sessions";
+/// `GET ?site=…&id=…`: a widget visitor's details, for an operator acting
+/// as the agent of the visitor's site ([`VisitorDetails`]).
+pub const VISITORS_PATH: &str = "/edge/visitors";
 /// `GET`: the agents whose tokens the worker holds.
 pub const AGENTS_PATH: &str = "/edge/agents";
 /// `GET`: whether the worker reaches the MoChat API.
@@ -163,6 +216,31 @@ pub const SHARED_SIGN_IN_WINDOW_SECS: u64 = 60 * 60;
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_visitor_is_named_by_site_and_id() {
+        assert_eq!(
+            visitor_query(Some("site=acme&id=v_1")),
+            Ok(("acme".to_owned(), "v_1".to_owned()))
+        );
+        let target = visitor_target("acme", "v_1");
+        let (path, query) = target.split_once('?').expect("a query");
+        assert_eq!(path, VISITORS_PATH);
+        assert_eq!(
+            visitor_query(Some(query)),
+            Ok(("acme".to_owned(), "v_1".to_owned()))
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("site=acme"),
+            Some("id=v_1"),
+            Some("site=a/b&id=v"),
+        ] {
+            let e = visitor_query(bad).expect_err("refused");
+            assert_eq!(e.status(), 400, "{bad:?}");
+        }
+    }
 
     #[test]
     fn edge_shapes() {

@@ -8,7 +8,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use leptos::prelude::*;
 use mochat_api::edge::{
     AGENTS_PATH, AgentList, EdgeWatchRequest, EdgeWatchResponse, HEALTH_PATH, Health,
-    RegisteredAgent, SESSION_PATH, SESSIONS_PATH, SignInRequest, SignInStatus, WATCH_PATH,
+    RegisteredAgent, SESSION_PATH, SESSIONS_PATH, SignInRequest, SignInStatus, VisitorDetails,
+    WATCH_PATH,
 };
 use mochat_api::limits::AGENT_HEADER;
 use mochat_api::ratelimit::{self, RateInfo};
@@ -258,6 +259,12 @@ impl Api {
     /// `GET /edge/agents`: the agents whose tokens the worker holds.
     pub async fn agents(self) -> ApiResult<AgentList> {
         self.edge(Method::Get, AGENTS_PATH, None, None).await
+    }
+
+    /// `GET /edge/visitors`: what the worker keeps of a widget visitor.
+    pub async fn visitor_details(self, site: String, id: String) -> ApiResult<VisitorDetails> {
+        let target = mochat_api::edge::visitor_target(&site, &id);
+        self.edge(Method::Get, &target, None, None).await
     }
 
     // --- the widget's routes -------------------------------------------------

@@ -3,7 +3,10 @@
 //! button and conversation.
 
 use leptos::prelude::*;
+use mochat_api::widget::VisitorMark;
 use mochat_api::{ApiError, Message, Session, SessionDetail, SessionStatus, User};
+
+use crate::markup::relative;
 
 use crate::api::use_api;
 use crate::browser;
@@ -88,6 +91,15 @@ fn SessionView(
         }
     });
     let closed = Signal::derive(move || status.get() == Some(SessionStatus::Closed));
+    // A widget conversation: the visitor its messages are marked with.
+    let visitor = RwSignal::new(None::<VisitorMark>);
+    let note_visitor = move |m: &Message| {
+        if visitor.with_untracked(Option::is_none)
+            && let Some(mark) = VisitorMark::from_meta(&m.meta)
+        {
+            visitor.set(Some(mark));
+        }
+    };
     let close = {
         let id = session_id.clone();
         Action::new_local(move |_: &()| api.close_session(id.clone()))
@@ -119,7 +131,9 @@ fn SessionView(
                         saved_replies=true
                         closed=closed
                         on_session_event=Callback::new(move |_| refresh())
+                        on_first_page=Callback::new(move |page: Vec<Message>| page.iter().for_each(note_visitor))
                         on_message=Callback::new(move |m: Message| {
+                            note_visitor(&m);
                             if browser::parse_time(&m.created_at) > counted_until.get_untracked() {
                                 arrived.update(|n| *n += 1);
                             }
@@ -138,6 +152,7 @@ fn SessionView(
                 Some(Ok(d)) => view! { <SessionHeader detail=d arrived=arrived on_back=on_back on_close=move || { close.dispatch(()); } on_changed=refresh error=error /> }.into_any(),
             }}
             <ErrorNote error=error />
+            {move || visitor.get().map(|mark| view! { <VisitorPanel mark=mark /> })}
             {conversation}
         </div>
     }
@@ -149,6 +164,46 @@ fn count_label(n: u64) -> String {
         " · 1 message".to_owned()
     } else {
         format!(" · {n} messages")
+    }
+}
+
+/// The widget visitor behind a conversation: who they said they are, the
+/// site, when they were first and last seen (the worker's record, read for
+/// the operator of the site's agent).
+#[component]
+fn VisitorPanel(mark: VisitorMark) -> impl IntoView {
+    let api = use_api();
+    let (site, id) = (mark.site.clone(), mark.id.clone());
+    let details = LocalResource::new(move || api.visitor_details(site.clone(), id.clone()));
+    let when = |at: Option<String>| {
+        at.map_or_else(
+            || "not recorded".to_owned(),
+            |t| {
+                format!(
+                    "{} ({})",
+                    browser::exact_time(&t),
+                    relative(browser::now_ms(), browser::parse_time(&t))
+                )
+            },
+        )
+    };
+    view! {
+        <aside class="visitor-panel" aria-label="Visitor" data-testid="visitor-panel">
+            <h3 class="small-head">"Visitor"</h3>
+            {move || match details.get() {
+                None => view! { <p class="muted small">"Loading the visitor…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="muted small" data-testid="visitor-error">{mark.name.clone()}" · "{e.message}</p> }.into_any(),
+                Some(Ok(d)) => view! {
+                    <dl class="visitor-facts">
+                        <dt>"Name"</dt><dd data-testid="visitor-name">{d.name}</dd>
+                        <dt>"Email"</dt><dd data-testid="visitor-email">{d.email.unwrap_or_else(|| "not given".into())}</dd>
+                        <dt>"Site"</dt><dd data-testid="visitor-site">{format!("{} ({})", d.site_title, d.site)}</dd>
+                        <dt>"First seen"</dt><dd data-testid="visitor-first-seen">{when(d.first_seen)}</dd>
+                        <dt>"Last seen"</dt><dd data-testid="visitor-last-seen">{when(d.last_seen)}</dd>
+                    </dl>
+                }.into_any(),
+            }}
+        </aside>
     }
 }
 

@@ -271,6 +271,14 @@ async fn a_visitor_chats_with_the_sites_agent_through_the_widget() {
             badges.iter().any(|t| t.to_lowercase().contains("visitor · acme support")),
             "{badges:?}"
         );
+        // Beside it, the visitor's details.
+        a.wait_js("document.querySelector('[data-testid=visitor-name]')?.textContent === 'Ada Lovelace'")
+            .await
+            .map_err(at("the visitor panel names her"))?;
+        let site = a.texts("[data-testid=visitor-site]").await.map_err(at("the site"))?;
+        assert_eq!(site, ["Acme Support (acme)"]);
+        let first = a.texts("[data-testid=visitor-first-seen]").await.map_err(at("first seen"))?;
+        assert!(first.iter().all(|t| !t.contains("not recorded")), "{first:?}");
         a.screenshot("dashboard-widget-conversation").await.map_err(at("screenshot"))?;
         Ok::<(), String>(())
     }

@@ -5,9 +5,10 @@
 //! visitor over their sub-quota gets 429 while another still chats.
 
 use mochat_api::Route;
-use mochat_api::edge::{AGENTS_PATH, SESSION_PATH};
+use mochat_api::edge::{AGENTS_PATH, SESSION_PATH, VISITORS_PATH, VisitorDetails, visitor_target};
+use mochat_api::limits::AGENT_HEADER;
 use mochat_api::ratelimit::{POLICY_HEADER, RETRY_AFTER_HEADER, STATE_HEADER};
-use mochat_api::widget::{CONVERSATION_PATH, FRAME_PATH, VISITOR_PATH, VisitorInfo};
+use mochat_api::widget::{CONVERSATION_PATH, FRAME_PATH, ME_PATH, VISITOR_PATH, VisitorInfo};
 use mochat_tests::faults;
 use mochat_tests::{Edge, HostSite, Stack, route};
 use serde_json::{Value, json};
@@ -276,4 +277,92 @@ async fn visitors_are_confined_to_their_own_session_and_quota() {
         edge.received_containing("claw_").is_empty(),
         "no claw token reached a visitor"
     );
+}
+
+/// `GET /edge/visitors`: the operator of the site's agent reads what the
+/// worker keeps of a visitor; a visitor, a stranger, another agent and a
+/// visitor never minted get nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_sites_operator_reads_a_visitors_details() {
+    let host = HostSite::start(String::new(), String::new()).expect("host site");
+    let mut helper = String::new();
+    let stack = Stack::demo_with("visitor-details", |local| {
+        helper = local
+            .demo_value("helper agent id")
+            .expect("the demo's helper");
+        vec![("WIDGET_SITES".to_owned(), sites(&host.origin(), &helper))]
+    });
+    let edge = Edge::new(stack.origin());
+    let (ada, token) = new_visitor(&edge, Some("Ada")).await;
+    let told = edge
+        .as_visitor(
+            "POST",
+            ME_PATH,
+            &token,
+            Some(&json!({"name": "Ada Lovelace", "email": "ada@example.com"})),
+        )
+        .await;
+    assert_eq!(told.status, 200, "{}", told.body);
+    let opened = edge
+        .as_visitor("POST", CONVERSATION_PATH, &token, None)
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let target = visitor_target("acme", &ada.visitor_id);
+
+    // Nobody signed in, and the visitor herself: 401.
+    assert_eq!(edge.get(&target).await.status, 401);
+    let own = edge.as_visitor("GET", &target, &token, None).await;
+    assert_eq!(
+        own.status, 401,
+        "a visitor token does not open it: {}",
+        own.body
+    );
+
+    // The operator: her record.
+    let mut operator = Edge::new(stack.origin());
+    assert_eq!(operator.sign_in(&stack.options.password).await, 204);
+    let read = operator.get(&target).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let d: VisitorDetails = serde_json::from_str(&read.body).expect("details");
+    assert_eq!(
+        (
+            d.name.as_str(),
+            d.email.as_deref(),
+            d.site.as_str(),
+            d.site_title.as_str()
+        ),
+        (
+            "Ada Lovelace",
+            Some("ada@example.com"),
+            "acme",
+            "Acme Support"
+        )
+    );
+    assert!(d.session_id.is_some(), "her conversation is named");
+    // RFC3339 in UTC, all of one length: compared as text.
+    let (first, last) = (
+        d.first_seen.clone().expect("first seen"),
+        d.last_seen.clone().expect("last seen"),
+    );
+    assert!(first.ends_with('Z') && last.ends_with('Z') && first.len() == last.len());
+    assert!(first <= last, "{first} <= {last}");
+
+    // Acting as another agent, a visitor never minted, no visitor named: nothing.
+    let other = operator
+        .send("GET", &target, None, &[(AGENT_HEADER, "someone_else")])
+        .await;
+    assert_eq!(other.status, 404, "{}", other.body);
+    let unknown = operator
+        .get(&visitor_target("acme", "v_never_minted"))
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(operator.get(VISITORS_PATH).await.status, 400);
+    for answer in [other, unknown] {
+        assert_eq!(
+            answer.error_code().as_deref(),
+            Some("NOT_FOUND"),
+            "{}",
+            answer.body
+        );
+    }
 }

@@ -17,6 +17,7 @@ use crate::hub::protocol::{self, HubCall, Op};
 use crate::respond::{self, Flow, Halt};
 use crate::upstream::{Extra, Upstream};
 use crate::vault::{self, VaultAgent};
+use crate::visitor_token::Visitor;
 use crate::widget;
 
 /// The agent a dashboard request speaks for: `X-MoChat-Agent`, or the
@@ -98,6 +99,35 @@ pub async fn edge_watch(
         agent: agent_id(req, env)?,
         caller: Some(caller.for_hub(env)?),
         op: Op::EdgeWatch { request },
+    };
+    protocol::ask(env, &call).await
+}
+
+/// `GET /edge/visitors?site=…&id=…`: a widget visitor's details, for an
+/// operator acting as the agent of the visitor's site (any other agent:
+/// 404, the visitor is not theirs to see).
+pub async fn visitor_details(req: &Request, env: &Env, caller: &Caller) -> Flow<Response> {
+    let url = req.url()?;
+    let (site, id) = mochat_api::edge::visitor_query(url.query())?;
+    let agent = agent_id(req, env)?;
+    let (site_agent, visitor) = widget::visitor_ref(
+        env,
+        &Visitor {
+            site,
+            id,
+            expires: 0,
+        },
+    )?;
+    if site_agent != agent {
+        return Err(ApiError::not_found(
+            "No visitor of this agent's widget sites has that id. Act as the site's agent.",
+        )
+        .into());
+    }
+    let call = HubCall {
+        agent,
+        caller: Some(caller.for_hub(env)?),
+        op: Op::VisitorDetails { visitor },
     };
     protocol::ask(env, &call).await
 }

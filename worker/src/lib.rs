@@ -75,6 +75,7 @@ async fn handle(mut req: Request, env: &Env) -> Flow<Response> {
         Call::Health => edge::health(env).await,
         Call::Dashboard => dashboard::page(env).await,
         Call::EdgeWatch => api::edge_watch(&req, env, &caller, body).await,
+        Call::VisitorDetails => api::visitor_details(&req, env, &caller).await,
         Call::WidgetFrame => frame::page(&req, env).await,
         Call::NewVisitor => widget::new_visitor(&req, env, body).await,
         Call::VisitorRecord => widget::me(env, caller.visitor()?).await,

@@ -2,7 +2,9 @@
 //! 16 API calls (matched by [`mochat_api::Route::parse_api`]); anything else
 //! is not found. Pure: works on the method name and the raw path.
 
-use mochat_api::edge::{AGENTS_PATH, HEALTH_PATH, SESSION_PATH, SESSIONS_PATH, WATCH_PATH};
+use mochat_api::edge::{
+    AGENTS_PATH, HEALTH_PATH, SESSION_PATH, SESSIONS_PATH, VISITORS_PATH, WATCH_PATH,
+};
 use mochat_api::routes::{Method, allow_header};
 use mochat_api::widget;
 use mochat_api::{Route, RouteError};
@@ -26,6 +28,8 @@ pub enum Call {
     Dashboard,
     /// `POST /edge/watch`: the live watch of many sessions and the list.
     EdgeWatch,
+    /// `GET /edge/visitors?site=…&id=…`: a widget visitor's details.
+    VisitorDetails,
     /// `GET /edge/widget/frame`: the widget page.
     WidgetFrame,
     /// `POST /edge/widget/visitor`: a new widget visitor.
@@ -77,6 +81,7 @@ impl Call {
             | Self::SignOutEverywhere
             | Self::Agents
             | Self::EdgeWatch
+            | Self::VisitorDetails
             | Self::Api(Route::Register) => Access::Operator,
             Self::VisitorRecord | Self::Identify | Self::OpenConversation => Access::Visitor,
             Self::Api(_) => Access::OperatorOrVisitor,
@@ -132,6 +137,7 @@ pub fn classify(method: &str, raw_path: &str) -> Result<Call, Miss> {
         "/" | "/index.html" if method == "HEAD" => Ok(Call::Dashboard),
         "/" | "/index.html" => edge(&[(Method::Get, Call::Dashboard)]),
         WATCH_PATH => edge(&[(Method::Post, Call::EdgeWatch)]),
+        VISITORS_PATH => edge(&[(Method::Get, Call::VisitorDetails)]),
         widget::FRAME_PATH => edge(&[(Method::Get, Call::WidgetFrame)]),
         widget::VISITOR_PATH => edge(&[(Method::Post, Call::NewVisitor)]),
         widget::ME_PATH => edge(&[
@@ -179,6 +185,9 @@ mod tests {
         );
         assert_eq!(classify("POST", WATCH_PATH), Ok(Call::EdgeWatch));
         assert_eq!(Call::EdgeWatch.access(), Access::Operator);
+        assert_eq!(classify("GET", VISITORS_PATH), Ok(Call::VisitorDetails));
+        assert_eq!(Call::VisitorDetails.access(), Access::Operator);
+        assert!(!Call::VisitorDetails.takes_body());
         assert!(Call::EdgeWatch.takes_body());
         assert_eq!(
             classify("PUT", SESSION_PATH),

@@ -41,6 +41,7 @@ impl DurableObject for WidgetVisitor {
             name: kept.name,
             email: kept.email,
             session_id: kept.session_id,
+            ..VisitorRecord::default()
         })
     }
 }

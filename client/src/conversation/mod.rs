@@ -88,6 +88,9 @@ pub fn Conversation(
     #[prop(into, optional)] closed: Signal<bool>,
     #[prop(optional)] on_session_event: Option<Callback<Event>>,
     #[prop(optional)] on_message: Option<Callback<Message>>,
+    /// Hears the first page of history once it is shown.
+    #[prop(optional)]
+    on_first_page: Option<Callback<Vec<Message>>>,
     #[prop(default = None)] initial: Option<String>,
     /// Longest text the composer takes (a widget visitor's is shorter).
     #[prop(default = CONTENT_MAX_CHARS)]
@@ -130,6 +133,9 @@ pub fn Conversation(
     history.load_first(move |t| {
         for m in t.messages() {
             sending.reconcile(m);
+        }
+        if let Some(cb) = on_first_page {
+            cb.run(t.messages().to_vec());
         }
         sending.retry_failed(arrive);
     });

@@ -268,6 +268,7 @@ impl Hub {
             Op::VisitorMe => visitors::me(self, caller.as_ref()).await,
             Op::Identify { name, email } => visitors::identify(self, caller.as_ref(), name, email),
             Op::OpenConversation => visitors::open_conversation(self, caller.as_ref()).await,
+            Op::VisitorDetails { visitor } => visitors::details(self, &visitor).await,
             Op::Probe => calls::probe(self).await,
             Op::KeepAgent { .. } => unreachable!("handled above"),
         }

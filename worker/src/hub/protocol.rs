@@ -75,6 +75,8 @@ pub enum Op {
     },
     /// `POST /edge/widget/conversation`.
     OpenConversation,
+    /// `GET /edge/visitors`: an operator asks about `visitor`.
+    VisitorDetails { visitor: VisitorRef },
     /// Keep the token of an agent just registered (the worker never keeps it).
     KeepAgent {
         token: String,

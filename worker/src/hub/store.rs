@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     key TEXT PRIMARY KEY, ticket INTEGER NOT NULL, at INTEGER NOT NULL, body TEXT);
 CREATE TABLE IF NOT EXISTS visitors (
     key TEXT PRIMARY KEY, name TEXT, email TEXT, session_id TEXT);
+CREATE TABLE IF NOT EXISTS visitor_seen (
+    key TEXT PRIMARY KEY, first_seen INTEGER, last_seen INTEGER);
 CREATE TABLE IF NOT EXISTS titles (session_id TEXT PRIMARY KEY, title TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS metas (
     message_id TEXT PRIMARY KEY, meta TEXT NOT NULL, at INTEGER NOT NULL);
@@ -53,11 +55,15 @@ pub struct StoredAgent {
 
 /// What the hub keeps of a widget visitor.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct VisitorRecord {
     pub name: Option<String>,
     pub email: Option<String>,
     pub session_id: Option<String>,
+    /// When the visitor was minted (Unix ms; none from before it was kept).
+    pub first_seen: Option<u64>,
+    /// The visitor's latest call (Unix ms, to [`super::visitors::SEEN_STEP_MS`]).
+    pub last_seen: Option<u64>,
 }
 
 /// A change to apply to storage.
@@ -119,6 +125,8 @@ struct VisitorRow {
     name: Option<String>,
     email: Option<String>,
     session_id: Option<String>,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +156,10 @@ fn spender_of(name: &str) -> Spender {
 
 fn opt(value: Option<String>) -> SqlStorageValue {
     value.map_or(SqlStorageValue::Null, SqlStorageValue::String)
+}
+
+fn opt_int(value: Option<u64>) -> Result<SqlStorageValue> {
+    value.map_or(Ok(SqlStorageValue::Null), int)
 }
 
 /// The hub's storage.
@@ -270,13 +282,16 @@ impl Store {
 
     pub fn visitor(&self, key: &str) -> Result<Option<VisitorRecord>> {
         let rows: Vec<VisitorRow> = self.rows(
-            "SELECT name, email, session_id FROM visitors WHERE key = ?",
+            "SELECT v.name, v.email, v.session_id, s.first_seen, s.last_seen
+             FROM visitors v LEFT JOIN visitor_seen s ON s.key = v.key WHERE v.key = ?",
             vec![key.to_owned().into()],
         )?;
         Ok(rows.into_iter().next().map(|r| VisitorRecord {
             name: r.name,
             email: r.email,
             session_id: r.session_id,
+            first_seen: r.first_seen.map(|n| n as u64),
+            last_seen: r.last_seen.map(|n| n as u64),
         }))
     }
 
@@ -339,17 +354,29 @@ impl Store {
                     exec("DELETE FROM outbox WHERE key = ?", vec![key.into()])
                 }
             },
-            Write::Visitor { key, record } => exec(
-                "INSERT INTO visitors (key, name, email, session_id) VALUES (?, ?, ?, ?)
-                 ON CONFLICT(key) DO UPDATE SET name = excluded.name,
-                    email = excluded.email, session_id = excluded.session_id",
-                vec![
-                    key.into(),
-                    opt(record.name),
-                    opt(record.email),
-                    opt(record.session_id),
-                ],
-            ),
+            Write::Visitor { key, record } => {
+                exec(
+                    "INSERT INTO visitor_seen (key, first_seen, last_seen) VALUES (?, ?, ?)
+                     ON CONFLICT(key) DO UPDATE SET first_seen = excluded.first_seen,
+                        last_seen = excluded.last_seen",
+                    vec![
+                        key.clone().into(),
+                        opt_int(record.first_seen)?,
+                        opt_int(record.last_seen)?,
+                    ],
+                )?;
+                exec(
+                    "INSERT INTO visitors (key, name, email, session_id) VALUES (?, ?, ?, ?)
+                     ON CONFLICT(key) DO UPDATE SET name = excluded.name,
+                        email = excluded.email, session_id = excluded.session_id",
+                    vec![
+                        key.into(),
+                        opt(record.name),
+                        opt(record.email),
+                        opt(record.session_id),
+                    ],
+                )
+            }
             Write::Title { session_id, title } => exec(
                 "INSERT INTO titles (session_id, title) VALUES (?, ?)
                  ON CONFLICT(session_id) DO UPDATE SET title = excluded.title",

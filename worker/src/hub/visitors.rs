@@ -28,6 +28,7 @@ use crate::headers::{RATE_LIMIT, RATE_LIMIT_POLICY, RETRY_AFTER};
 use crate::limiter::{Decision, SlidingWindow, now_ms, positive, window_secs};
 use crate::respond::Halt;
 use crate::upstream::Extra;
+use mochat_api::edge::VisitorDetails;
 
 /// Visitor records kept in memory (storage has them all).
 const RECORDS_KEPT: usize = 10_000;
@@ -160,12 +161,18 @@ fn with_window<T>(hub: &Hub, v: &VisitorRef, f: impl FnOnce(&mut SlidingWindow) 
     f(window)
 }
 
-/// Spends one request of the visitor's sub-quota; 429 past it.
+/// How finely a visitor's last call is kept: its record is written again
+/// when the last one it holds is this much older.
+pub const SEEN_STEP_MS: u64 = 60_000;
+
+/// Spends one request of the visitor's sub-quota (429 past it), and notes
+/// the call as the visitor's latest.
 pub fn spend(hub: &Hub, v: &VisitorRef) -> Result<Vec<(&'static str, String)>, Halt> {
     let now = now_ms();
     let decision = with_window(hub, v, |w| w.try_admit(now));
     let limits = visitor_limits(&decision, hub.visitor_limit);
     if decision.allowed {
+        seen(hub, v, now);
         return Ok(limits);
     }
     Err(Halt::with_headers(
@@ -178,6 +185,51 @@ pub fn spend(hub: &Hub, v: &VisitorRef) -> Result<Vec<(&'static str, String)>, H
         ),
         limits,
     ))
+}
+
+/// Notes a call of the visitor at `now`, when their record is in memory (a
+/// call after a restart that reads it from storage is noted at the next).
+fn seen(hub: &Hub, v: &VisitorRef, now: u64) {
+    let stale = hub
+        .core
+        .borrow()
+        .visitors
+        .records
+        .get(&key(v))
+        .filter(|r| r.last_seen.is_none_or(|at| now >= at + SEEN_STEP_MS))
+        .cloned();
+    if let Some(mut record) = stale {
+        record.last_seen = Some(now);
+        save(hub, v, record);
+    }
+}
+
+/// `GET /edge/visitors`: what the hub keeps of `v`, for an operator of
+/// their site's agent; 404 for a visitor it never minted.
+pub async fn details(hub: &Rc<Hub>, v: &VisitorRef) -> Result<Response, Halt> {
+    let record = record(hub, v).await?;
+    if record == VisitorRecord::default() {
+        return Err(ApiError::not_found(format!(
+            "No visitor {} of site {} is known to this agent.",
+            v.id, v.site
+        ))
+        .into());
+    }
+    let at = |ms: Option<u64>| ms.map(|ms| crate::session::rfc3339(ms / 1000));
+    let details = VisitorDetails {
+        visitor_id: v.id.clone(),
+        name: record
+            .name
+            .clone()
+            .unwrap_or_else(|| default_visitor_name(&v.id)),
+        email: record.email.clone(),
+        site: v.site.clone(),
+        site_title: v.title.clone(),
+        session_id: record.session_id.clone(),
+        first_seen: at(record.first_seen),
+        last_seen: at(record.last_seen),
+    };
+    hub.json(200, &details, &[])
 }
 
 /// The visitor's sub-quota as it stands (watch answers).
@@ -287,10 +339,13 @@ pub fn new_visitor(
 ) -> Result<Response, Halt> {
     let v = visitor_of(caller)?;
     let (name, email) = identity(name, email)?;
+    let now = now_ms();
     let record = VisitorRecord {
         name,
         email,
         session_id: None,
+        first_seen: Some(now),
+        last_seen: Some(now),
     };
     save(hub, v, record.clone());
     hub.json(201, &info(hub, v, record, Some(token)), &[])
