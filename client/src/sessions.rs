@@ -91,15 +91,7 @@ fn SessionView(
         }
     });
     let closed = Signal::derive(move || status.get() == Some(SessionStatus::Closed));
-    // A widget conversation: the visitor its messages are marked with.
-    let visitor = RwSignal::new(None::<VisitorMark>);
-    let note_visitor = move |m: &Message| {
-        if visitor.with_untracked(Option::is_none)
-            && let Some(mark) = VisitorMark::from_meta(&m.meta)
-        {
-            visitor.set(Some(mark));
-        }
-    };
+    let (visitor, note_visitor) = visitor_of_conversation();
     let close = {
         let id = session_id.clone();
         Action::new_local(move |_: &()| api.close_session(id.clone()))
@@ -165,6 +157,20 @@ fn count_label(n: u64) -> String {
     } else {
         format!(" · {n} messages")
     }
+}
+
+/// A widget conversation's visitor: the first visitor mark its messages
+/// carry, and what notes one.
+fn visitor_of_conversation() -> (RwSignal<Option<VisitorMark>>, impl Fn(&Message) + Copy) {
+    let visitor = RwSignal::new(None::<VisitorMark>);
+    let note = move |m: &Message| {
+        if visitor.with_untracked(Option::is_none)
+            && let Some(mark) = VisitorMark::from_meta(&m.meta)
+        {
+            visitor.set(Some(mark));
+        }
+    };
+    (visitor, note)
 }
 
 /// The widget visitor behind a conversation: who they said they are, the

@@ -78,6 +78,20 @@ impl Source {
     }
 }
 
+/// Back to the tab (or away from the conversation): the title's count of
+/// messages that came while it was hidden starts again.
+fn reset_when_seen(unseen: RwSignal<u32>) {
+    let visible = window_event_listener_untyped("visibilitychange", move |_| {
+        if browser::is_visible() {
+            unseen.set(0);
+        }
+    });
+    on_cleanup(move || {
+        visible.remove();
+        unseen.try_set(0);
+    });
+}
+
 /// A conversation view. `watch_from` (sessions only) is where its events
 /// start (the detail's cursor, or the widget visitor's); absent, from now.
 /// `on_session_event` hears session updates and participant changes.
@@ -149,16 +163,7 @@ pub fn Conversation(
         on_session_event,
     );
     sending.retry_when_back(arrive);
-    // Back to the tab: reset the title.
-    let visible = window_event_listener_untyped("visibilitychange", move |_| {
-        if browser::is_visible() {
-            unseen.set(0);
-        }
-    });
-    on_cleanup(move || {
-        visible.remove();
-        unseen.try_set(0);
-    });
+    reset_when_seen(unseen);
 
     let send = move |content: String| {
         if sending.queue(content) {
