@@ -317,41 +317,54 @@ fn AgentPicker(
 /// Desktop notifications on or off (remembered in the browser).
 #[component]
 fn NotifyToggle() -> impl IntoView {
-    let notify = RwSignal::new(browser::notifications_on());
     view! {
-        <button
-            class="ghost notify-toggle"
-            data-testid="notify-toggle"
-            aria-pressed=move || notify.get().to_string()
+        <SettingToggle
+            testid="notify-toggle"
+            what="Notifications"
             title="Desktop notifications for new messages in sessions you have not muted (and in the open one while this tab is hidden)"
-            on:click=move |_| {
-                let on = !notify.get_untracked();
-                browser::set_notifications(on);
-                notify.set(on);
-            }
-        >
-            {move || if notify.get() { "Notifications on" } else { "Notifications off" }}
-        </button>
+            read=browser::notifications_on
+            write=browser::set_notifications
+        />
     }
 }
 
 /// The chime for new messages on or off (remembered in the browser).
 #[component]
 fn SoundToggle() -> impl IntoView {
-    let sound = RwSignal::new(alerts::sound_on());
+    view! {
+        <SettingToggle
+            testid="sound-toggle"
+            what="Sound"
+            title="A chime for new messages in sessions you have not muted"
+            read=alerts::sound_on
+            write=alerts::set_sound
+        />
+    }
+}
+
+/// A setting of this browser, shown as "<what> on" or "<what> off".
+#[component]
+fn SettingToggle(
+    testid: &'static str,
+    what: &'static str,
+    title: &'static str,
+    read: fn() -> bool,
+    write: fn(bool),
+) -> impl IntoView {
+    let on = RwSignal::new(read());
     view! {
         <button
             class="ghost notify-toggle"
-            data-testid="sound-toggle"
-            aria-pressed=move || sound.get().to_string()
-            title="A chime for new messages in sessions you have not muted"
+            data-testid=testid
+            aria-pressed=move || on.get().to_string()
+            title=title
             on:click=move |_| {
-                let on = !sound.get_untracked();
-                alerts::set_sound(on);
-                sound.set(on);
+                let next = !on.get_untracked();
+                write(next);
+                on.set(next);
             }
         >
-            {move || if sound.get() { "Sound on" } else { "Sound off" }}
+            {move || format!("{what} {}", if on.get() { "on" } else { "off" })}
         </button>
     }
 }

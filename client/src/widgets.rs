@@ -23,6 +23,16 @@ pub fn ErrorNote(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView
     }
 }
 
+/// Runs `tick` every second while the calling component is mounted.
+fn every_second(tick: impl Fn() + 'static) {
+    let handle = set_interval_with_handle(tick, Duration::from_secs(1)).ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
+}
+
 /// Counts down while the budget is spent (`Retry-After` / `RateLimit`): the
 /// agent's in the dashboard, the visitor's own in the widget (`visitor`).
 #[component]
@@ -34,18 +44,9 @@ pub fn RateBanner(#[prop(optional)] visitor: bool) -> impl IntoView {
             left.set(secs);
         }
     });
-    let handle = set_interval_with_handle(
-        move || {
-            if left.get_untracked() > 0 {
-                left.update(|l| *l -= 1);
-            }
-        },
-        Duration::from_secs(1),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(h) = handle {
-            h.clear();
+    every_second(move || {
+        if left.get_untracked() > 0 {
+            left.update(|l| *l -= 1);
         }
     });
     move || {
@@ -75,28 +76,19 @@ pub fn BudgetMeter() -> impl IntoView {
     Effect::new(move |_| {
         left.set(state.rate.get().and_then(|r| r.wait_secs()).unwrap_or(0));
     });
-    let handle = set_interval_with_handle(
-        move || {
-            let n = left.get_untracked();
-            if n == 1 {
-                // The oldest request left the window: at least one is back.
-                state.rate.update(|r| {
-                    if let Some(r) = r {
-                        r.remaining = r.remaining.max(1);
-                        r.retry_after = None;
-                    }
-                });
-            }
-            if n > 0 {
-                left.set(n - 1);
-            }
-        },
-        Duration::from_secs(1),
-    )
-    .ok();
-    on_cleanup(move || {
-        if let Some(h) = handle {
-            h.clear();
+    every_second(move || {
+        let n = left.get_untracked();
+        if n == 1 {
+            // The oldest request left the window: at least one is back.
+            state.rate.update(|r| {
+                if let Some(r) = r {
+                    r.remaining = r.remaining.max(1);
+                    r.retry_after = None;
+                }
+            });
+        }
+        if n > 0 {
+            left.set(n - 1);
         }
     });
     move || {

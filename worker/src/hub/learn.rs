@@ -245,10 +245,7 @@ async fn detail_position(
     }
     if !live {
         let mut core = hub.core.borrow_mut();
-        let slot = core
-            .slots
-            .entry(session_id.to_owned())
-            .or_insert_with(|| Slot::new(session_id));
+        let slot = core.slot(session_id);
         slot.member = true;
         if slot.waiters.is_empty()
             && slot

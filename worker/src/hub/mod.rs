@@ -156,6 +156,15 @@ pub struct Core {
     pub probe: Option<(u64, mochat_api::edge::Health)>,
 }
 
+impl Core {
+    /// The slot of `session_id`, made when it has none.
+    pub fn slot(&mut self, session_id: &str) -> &mut Slot {
+        self.slots
+            .entry(session_id.to_owned())
+            .or_insert_with(|| Slot::new(session_id))
+    }
+}
+
 /// The agent's hub.
 pub struct Hub {
     pub env: Env,

@@ -24,7 +24,7 @@ use super::calls::{note_session, over_budget, read_events};
 use super::feed::Batch;
 use super::list::{CursorError, parse_ms};
 use super::protocol::Caller;
-use super::{Hub, Slot, Wake, views, visitors};
+use super::{Hub, Wake, views, visitors};
 use crate::limiter::now_ms;
 use crate::respond::Halt;
 use crate::upstream::Extra;
@@ -95,10 +95,7 @@ struct Watcher {
 impl Watcher {
     fn new(hub: &Hub, session_id: &str, cursor: u64, limit: usize, now: u64) -> Self {
         let mut core = hub.core.borrow_mut();
-        let slot = core
-            .slots
-            .entry(session_id.to_owned())
-            .or_insert_with(|| Slot::new(session_id));
+        let slot = core.slot(session_id);
         if slot.hot_until <= now && slot.feed.is_aligned() {
             // Nobody followed it for a while: the upstream may have moved on.
             slot.dirty = Some(true);
@@ -218,10 +215,7 @@ async fn membership(hub: &Rc<Hub>, session_id: &str) -> Result<(), ApiError> {
         Some(session) => {
             note_session(hub, session);
             let mut core = hub.core.borrow_mut();
-            core.slots
-                .entry(session_id.to_owned())
-                .or_insert_with(|| Slot::new(session_id))
-                .member = true;
+            core.slot(session_id).member = true;
             Ok(())
         }
         None => Err(
@@ -480,10 +474,7 @@ pub async fn align(hub: &Rc<Hub>, session_id: &str, who: Spender) -> Result<(), 
     loop {
         let (aligned, busy) = {
             let mut core = hub.core.borrow_mut();
-            let slot = core
-                .slots
-                .entry(session_id.to_owned())
-                .or_insert_with(|| Slot::new(session_id));
+            let slot = core.slot(session_id);
             (slot.feed.is_aligned(), slot.busy)
         };
         if aligned {
@@ -545,10 +536,7 @@ pub async fn read_from(
         let next = page.cursor;
         {
             let mut core = hub.core.borrow_mut();
-            let slot = core
-                .slots
-                .entry(session_id.to_owned())
-                .or_insert_with(|| Slot::new(session_id));
+            let slot = core.slot(session_id);
             slot.member = true;
             let fresh = slot.feed.absorb(from, page.events);
             if !full {
