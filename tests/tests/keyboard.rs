@@ -88,6 +88,10 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     b.wait_js("(document.activeElement.blur(), true)")
         .await
         .map_err(at("leave the search"))?;
+    // (As a person does: r once the open session's message box is there.)
+    b.wait_for("[data-testid=session-view] [data-testid=composer]")
+        .await
+        .map_err(at("the open session's message box"))?;
     b.press(&['r']).await.map_err(at("press r"))?;
     b.wait_js(&focused("composer"))
         .await
