@@ -24,6 +24,19 @@ async fn the_dashboard_answers_the_keyboard_and_keeps_saved_replies() {
     s.finish(phone, "keyboard-phone", outcome).await;
 }
 
+/// Fills the Replies menu's form with `name` and `text` and saves.
+async fn save_reply(b: &Browser, name: &str, text: &str) -> Result<(), String> {
+    b.fill("[data-testid=reply-name]", name)
+        .await
+        .map_err(at("name"))?;
+    b.fill("[data-testid=reply-text]", text)
+        .await
+        .map_err(at("text"))?;
+    b.click("[data-testid=reply-save]")
+        .await
+        .map_err(at("save"))
+}
+
 /// The `data-id` of the `n`th session of the list (0-based).
 async fn nth_id(b: &Browser, n: usize) -> Result<String, String> {
     let ids = b
@@ -106,28 +119,12 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     b.click("[data-testid=replies-button]")
         .await
         .map_err(at("the replies menu"))?;
-    b.fill("[data-testid=reply-name]", "thanks")
-        .await
-        .map_err(at("name"))?;
-    b.fill("[data-testid=reply-text]", REPLY)
-        .await
-        .map_err(at("text"))?;
-    b.click("[data-testid=reply-save]")
-        .await
-        .map_err(at("save"))?;
+    save_reply(b, "thanks", REPLY).await?;
     b.wait_for("[data-testid=saved-reply]")
         .await
         .map_err(at("the reply is listed"))?;
     // Another of the same name is refused, saying why.
-    b.fill("[data-testid=reply-name]", "THANKS")
-        .await
-        .map_err(at("name"))?;
-    b.fill("[data-testid=reply-text]", "again")
-        .await
-        .map_err(at("text"))?;
-    b.click("[data-testid=reply-save]")
-        .await
-        .map_err(at("save"))?;
+    save_reply(b, "THANKS", "again").await?;
     b.wait_for("[data-testid=replies-menu] [role=alert]")
         .await
         .map_err(at("a second 'thanks' is refused"))?;
@@ -194,18 +191,7 @@ async fn replies_on_a_phone(b: &Browser, s: &Stack) -> Result<(), String> {
     b.click("[data-testid=replies-button]")
         .await
         .map_err(at("the replies menu"))?;
-    b.fill("[data-testid=reply-name]", "hours")
-        .await
-        .map_err(at("name"))?;
-    b.fill(
-        "[data-testid=reply-text]",
-        "We answer from 9 to 5, Monday to Friday.",
-    )
-    .await
-    .map_err(at("text"))?;
-    b.click("[data-testid=reply-save]")
-        .await
-        .map_err(at("save"))?;
+    save_reply(b, "hours", "We answer from 9 to 5, Monday to Friday.").await?;
     b.wait_for("[data-testid=saved-reply]")
         .await
         .map_err(at("the reply is listed"))?;
