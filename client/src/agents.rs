@@ -14,7 +14,7 @@ pub fn AgentsPage() -> impl IntoView {
     view! {
         <div class="cards">
             <section class="card">
-                <h1>"Agents"</h1>
+                <h2>"Agents"</h2>
                 <p class="muted small">"The worker keeps each agent's token; this page never sees one."</p>
                 {move || match agents.get() {
                     None => view! { <p class="muted">"Loading agents…"</p> }.into_any(),

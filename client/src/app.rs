@@ -216,7 +216,7 @@ fn Dashboard(on_sign_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     view! {
         {move || help.get().then(|| view! { <ShortcutsDialog on_close=move || help.set(false) /> })}
         <header class="topbar">
-            <span class="brand" data-testid="brand">"MoChat"</span>
+            <h1 class="brand" data-testid="brand">"MoChat"</h1>
             <nav aria-label="Sections">
                 {[Section::Sessions, Section::Panels, Section::Agents]
                     .into_iter()

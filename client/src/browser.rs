@@ -10,6 +10,15 @@ pub fn is_visible() -> bool {
         .unwrap_or(true)
 }
 
+/// True when the window is wider than a phone (the list and the open item
+/// fit side by side; the style sheet switches at the same 720 px).
+pub fn is_wide() -> bool {
+    web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .is_some_and(|w| w > 720.0)
+}
+
 /// Whether the browser believes it is online.
 pub fn is_online() -> bool {
     web_sys::window()

@@ -65,9 +65,9 @@ pub fn StatusLine() -> impl IntoView {
         ),
     };
     view! {
-        <footer class="status" role="status" data-testid="status" data-state=move || text().0>
+        <footer class="status" data-testid="status" data-state=move || text().0>
             <span class="dot" aria-hidden="true"></span>
-            {move || text().1}
+            <span role="status">{move || text().1}</span>
         </footer>
     }
 }

@@ -49,16 +49,18 @@ fn rows(messages: &[Message]) -> Vec<Row> {
 #[component]
 pub fn MessageList(#[prop(into)] messages: Signal<Option<Vec<Message>>>) -> impl IntoView {
     view! {
-        <ol class="message-list" role="log" aria-live="polite" aria-label="Messages" data-testid="messages">
-            <For
-                each=move || messages.with(|m| rows(m.as_deref().unwrap_or_default()))
-                key=Row::key
-                children=|row| match row {
-                    Row::Day(label) => view! { <li class="day" role="separator" data-testid="day"><span>{label}</span></li> }.into_any(),
-                    Row::Message(m) => view! { <MessageItem message=*m /> }.into_any(),
-                }
-            />
-        </ol>
+        <div role="log" aria-live="polite" aria-label="Messages" data-testid="messages">
+            <ol class="message-list">
+                <For
+                    each=move || messages.with(|m| rows(m.as_deref().unwrap_or_default()))
+                    key=Row::key
+                    children=|row| match row {
+                        Row::Day(label) => view! { <li class="day" data-testid="day"><span>{label}</span></li> }.into_any(),
+                        Row::Message(m) => view! { <MessageItem message=*m /> }.into_any(),
+                    }
+                />
+            </ol>
+        </div>
     }
 }
 

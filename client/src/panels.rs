@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::browser;
 use crate::conversation::{Conversation, Source};
 use crate::widgets::{ErrorNote, reload_when_transient};
 
@@ -13,13 +14,23 @@ pub fn PanelsPage() -> impl IntoView {
     let group = LocalResource::new(move || api.workspace_group());
     reload_when_transient(group);
     let selected = RwSignal::new(None::<String>);
+    // On a wide screen the first panel opens beside the list; on a phone the
+    // list comes first, as for sessions.
     Effect::new(move |_| {
         if selected.get_untracked().is_none()
+            && browser::is_wide()
             && let Some(Ok(g)) = group.get()
         {
             selected.set(g.panels.first().map(|p| p.panel_id.clone()));
         }
     });
+    let name_of = move |id: &str| {
+        group.with(|g| match g {
+            Some(Ok(g)) => g.panels.iter().find(|p| p.panel_id == id).map(|p| format!("# {}", p.name)),
+            _ => None,
+        })
+        .unwrap_or_default()
+    };
     view! {
         <div class="split" class:has-selection=move || selected.get().is_some()>
             <aside class="sidebar" aria-label="Panels">
@@ -27,7 +38,7 @@ pub fn PanelsPage() -> impl IntoView {
                     None => view! { <p class="muted" data-testid="loading">"Loading the group…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     Some(Ok(g)) => view! {
-                        <h1 data-testid="group-name">{g.name.clone()}</h1>
+                        <h2 data-testid="group-name">{g.name.clone()}</h2>
                         {g.invite_code.clone().map(|c| view! { <p class="muted small">"Invite code: " <code data-testid="invite-code">{c}</code></p> })}
                         <ul class="panel-list" data-testid="panel-list">
                             {g.panels.into_iter().map(|p| {
@@ -42,7 +53,7 @@ pub fn PanelsPage() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
-                        <h2 class="small-head">{format!("Members ({})", g.members.len())}</h2>
+                        <h3 class="small-head">{format!("Members ({})", g.members.len())}</h3>
                         <ul class="members">
                             {g.members.into_iter().map(|m| view! { <li>{m.name}</li> }).collect_view()}
                         </ul>
@@ -53,6 +64,10 @@ pub fn PanelsPage() -> impl IntoView {
             <section class="pane">
                 {move || selected.get().map(|id| view! {
                     <div class="session-view" data-testid="panel-view">
+                        <header class="session-head">
+                            <button class="ghost back" aria-label="Back to the panels" on:click=move |_| selected.set(None)>"←"</button>
+                            <h2 class="grow" data-testid="panel-title">{name_of(&id)}</h2>
+                        </header>
                         <Conversation source=Source::Panel(id) saved_replies=true />
                     </div>
                 })}

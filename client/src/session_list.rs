@@ -85,7 +85,7 @@ pub fn SessionList(
     view! {
         <aside class="sidebar" aria-label="Sessions" on:scroll=on_scroll>
             <div class="sidebar-head">
-                <h1>"Sessions"</h1>
+                <h2>"Sessions"</h2>
                 <button class="primary small" data-testid="new-session" node_ref=new_button on:click=move |_| creating.set(true)>
                     "New"
                 </button>

@@ -397,6 +397,14 @@ fn NewSessionDialog(
         }
     });
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    // Focus moves into the dialog (`autofocus` works only once per page),
+    // so Esc and the keyboard reach it at once.
+    let first = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = first.get() {
+            let _ = input.focus();
+        }
+    });
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             on_close();
@@ -419,7 +427,7 @@ fn NewSessionDialog(
             }>
                 <h2 id="new-session-title">"New session"</h2>
                 <label for="session-title">"Title"</label>
-                <input id="session-title" data-testid="session-title-input" maxlength="200" autofocus
+                <input id="session-title" data-testid="session-title-input" maxlength="200" node_ref=first
                     prop:value=title on:input=move |ev| title.set(event_target_value(&ev)) />
                 <fieldset>
                     <legend>"Participants"</legend>

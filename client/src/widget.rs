@@ -249,23 +249,25 @@ pub fn WidgetApp() -> impl IntoView {
     view! {
         <div class="widget" style:--accent=accent data-testid="widget">
             <WidgetHead visit=visit />
-            <RateBanner visitor=true />
-            <ErrorNote error=visit.error />
-            {move || match session.get() {
-                Some((session_id, visitor_id)) => {
-                    provide_context(Viewer(visitor_id));
-                    view! {
-                        <Conversation
-                            source=Source::Session(session_id)
-                            watch_from=info.with_untracked(|i| i.as_ref().and_then(|v| v.cursor)).unwrap_or(CURSOR_NOW)
-                            on_message=on_message
-                            initial=visit.first.try_update_untracked(Option::take).flatten()
-                            max_chars=VISITOR_CONTENT_MAX_CHARS
-                        />
-                    }.into_any()
-                }
-                None => view! { <BeforeChat visit=visit /> }.into_any(),
-            }}
+            <main>
+                <RateBanner visitor=true />
+                <ErrorNote error=visit.error />
+                {move || match session.get() {
+                    Some((session_id, visitor_id)) => {
+                        provide_context(Viewer(visitor_id));
+                        view! {
+                            <Conversation
+                                source=Source::Session(session_id)
+                                watch_from=info.with_untracked(|i| i.as_ref().and_then(|v| v.cursor)).unwrap_or(CURSOR_NOW)
+                                on_message=on_message
+                                initial=visit.first.try_update_untracked(Option::take).flatten()
+                                max_chars=VISITOR_CONTENT_MAX_CHARS
+                            />
+                        }.into_any()
+                    }
+                    None => view! { <BeforeChat visit=visit /> }.into_any(),
+                }}
+            </main>
         </div>
     }
 }

@@ -3,6 +3,7 @@
 //! `wrangler dev`, headless Chromium) started on free loopback ports and
 //! stopped again, also when a test fails.
 
+pub mod axe;
 pub mod browser;
 pub mod dialect;
 pub mod edge;

@@ -37,6 +37,15 @@ pub fn node_tool(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// axe-core's browser build (pinned in `package-lock.json`), which
+/// `Browser::axe` injects into a page.
+pub fn axe_script() -> PathBuf {
+    workspace_root()
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js")
+}
+
 /// The git-ignored folder for tool state, caches and temporary files.
 pub fn state_dir() -> PathBuf {
     workspace_root().join(".tools-state")

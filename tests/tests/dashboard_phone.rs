@@ -1,5 +1,5 @@
 //! The dashboard at phone width, light and dark: no horizontal scroll, the
-//! list and a session each take the screen. (Liveness through crashes is in
+//! list and a session (or a panel, with a way back) each take the screen. (Liveness through crashes is in
 //! `faults_delivery.rs`.)
 
 use std::time::Duration;
@@ -42,6 +42,26 @@ async fn phone_width_light_and_dark_without_horizontal_scroll() {
             b.screenshot(&format!("phone-session-{theme}"))
                 .await
                 .map_err(at("screenshot"))?;
+            // Panels: the list first, a panel takes the screen, ← goes back.
+            b.click("[data-testid=nav-panels]").await.map_err(at("Panels"))?;
+            b.click("[data-testid=panel-item]").await.map_err(at("open a panel"))?;
+            b.wait_for("[data-testid=panel-view] [data-testid=message]")
+                .await
+                .map_err(at("the panel's messages"))?;
+            b.wait_js("document.querySelector('[data-testid=panel-title]').textContent.startsWith('# ')")
+                .await
+                .map_err(at("the panel's name on top"))?;
+            b.wait_js(fits).await.map_err(at("panel fits the phone"))?;
+            b.screenshot(&format!("phone-panel-{theme}"))
+                .await
+                .map_err(at("screenshot"))?;
+            b.click("[data-testid=panel-view] .back").await.map_err(at("back"))?;
+            b.wait_js(
+                "!document.querySelector('[data-testid=panel-view]') \
+                 && document.querySelector('[data-testid=panel-item]').getBoundingClientRect().width > 0",
+            )
+            .await
+            .map_err(at("back to the panel list"))?;
             Ok::<_, String>(())
         }
         .await;

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use mochat_tests::toolchain::{
-    CHROMEDRIVER, CHROMIUM, cargo_tool, command, node_tool, pyclients_venv, workspace_root,
+    CHROMEDRIVER, CHROMIUM, axe_script, cargo_tool, command, node_tool, pyclients_venv, workspace_root,
 };
 
 use crate::run::{Result, output, status, step};
@@ -20,6 +20,8 @@ const WORKER_BUILD: &str = "0.8.7";
 /// Pinned in `package-lock.json`.
 const WRANGLER: &str = "4.86.0";
 const BINARYEN: &str = "132";
+/// axe-core, the accessibility checker the browser tests inject.
+const AXE: &str = "4.14.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// nanobot-ai, the public MoChat client `tests/tests/public_clients.rs` runs;
 /// it and what it imports are pinned in `tests/pubclients/requirements.txt`.
@@ -95,12 +97,14 @@ pub fn install(for_tests: bool) -> Result {
 /// crates, and for the tests Chromium and the Python client.
 fn downloads(for_tests: bool) -> Result {
     step(&format!(
-        "[setup] Node tools: wrangler {WRANGLER}, binaryen {BINARYEN} (npm ci)"
+        "[setup] Node tools: wrangler {WRANGLER}, binaryen {BINARYEN}, axe-core {AXE} (npm ci)"
     ));
     let wrangler_ok = version_of(&node_tool("wrangler")).is_some_and(|v| v.contains(WRANGLER));
     let binaryen_ok = version_of(&node_tool("wasm-opt")).is_some_and(|v| v.contains(BINARYEN));
-    if wrangler_ok && binaryen_ok {
-        println!("    present: wrangler, wasm-opt");
+    let axe_ok = std::fs::read_to_string(axe_script())
+        .is_ok_and(|s| s.contains(&format!("axe v{AXE}")));
+    if wrangler_ok && binaryen_ok && axe_ok {
+        println!("    present: wrangler, wasm-opt, axe-core");
     } else {
         status(
             Command::new("npm")

@@ -61,7 +61,6 @@ pub fn Composer(
                 placeholder=move || if closed.get() { "This session is closed." } else if saved_replies { "Message (Enter sends, / for a saved reply)" } else { "Message (Enter sends, Shift+Enter: new line)" }
                 disabled=closed
                 aria-autocomplete=saved_replies.then_some("list")
-                aria-expanded=move || saved_replies.then(|| offering().to_string())
                 aria-controls=move || offering().then_some("reply-offer")
                 prop:value=text
                 on:input=move |ev| {

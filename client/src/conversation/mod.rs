@@ -176,7 +176,8 @@ pub fn Conversation(
 
     view! {
         <div class="conversation">
-            <div class="messages" node_ref=history.scroller on:scroll=move |_| history.scrolled()>
+            // Focusable, so the history scrolls by keyboard too (arrows, Page Up).
+            <div class="messages" tabindex="0" node_ref=history.scroller on:scroll=move |_| history.scrolled()>
                 <HistoryTop history=history />
                 {move || match messages.get() {
                     None => view! { <p class="muted center" data-testid="loading">"Loading messages…"</p> }.into_any(),
