@@ -25,11 +25,16 @@ pub fn PanelsPage() -> impl IntoView {
         }
     });
     let name_of = move |id: &str| {
-        group.with(|g| match g {
-            Some(Ok(g)) => g.panels.iter().find(|p| p.panel_id == id).map(|p| format!("# {}", p.name)),
-            _ => None,
-        })
-        .unwrap_or_default()
+        group
+            .with(|g| match g {
+                Some(Ok(g)) => g
+                    .panels
+                    .iter()
+                    .find(|p| p.panel_id == id)
+                    .map(|p| format!("# {}", p.name)),
+                _ => None,
+            })
+            .unwrap_or_default()
     };
     view! {
         <div class="split" class:has-selection=move || selected.get().is_some()>

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use mochat_tests::toolchain::{
-    CHROMEDRIVER, CHROMIUM, axe_script, cargo_tool, command, node_tool, pyclients_venv, workspace_root,
+    CHROMEDRIVER, CHROMIUM, axe_script, cargo_tool, command, node_tool, pyclients_venv,
+    workspace_root,
 };
 
 use crate::run::{Result, output, status, step};
@@ -101,8 +102,8 @@ fn downloads(for_tests: bool) -> Result {
     ));
     let wrangler_ok = version_of(&node_tool("wrangler")).is_some_and(|v| v.contains(WRANGLER));
     let binaryen_ok = version_of(&node_tool("wasm-opt")).is_some_and(|v| v.contains(BINARYEN));
-    let axe_ok = std::fs::read_to_string(axe_script())
-        .is_ok_and(|s| s.contains(&format!("axe v{AXE}")));
+    let axe_ok =
+        std::fs::read_to_string(axe_script()).is_ok_and(|s| s.contains(&format!("axe v{AXE}")));
     if wrangler_ok && binaryen_ok && axe_ok {
         println!("    present: wrangler, wasm-opt, axe-core");
     } else {
