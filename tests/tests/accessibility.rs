@@ -123,6 +123,37 @@ impl Check<'_> {
         }
         Ok(())
     }
+
+    /// Clicks `css`, waits for `shown`, then checks the state it opened.
+    async fn open(
+        &mut self,
+        css: &str,
+        shown: &str,
+        state: &str,
+        texts: &[&str],
+    ) -> Result<(), String> {
+        self.b
+            .click(css)
+            .await
+            .map_err(|e| format!("click {css}: {e}"))?;
+        self.b
+            .wait_for(shown)
+            .await
+            .map_err(|e| format!("{shown} after clicking {css}: {e}"))?;
+        self.state(state, None, texts).await
+    }
+
+    /// Presses Esc and waits until `gone` (a dialog or menu) is closed.
+    async fn escape(&self, gone: &str) -> Result<(), String> {
+        self.b
+            .press(&[Key::Escape.into()])
+            .await
+            .map_err(at("press Esc"))?;
+        self.b
+            .wait_js(&format!("!document.querySelector('{gone}')"))
+            .await
+            .map_err(|e| format!("Esc closes {gone}: {e}"))
+    }
 }
 
 /// The widget as a visitor meets it on a host page: the launcher, the
@@ -233,97 +264,69 @@ async fn dashboard_tour(c: &mut Check<'_>, s: &Stack) -> Result<(), String> {
         ],
     )
     .await?;
-    b.click("[data-testid=replies-button]")
-        .await
-        .map_err(at("Replies"))?;
-    b.wait_for("[data-testid=replies-menu]")
-        .await
-        .map_err(at("the Replies menu"))?;
-    c.state(
+    const REPLIES: &str = "[data-testid=replies-menu]";
+    c.open(
+        "[data-testid=replies-button]",
+        REPLIES,
         "saved replies menu",
-        None,
         &["[data-testid=replies-menu] label"],
     )
     .await?;
-    b.press(&[Key::Escape.into()]).await.map_err(at("Esc"))?;
+    c.escape(REPLIES).await?;
     sections(c).await
 }
 
 /// The dialogs and menus over the session list.
 async fn dialogs(c: &mut Check<'_>) -> Result<(), String> {
-    let b = c.b;
-    b.click("[data-testid=new-session]")
-        .await
-        .map_err(at("New session"))?;
-    b.wait_for("[data-testid=new-session-dialog]")
-        .await
-        .map_err(at("the dialog"))?;
-    c.state("new session dialog", None, &["#new-session-title"])
-        .await?;
-    b.press(&[Key::Escape.into()]).await.map_err(at("Esc"))?;
-    b.wait_js("!document.querySelector('[data-testid=new-session-dialog]')")
-        .await
-        .map_err(at("the dialog closes"))?;
-    b.press(&['?']).await.map_err(at("press ?"))?;
-    b.wait_for("[data-testid=shortcuts]")
-        .await
-        .map_err(at("the shortcuts"))?;
+    const DIALOG: &str = "[data-testid=new-session-dialog]";
+    const SHORTCUTS: &str = "[data-testid=shortcuts]";
+    const ACCOUNT: &str = "[data-testid=account-menu] summary";
+    c.open(
+        "[data-testid=new-session]",
+        DIALOG,
+        "new session dialog",
+        &["#new-session-title"],
+    )
+    .await?;
+    c.escape(DIALOG).await?;
+    c.b.press(&['?']).await.map_err(at("press ?"))?;
+    c.b.wait_for(SHORTCUTS).await.map_err(at("the shortcuts"))?;
     c.state(
         "shortcuts dialog",
         None,
         &["#shortcuts-title", "[data-testid=shortcuts] dd"],
     )
     .await?;
-    b.press(&[Key::Escape.into()]).await.map_err(at("Esc"))?;
-    b.wait_js("!document.querySelector('[data-testid=shortcuts]')")
-        .await
-        .map_err(at("the shortcuts close"))?;
-    b.click("[data-testid=account-menu] summary")
-        .await
-        .map_err(at("Sign out menu"))?;
-    b.wait_for("[data-testid=sign-out]")
-        .await
-        .map_err(at("the menu opens"))?;
-    c.state("sign-out menu", None, &["[data-testid=sign-out]"])
-        .await?;
-    b.click("[data-testid=account-menu] summary")
-        .await
-        .map_err(at("close the menu"))
+    c.escape(SHORTCUTS).await?;
+    c.open(
+        ACCOUNT,
+        "[data-testid=sign-out]",
+        "sign-out menu",
+        &["[data-testid=sign-out]"],
+    )
+    .await?;
+    c.b.click(ACCOUNT).await.map_err(at("close the menu"))
 }
 
 /// The Panels and Agents sections.
 async fn sections(c: &mut Check<'_>) -> Result<(), String> {
-    let b = c.b;
-    b.click("[data-testid=nav-panels]")
+    c.b.click("[data-testid=nav-panels]")
         .await
         .map_err(at("Panels"))?;
-    b.wait_for("[data-testid=panel-item]")
-        .await
-        .map_err(at("the panels"))?;
-    b.click("[data-testid=panel-item]")
-        .await
-        .map_err(at("open a panel"))?;
-    b.wait_for("[data-testid=panel-view] [data-testid=message]")
-        .await
-        .map_err(at("the panel's messages"))?;
-    c.state(
+    c.open(
+        "[data-testid=panel-item]",
+        "[data-testid=panel-view] [data-testid=message]",
         "panels",
-        None,
         &[
             "[data-testid=panel-view] [data-testid=content]",
             "[data-testid=group-name]",
         ],
     )
     .await?;
-    b.click("[data-testid=nav-agents]")
-        .await
-        .map_err(at("Agents"))?;
-    b.wait_for("[data-testid=register-form]")
-        .await
-        .map_err(at("the agents"))?;
-    c.state(
+    c.open(
+        "[data-testid=nav-agents]",
+        "[data-testid=register-form]",
         "agents",
-        None,
         &["[data-testid=agent]", "[data-testid=register-form] label"],
     )
     .await
