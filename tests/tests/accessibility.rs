@@ -5,7 +5,8 @@
 //! conversation), at desktop and phone width, light and dark: no violation
 //! at all. In each state, the text a person reads is measured too: its
 //! computed colours must be the theme's (a dark background in dark mode, a
-//! light one in light mode) at a WCAG AA contrast of at least 4.5:1.
+//! light one in light mode) at a WCAG AA contrast of at least 4.5:1. Each
+//! dialog and menu takes the keyboard's focus when it opens, and Esc closes it.
 
 use fantoccini::key::Key;
 use mochat_tests::host::{page_with_widget, strict_csp};
@@ -143,8 +144,13 @@ impl Check<'_> {
         self.state(state, None, texts).await
     }
 
-    /// Presses Esc and waits until `gone` (a dialog or menu) is closed.
+    /// Checks that the keyboard is in the open dialog or menu `css`, then
+    /// presses Esc and waits until it is closed.
     async fn escape(&self, gone: &str) -> Result<(), String> {
+        self.b
+            .wait_js(&format!("document.activeElement?.closest('{gone}')"))
+            .await
+            .map_err(|e| format!("focus moves into {gone}: {e}"))?;
         self.b
             .press(&[Key::Escape.into()])
             .await

@@ -5,6 +5,7 @@
 
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::replies::{Replies, Reply};
 
@@ -145,8 +146,21 @@ pub fn RepliesMenu(
             Err(e) => error.set(Some(e)),
         }
     };
+    // Focus moves into the menu (its first reply, else the Name field), so
+    // the keyboard and Esc reach it at once.
+    let menu = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(first) = menu
+            .get()
+            .and_then(|m| m.query_selector(".reply-insert, input").ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = first.focus();
+        }
+    });
     view! {
         <div
+            node_ref=menu
             class="replies-menu"
             role="dialog"
             aria-label="Saved replies"
@@ -156,6 +170,7 @@ pub fn RepliesMenu(
                     ev.prevent_default();
                     ev.stop_propagation();
                     on_close();
+                    crate::keys::focus("[data-testid=replies-button]");
                 }
             }
         >
