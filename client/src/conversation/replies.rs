@@ -5,7 +5,6 @@
 
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::replies::{Replies, Reply};
 
@@ -150,12 +149,8 @@ pub fn RepliesMenu(
     // the keyboard and Esc reach it at once.
     let menu = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
-        if let Some(first) = menu
-            .get()
-            .and_then(|m| m.query_selector(".reply-insert, input").ok().flatten())
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = first.focus();
+        if menu.get().is_some() {
+            crate::keys::focus("[data-testid=replies-menu] :is(.reply-insert, input)");
         }
     });
     view! {
