@@ -1,7 +1,8 @@
 //! The agent's hub through the real worker: browser watches are answered by
 //! the hub, a send through the worker reaches a watcher without an upstream
-//! read, a message posted upstream by someone else reaches it within a few
-//! seconds, and `POST /edge/watch` carries sessions and the list.
+//! read, a message posted upstream by someone else reaches it through the
+//! upstream watch the hub holds (or within a few seconds through the list),
+//! and `POST /edge/watch` carries sessions and the list.
 
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,61 @@ async fn watches_get_sends_at_once_and_outside_messages_within_seconds() {
         "{answer}"
     );
     assert!(delay < Duration::from_secs(4), "took {delay:?}");
+}
+
+/// How long each upstream watch the local server answered took (ms), in order.
+fn upstream_watch_durations(local: &mochat_tests::LocalServer) -> Vec<u64> {
+    local
+        .output()
+        .lines()
+        .filter(|l| {
+            l.contains("request") && (l.contains("/watch ") || l.contains("sessions/watch"))
+        })
+        .filter_map(|l| {
+            let plain = strip_colours(l);
+            let ms = plain.split(" ms=").nth(1)?;
+            ms.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// `line` without its terminal colour codes (`ESC [ … m`).
+fn strip_colours(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outside_message_comes_through_the_upstream_watch_the_hub_holds() {
+    let s = Stack::demo("hub-held", &[]);
+    let mut edge = Edge::new(s.worker.origin());
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
+    let detail = edge.call(&route::detail(&sid), None).await;
+    let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+
+    // A browser watches; the hub holds one upstream watch of the session
+    // meanwhile, which the post upstream answers.
+    let waiting = watch(&edge, &sid, cursor);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = upstream_watch_durations(&s.local).len();
+    s.operator.send(&sid, "posted while held").await;
+    let (answer, _) = waiting.await.expect("the watch");
+    assert_eq!(contents(&answer), vec!["posted while held"], "{answer}");
+    let answered = upstream_watch_durations(&s.local);
+    assert!(
+        answered[before..].iter().any(|ms| *ms >= 1_000),
+        "no upstream watch was held open for the post: {:?}",
+        &answered[before..]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -295,12 +295,14 @@ pub async fn probe(hub: &Rc<Hub>) -> Result<Response, Halt> {
 }
 
 /// Reads the events of `session_id` after upstream cursor `from` (one
-/// request, already paid for).
+/// request, already paid for); with a `timeout_ms`, the upstream waits up
+/// to that long for one.
 pub async fn read_events(
     hub: &Hub,
     session_id: &str,
     from: u64,
     limit: u32,
+    timeout_ms: u64,
 ) -> Result<Result<WatchResponse, Reply>, Halt> {
     let upstream = hub.upstream()?.clone();
     let token = hub.token()?;
@@ -308,7 +310,7 @@ pub async fn read_events(
         session_id: session_id.to_owned(),
         query: WatchQuery {
             cursor: Some(from),
-            timeout_ms: Some(0),
+            timeout_ms: Some(timeout_ms),
             limit: Some(limit),
         },
     };

@@ -14,6 +14,7 @@ pub mod budget;
 mod calls;
 mod custody;
 pub mod feed;
+mod follow;
 mod learn;
 mod ledger;
 pub mod list;
@@ -101,6 +102,15 @@ pub struct Slot {
     /// A watcher waits from a cursor of its own (not "from now"): the feed
     /// is aligned as soon as it can be, not only once the session changes.
     pub wanted: bool,
+    /// The hub holds an upstream watch of it ([`follow`]): its changes come
+    /// through that watch, not through the list.
+    pub held: bool,
+    /// No upstream watch is held before then (ms), after one failed.
+    pub hold_after: u64,
+    /// Held watches it may start back to back now, and when that was
+    /// counted (ms): [`follow::HELD_BURST`] at most.
+    pub turns: f64,
+    pub turns_at: u64,
 }
 
 impl Slot {
@@ -128,6 +138,10 @@ impl Slot {
             dirty_ms: 0,
             member: false,
             wanted: false,
+            held: false,
+            hold_after: 0,
+            turns: follow::HELD_BURST,
+            turns_at: 0,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! live dialect only sessions updated since the last read), then the events
 //! of only the watched sessions that changed, in order, within the hub's
 //! live share. A change outside the worker reaches the watchers within
-//! about one interval, however many sessions are watched.
+//! about one interval, however many sessions are watched; sooner for the
+//! few sessions the hub holds an upstream watch of ([`super::follow`]).
 //!
 //! It runs while something is watched and stops on its own afterwards.
 
@@ -18,7 +19,7 @@ use worker::Delay;
 use super::budget::Spender;
 use super::list::parse_ms;
 use super::watch::{HOT_MS, align, read_from};
-use super::{Hub, Wake, wake_all};
+use super::{Hub, Wake, follow, wake_all};
 use crate::limiter::now_ms;
 use crate::upstream::{Dialect, Extra};
 
@@ -74,12 +75,7 @@ pub async fn run(hub: Rc<Hub>) {
         // Sessions: the urgent first, while the live share lasts, keeping
         // enough of it for the list reads of the next few seconds.
         while let Some(work) = next_work(&hub) {
-            let spare = {
-                let mut core = hub.core.borrow_mut();
-                let now = now_ms();
-                core.budget.wait_ms(Spender::Live, 1 + POLL_RESERVE, now) == 0
-            };
-            if !spare {
+            if !spare_for_sessions(&hub) {
                 break;
             }
             let outcome = match &work {
@@ -98,6 +94,7 @@ pub async fn run(hub: Rc<Hub>) {
                 break;
             }
         }
+        follow::start(&hub);
         hub.schedule_flush();
         forget_cold(&hub);
         let (wake, rx) = Wake::new();
@@ -109,6 +106,15 @@ pub async fn run(hub: Rc<Hub>) {
     }
     hub.poller_running.set(false);
     forget_cold(&hub);
+}
+
+/// Whether the live share has a read of a session to spare, beyond the
+/// list reads of the next few seconds.
+pub fn spare_for_sessions(hub: &Hub) -> bool {
+    let mut core = hub.core.borrow_mut();
+    core.budget
+        .wait_ms(Spender::Live, 1 + POLL_RESERVE, now_ms())
+        == 0
 }
 
 fn anything_hot(hub: &Hub, now: u64) -> bool {
@@ -124,7 +130,7 @@ fn next_work(hub: &Hub) -> Option<Work> {
     let hot = core
         .slots
         .iter()
-        .filter(|(_, s)| s.hot_until > now && !s.busy && s.member);
+        .filter(|(_, s)| s.hot_until > now && !s.busy && !s.held && s.member);
     let mut best: Option<(u8, Work)> = None;
     for (id, slot) in hot {
         let candidate = if !slot.feed.is_aligned() {
@@ -205,7 +211,10 @@ async fn poll_list(hub: &Rc<Hub>, read_at: &mut Option<String>) {
             continue;
         };
         slot.member = true;
-        if slot.hot_until > now {
+        if slot.held {
+            // Its held upstream watch brings the change.
+            slot.known_ms = slot.known_ms.max(changed_at);
+        } else if slot.hot_until > now {
             // Watched and changed: read its events (from its start, when the
             // hub did not follow it yet). A change no newer than what the
             // feed already has (a send through the hub) only needs its

@@ -1,8 +1,8 @@
 //! Live delivery to browsers: `GET …/watch` for one session and
 //! `POST /edge/watch` for many sessions and the list, both answered from
-//! the hub's feeds. A watch costs the agent's budget nothing: the hub's
-//! poller alone reads the upstream ([`super::poller`]), one read per
-//! session at a time, however many browsers watch it.
+//! the hub's feeds. A watch costs the agent's budget nothing: the hub alone
+//! reads the upstream ([`super::poller`], [`super::follow`]), one read or
+//! watch per session at a time, however many browsers watch it.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -306,7 +306,7 @@ async fn replay(
         return Err(over_budget(Spender::Live, &decision));
     }
     let limit = u32::try_from(limit).unwrap_or(READ_LIMIT).min(READ_LIMIT);
-    let events = match read_events(hub, session_id, cursor, limit).await? {
+    let events = match read_events(hub, session_id, cursor, limit, 0).await? {
         Ok(page) => page.events,
         Err(reply) => {
             worker::console_log!(
@@ -517,7 +517,7 @@ pub async fn read_from(
         if !decision.allowed {
             return Err(over_budget(who, &decision));
         }
-        let read = read_events(hub, session_id, from, READ_LIMIT).await?;
+        let read = read_events(hub, session_id, from, READ_LIMIT, 0).await?;
         let page = match read {
             Ok(page) => page,
             Err(reply) => {
@@ -534,30 +534,35 @@ pub async fn read_from(
         };
         let full = page.events.len() >= READ_LIMIT as usize;
         let next = page.cursor;
-        {
-            let mut core = hub.core.borrow_mut();
-            let slot = core.slot(session_id);
-            slot.member = true;
-            let fresh = slot.feed.absorb(from, page.events);
-            if !full {
-                slot.dirty = None;
-                slot.known_ms = slot.known_ms.max(slot.dirty_ms);
-            }
-            let newest = fresh
-                .iter()
-                .rev()
-                .find_map(mochat_api::Event::message)
-                .or_else(|| slot.feed.newest_message());
-            super::wake_all(&mut slot.waiters);
-            if let Some(message) = newest
-                && core.list.note_message(&message)
-            {
-                super::wake_all(&mut core.list_waiters);
-            }
-        }
+        take_in(hub, session_id, from, page, full);
         if !full || next <= from {
             return Ok(());
         }
         from = next;
+    }
+}
+
+/// Takes a page of the session's events read upstream from `from` into its
+/// feed, and wakes whoever waits for them (watchers, the list). `more`: the
+/// upstream has more after this page.
+pub fn take_in(hub: &Hub, session_id: &str, from: u64, page: WatchResponse, more: bool) {
+    let mut core = hub.core.borrow_mut();
+    let slot = core.slot(session_id);
+    slot.member = true;
+    let fresh = slot.feed.absorb(from, page.events);
+    if !more {
+        slot.dirty = None;
+        slot.known_ms = slot.known_ms.max(slot.dirty_ms);
+    }
+    let newest = fresh
+        .iter()
+        .rev()
+        .find_map(mochat_api::Event::message)
+        .or_else(|| slot.feed.newest_message());
+    super::wake_all(&mut slot.waiters);
+    if let Some(message) = newest
+        && core.list.note_message(&message)
+    {
+        super::wake_all(&mut core.list_waiters);
     }
 }
