@@ -148,7 +148,7 @@ impl History {
     /// The messages shown (`None` until the first page).
     pub fn messages(self) -> Signal<Option<Vec<Message>>> {
         let timeline = self.timeline;
-        Signal::derive(move || timeline.with(|t| t.as_ref().map(|t| t.messages().to_vec())))
+        Memo::new(move |_| timeline.with(|t| t.as_ref().map(|t| t.messages().to_vec()))).into()
     }
 
     /// Whether `message_id` is shown.

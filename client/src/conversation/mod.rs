@@ -173,18 +173,27 @@ pub fn Conversation(
     };
     let messages = history.messages();
     let outbox = sending.outbox;
+    let area = Memo::new(
+        move |_| match messages.with(|m| m.as_ref().map(Vec::is_empty)) {
+            None => Area::Loading,
+            Some(true) if outbox.with(Outbox::is_empty) => Area::Empty,
+            Some(_) => Area::Messages,
+        },
+    );
 
     view! {
         <div class="conversation">
             // Focusable, so the history scrolls by keyboard too (arrows, Page Up).
             <div class="messages" tabindex="0" node_ref=history.scroller on:scroll=move |_| history.scrolled()>
                 <HistoryTop history=history />
-                {move || match messages.get() {
-                    None => view! { <p class="muted center" data-testid="loading">"Loading messages…"</p> }.into_any(),
-                    Some(list) if list.is_empty() && outbox.with(Outbox::is_empty) => {
+                // Rebuilt only when what shows changes, not for each message
+                // (the list adds those in place).
+                {move || match area.get() {
+                    Area::Loading => view! { <p class="muted center" data-testid="loading">"Loading messages…"</p> }.into_any(),
+                    Area::Empty => {
                         view! { <p class="muted center" data-testid="empty">"No messages yet. Say hello!"</p> }.into_any()
                     }
-                    Some(_) => view! { <MessageList messages=messages /> }.into_any(),
+                    Area::Messages => view! { <MessageList messages=messages /> }.into_any(),
                 }}
                 <OutboxList outbox=outbox on_retry=move || sending.retry_failed(arrive) />
             </div>
@@ -192,6 +201,14 @@ pub fn Conversation(
             <Composer closed=closed on_send=send max_chars=max_chars saved_replies=saved_replies />
         </div>
     }
+}
+
+/// What the history area shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Area {
+    Loading,
+    Empty,
+    Messages,
 }
 
 /// Above the oldest message: an older page on its way, or the start of the
