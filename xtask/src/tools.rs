@@ -30,16 +30,21 @@ const NANOBOT: &str = "0.3.0";
 
 /// How the tools are compiled: we only run them, so they are built for a
 /// short build rather than the smallest or fastest binary (no LTO, many
-/// codegen units, light optimisation). Their own release profiles (Trunk's
-/// is fat LTO in one codegen unit) would keep one core busy for minutes.
-/// Each tool's work at run time (spawning cargo and wasm-opt, rewriting a
-/// wasm file) takes well under a second either way.
-const TOOL_PROFILE: [(&str, &str); 4] = [
+/// codegen units). Their own release profiles (Trunk's is fat LTO in one
+/// codegen unit) would keep one core busy for minutes.
+const TOOL_PROFILE: [(&str, &str); 3] = [
     ("CARGO_PROFILE_RELEASE_LTO", "off"),
     ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
-    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
     ("CARGO_PROFILE_RELEASE_DEBUG", "false"),
 ];
+
+/// Optimisation of a tool whose own work at run time is small (Trunk and
+/// worker-build spawn cargo, wasm-bindgen and wasm-opt and move files):
+/// none, which shortens their builds the most.
+const OPT_NONE: &str = "0";
+/// Optimisation of wasm-bindgen-cli, which rewrites every wasm file itself
+/// (and runs the browser tests): light, so that stays well under a second.
+const OPT_LIGHT: &str = "1";
 
 /// Installs everything the tests need, Chromium included.
 pub fn install_all() -> Result {
@@ -70,9 +75,23 @@ pub fn install(for_tests: bool) -> Result {
                 "[setup] wasm-bindgen-cli {bindgen} (the version in Cargo.lock)"
             ));
             // No --locked: its lockfile wants a crate version the registry lacks.
-            cargo_install("wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[], false)?;
+            let bindgen_tool = Tool {
+                bin: "wasm-bindgen",
+                krate: "wasm-bindgen-cli",
+                version: &bindgen,
+                opt_level: OPT_LIGHT,
+                locked: false,
+            };
+            cargo_install(&bindgen_tool, &[])?;
             step(&format!("[setup] worker-build {WORKER_BUILD}"));
-            cargo_install("worker-build", "worker-build", WORKER_BUILD, &[], true)
+            let worker_build = Tool {
+                bin: "worker-build",
+                krate: "worker-build",
+                version: WORKER_BUILD,
+                opt_level: OPT_NONE,
+                locked: true,
+            };
+            cargo_install(&worker_build, &[])
         });
         let trunk = trunk();
         [downloads.join(), small.join(), Ok(trunk)]
@@ -149,7 +168,14 @@ fn trunk() -> Result {
         }
     }
     let plus = format!("+{TRUNK_TOOLCHAIN}");
-    cargo_install("trunk", "trunk", TRUNK, &[&plus], true)
+    let trunk = Tool {
+        bin: "trunk",
+        krate: "trunk",
+        version: TRUNK,
+        opt_level: OPT_NONE,
+        locked: true,
+    };
+    cargo_install(&trunk, &[&plus])
 }
 
 /// The first line `TOOL --version` prints, if it runs.
@@ -161,20 +187,32 @@ fn has_version(tool: &Path, version: &str) -> bool {
     version_of(tool).is_some_and(|v| v.split_whitespace().any(|w| w == version))
 }
 
-/// `cargo install` of `krate` at `version` unless `bin --version` already says so.
-fn cargo_install(bin: &str, krate: &str, version: &str, pre: &[&str], locked: bool) -> Result {
-    if has_version(&cargo_tool(bin), version) {
-        println!("    present: {bin} {version}");
+/// A tool `cargo install` builds.
+struct Tool<'a> {
+    bin: &'a str,
+    krate: &'a str,
+    version: &'a str,
+    /// `opt-level` of its build ([`OPT_NONE`] or [`OPT_LIGHT`]).
+    opt_level: &'a str,
+    /// `--locked`: its own lockfile works with the registry.
+    locked: bool,
+}
+
+/// `cargo install` of `tool` unless `bin --version` already says its version.
+fn cargo_install(tool: &Tool, pre: &[&str]) -> Result {
+    if has_version(&cargo_tool(tool.bin), tool.version) {
+        println!("    present: {} {}", tool.bin, tool.version);
         return Ok(());
     }
     let mut cmd = Command::new("cargo");
     cmd.args(pre)
-        .args(["install", krate, "--version", version, "--force"]);
-    if locked {
+        .args(["install", tool.krate, "--version", tool.version, "--force"]);
+    if tool.locked {
         cmd.arg("--locked");
     }
     // Never inherit the project's flags or target dir: tools build on their own.
     cmd.envs(TOOL_PROFILE)
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", tool.opt_level)
         .env_remove("CARGO_TARGET_DIR")
         .current_dir(std::env::temp_dir());
     status(&mut cmd)

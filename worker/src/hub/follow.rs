@@ -9,13 +9,13 @@
 //! [`HELD_TIMEOUT_MS`] (2.4 a minute), plus one per change it brings in
 //! (which a read after the list would have cost too): [`HELD_BURST`] back
 //! to back, then one per [`refill_ms`]. Each is paid from the live share,
-//! and only while the poller keeps its reserve of list reads.
+//! and only while a quarter of it is left for the list's work.
 
 use std::rc::Rc;
 
 use super::budget::Spender;
 use super::calls::read_events;
-use super::poller::spare_for_sessions;
+use super::poller::POLL_RESERVE;
 use super::watch::{READ_LIMIT, take_in};
 use super::{Hub, Slot};
 use crate::limiter::now_ms;
@@ -61,10 +61,20 @@ fn take_turn(hub: &Hub, session_id: &str, now: u64) -> Result<(), u64> {
     }
 }
 
+/// Whether the live share can spare a held watch: beyond the list reads of
+/// the next few seconds, a quarter of it stays for reading sessions the list
+/// shows changed. When the share runs low, held sessions go back to the
+/// list, which costs nothing while a session is quiet.
+fn spare_for_holds(hub: &Hub) -> bool {
+    let mut core = hub.core.borrow_mut();
+    let keep = POLL_RESERVE + core.budget.shares().live / 4;
+    core.budget.wait_ms(Spender::Live, 1 + keep, now_ms()) == 0
+}
+
 /// Holds an upstream watch for watched sessions that have none, up to
 /// [`HELD_MAX`].
 pub fn start(hub: &Rc<Hub>) {
-    if !spare_for_sessions(hub) {
+    if !spare_for_holds(hub) {
         return;
     }
     let now = now_ms();
@@ -128,7 +138,7 @@ async fn hold(hub: Rc<Hub>, session_id: String) {
         if let Err(wait) = take_turn(&hub, &session_id, now_ms()) {
             break End::Yielded(wait);
         }
-        if !spare_for_sessions(&hub) || !hub.spend(Spender::Live, 1).allowed {
+        if !spare_for_holds(&hub) || !hub.spend(Spender::Live, 1).allowed {
             break End::Yielded(YIELD_MS);
         }
         match read_events(&hub, &session_id, from, READ_LIMIT, HELD_TIMEOUT_MS).await {

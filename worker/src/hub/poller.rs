@@ -26,7 +26,7 @@ use crate::upstream::{Dialect, Extra};
 /// The shortest time between two reads of the list.
 pub const MIN_POLL_MS: u64 = 2_000;
 /// List reads kept in reserve when the hub reads a session (about 6 s of them).
-const POLL_RESERVE: u32 = 3;
+pub const POLL_RESERVE: u32 = 3;
 /// How long a session stays quiet before the hub reads it only to confirm
 /// its own sends (a change meanwhile makes it read at once, confirming both).
 pub const QUIET_MS: u64 = 10_000;
