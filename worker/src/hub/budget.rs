@@ -6,8 +6,8 @@
 //! With the defaults (limit 120 per 60 s, widget share 30 %, live share 50 %)
 //! visitors can take at most 36 requests of any 60 s window, the hub's live
 //! delivery at most 60 (half of it reading the list every 2 s, the rest
-//! reading the sessions that changed), and an operator always has at least
-//! 24 left.
+//! reading the sessions that changed and holding upstream watches), and an
+//! operator always has at least 24 left.
 
 use std::collections::VecDeque;
 
