@@ -128,6 +128,60 @@ async fn an_outside_message_comes_through_the_upstream_watch_the_hub_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_visitors_sends_reach_the_operator_marked_while_the_hub_holds_the_session() {
+    // The upstream tells the hub's held watch of a visitor's message before
+    // the send's answer is back; the operator must still see it as the
+    // visitor's (in the live dialect the mark lives only in the hub).
+    let sites = json!({"acme": {"origins": ["https://acme.example"], "title": "Acme"}});
+    let s = Stack::demo("hub-marked", &[("WIDGET_SITES", &sites.to_string())]);
+    let mut edge = Edge::new(s.worker.origin());
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    let visitor = Edge::new(s.worker.origin());
+    let minted = visitor
+        .post(VISITOR_PATH, &json!({"site": "acme", "name": "Vera"}))
+        .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let token = minted.json()["token"].as_str().expect("a token").to_owned();
+    let opened = visitor
+        .as_visitor("POST", CONVERSATION_PATH, &token, None)
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let sid = opened.json()["sessionId"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
+    let detail = edge.call(&route::detail(&sid), None).await;
+    let mut cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+    for i in 0..8 {
+        let waiting = watch(&edge, &sid, cursor);
+        // The first time, long enough for the hub to hold the session.
+        let pause = if i == 0 { 2_000 } else { 200 };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let sent = visitor
+            .call_as_visitor(
+                &route::send(&sid),
+                &token,
+                Some(&json!({"content": format!("from Vera {i}")})),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{}", sent.body);
+        let (answer, _) = waiting.await.expect("the watch");
+        let events = answer["events"].as_array().cloned().unwrap_or_default();
+        let mine: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["payload"]["content"] == json!(format!("from Vera {i}")))
+            .collect();
+        assert_eq!(mine.len(), 1, "{answer}");
+        assert_eq!(
+            mine[0]["payload"]["meta"]["visitor"]["name"],
+            json!("Vera"),
+            "the operator sees whose message it is: {answer}"
+        );
+        cursor = answer["cursor"].as_u64().expect("a cursor");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_burst_posted_upstream_reaches_watchers_once_in_order() {
     let s = Stack::demo("hub-burst", &[]);
     let mut edge = Edge::new(s.worker.origin());

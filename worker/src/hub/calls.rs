@@ -150,6 +150,10 @@ async fn send(hub: &Rc<Hub>, call: &Forward, headers: Headers) -> Result<(Reply,
         _ => None,
     };
     let token = hub.token()?;
+    let _sending = match &call.route {
+        Route::SendSessionMessage { session_id } => Some(InFlight::begin(hub, session_id)),
+        _ => None,
+    };
     let reply = upstream
         .call(
             Some(&token),
@@ -175,6 +179,36 @@ async fn send(hub: &Rc<Hub>, call: &Forward, headers: Headers) -> Result<(Reply,
     }
     let reply = learn(hub, call, reply, captured, upstream.dialect).await?;
     Ok((reply, headers))
+}
+
+/// A send into a session under way through the hub, until its answer is
+/// learned: the hub's held watch of the session waits for it before taking
+/// in what it read (see [`super::follow`]).
+struct InFlight {
+    hub: Rc<Hub>,
+    session_id: String,
+}
+
+impl InFlight {
+    fn begin(hub: &Rc<Hub>, session_id: &str) -> Self {
+        if let Some(slot) = hub.core.borrow_mut().slots.get_mut(session_id) {
+            slot.sending += 1;
+        }
+        Self {
+            hub: Rc::clone(hub),
+            session_id: session_id.to_owned(),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut core) = self.hub.core.try_borrow_mut()
+            && let Some(slot) = core.slots.get_mut(&self.session_id)
+        {
+            slot.sending = slot.sending.saturating_sub(1);
+        }
+    }
 }
 
 /// The answer for the browser: the reply with the caller's headers.

@@ -12,12 +12,15 @@
 //! and only while a quarter of it is left for the list's work.
 
 use std::rc::Rc;
+use std::time::Duration;
+
+use worker::Delay;
 
 use super::budget::Spender;
 use super::calls::read_events;
 use super::poller::POLL_RESERVE;
 use super::watch::{READ_LIMIT, take_in};
-use super::{Hub, Slot};
+use super::{Hub, Slot, Wake};
 use crate::limiter::now_ms;
 
 /// Sessions held with an upstream watch at once, at most.
@@ -34,6 +37,9 @@ const YIELD_MS: u64 = 1_000;
 /// of a quick exchange brought at once); after that they come at
 /// [`refill_ms`], and in between the list follows the session.
 pub const HELD_BURST: f64 = 5.0;
+
+/// The longest a held watch's answer waits for the hub's own sends.
+const SEND_WAIT_MS: u64 = 5_000;
 
 /// Time for one more held watch of a session: all held sessions together
 /// refill at most half of the live share (8 s each with the defaults).
@@ -71,13 +77,21 @@ fn spare_for_holds(hub: &Hub) -> bool {
     core.budget.wait_ms(Spender::Live, 1 + keep, now_ms()) == 0
 }
 
+/// Gives back a turn [`take_turn`] took for a watch that did not go out.
+fn give_back_turn(hub: &Hub, session_id: &str) {
+    if let Some(slot) = hub.core.borrow_mut().slots.get_mut(session_id) {
+        slot.turns = (slot.turns + 1.0).min(HELD_BURST);
+    }
+}
+
 /// Holds an upstream watch for watched sessions that have none, up to
 /// [`HELD_MAX`].
 pub fn start(hub: &Rc<Hub>) {
-    if !spare_for_holds(hub) {
+    let now = now_ms();
+    let blocked = hub.core.borrow().blocked_until > now;
+    if blocked || !spare_for_holds(hub) {
         return;
     }
-    let now = now_ms();
     let chosen: Vec<String> = {
         let mut core = hub.core.borrow_mut();
         let held = core.slots.values().filter(|s| s.held).count();
@@ -111,6 +125,27 @@ fn can_hold(slot: &Slot, now: u64) -> bool {
         && slot.feed.is_aligned()
 }
 
+/// Waits (up to [`SEND_WAIT_MS`]) until no send into the session through
+/// the hub is waiting for its answer. The upstream tells its watchers of a
+/// message before the sender has its answer, so a held watch can bring the
+/// hub's own send first; taken in then, it would reach watchers as a
+/// stranger's message (in the live dialect, without the meta the hub keeps
+/// for it: the visitor's mark, the client id). Once the answer is learned,
+/// the send is in the feed and the held watch's copy only confirms it.
+async fn sends_answered(hub: &Hub, session_id: &str) {
+    let until = now_ms() + SEND_WAIT_MS;
+    let sending = || {
+        hub.core
+            .borrow()
+            .slots
+            .get(session_id)
+            .is_some_and(|s| s.sending > 0)
+    };
+    while sending() && now_ms() < until {
+        Delay::from(Duration::from_millis(10)).await;
+    }
+}
+
 /// Why a held watch ended.
 enum End {
     /// Nobody watches the session any more (or it was forgotten).
@@ -129,20 +164,31 @@ async fn hold(hub: Rc<Hub>, session_id: String) {
         let from = {
             let core = hub.core.borrow();
             match core.slots.get(&session_id) {
-                Some(s) if s.hot_until <= now_ms() => break End::Cold,
+                Some(s) if s.hot_until <= now_ms() && s.waiters.iter().all(Wake::is_spent) => {
+                    break End::Cold;
+                }
                 Some(s) if s.feed.is_aligned() && !s.busy => s.feed.upstream_cursor(),
                 Some(_) => break End::Yielded(YIELD_MS),
                 None => break End::Cold,
             }
         };
+        if !spare_for_holds(&hub) {
+            break End::Yielded(YIELD_MS);
+        }
         if let Err(wait) = take_turn(&hub, &session_id, now_ms()) {
             break End::Yielded(wait);
         }
-        if !spare_for_holds(&hub) || !hub.spend(Spender::Live, 1).allowed {
+        if !hub.spend(Spender::Live, 1).allowed {
+            give_back_turn(&hub, &session_id);
             break End::Yielded(YIELD_MS);
+        }
+        if let Some(slot) = hub.core.borrow_mut().slots.get_mut(&session_id) {
+            // This watch brings whatever the list saw change until now.
+            slot.listed_while_held = false;
         }
         match read_events(&hub, &session_id, from, READ_LIMIT, HELD_TIMEOUT_MS).await {
             Ok(Ok(page)) => {
+                sends_answered(&hub, &session_id).await;
                 let more = page.events.len() >= READ_LIMIT as usize;
                 take_in(&hub, &session_id, from, page, more);
             }
@@ -151,6 +197,12 @@ async fn hold(hub: Rc<Hub>, session_id: String) {
                     "mochat-worker: a held watch of a session was refused ({})",
                     reply.status
                 );
+                if matches!(reply.status, 403 | 404)
+                    && let Some(slot) = hub.core.borrow_mut().slots.get_mut(&session_id)
+                {
+                    // Not the agent's (any more): asked again before it is followed.
+                    slot.member = false;
+                }
                 break End::Failed;
             }
             Err(e) => {
@@ -160,19 +212,28 @@ async fn hold(hub: Rc<Hub>, session_id: String) {
         }
     };
     let now = now_ms();
-    if let Some(slot) = hub.core.borrow_mut().slots.get_mut(&session_id) {
+    let mut core = hub.core.borrow_mut();
+    let blocked_until = core.blocked_until;
+    if let Some(slot) = core.slots.get_mut(&session_id) {
         slot.held = false;
         slot.hold_after = match end {
             End::Cold => 0,
             End::Yielded(wait) => now + wait,
-            End::Failed => now + RETRY_MS,
+            End::Failed => {
+                // Neither held nor read for a while (an outage, a 429).
+                let after = (now + RETRY_MS).max(blocked_until);
+                slot.read_after = after;
+                after
+            }
         };
-        if !matches!(end, End::Cold) {
+        if !matches!(end, End::Cold) || slot.listed_while_held {
             // The list did not mark what changed while the session was held:
             // one read makes sure nothing slipped between two watches.
             slot.dirty = Some(true);
         }
+        slot.listed_while_held = false;
     }
+    drop(core);
     hub.poke_poller();
 }
 

@@ -111,6 +111,13 @@ pub struct Slot {
     /// counted (ms): [`follow::HELD_BURST`] at most.
     pub turns: f64,
     pub turns_at: u64,
+    /// The list showed it changed while it was held (its next held watch,
+    /// or a read when the hold ends, brings that change).
+    pub listed_while_held: bool,
+    /// The poller does not read it before then (ms), after a read failed.
+    pub read_after: u64,
+    /// Sends into it through the hub whose upstream answer has not come back.
+    pub sending: u32,
 }
 
 impl Slot {
@@ -142,6 +149,9 @@ impl Slot {
             hold_after: 0,
             turns: follow::HELD_BURST,
             turns_at: 0,
+            listed_while_held: false,
+            read_after: 0,
+            sending: 0,
         }
     }
 }

@@ -27,6 +27,9 @@ use crate::upstream::{Dialect, Extra};
 pub const MIN_POLL_MS: u64 = 2_000;
 /// List reads kept in reserve when the hub reads a session (about 6 s of them).
 pub const POLL_RESERVE: u32 = 3;
+/// After a read of a session failed, the wait before the next (the others
+/// are read meanwhile).
+const READ_RETRY_MS: u64 = 5_000;
 /// How long a session stays quiet before the hub reads it only to confirm
 /// its own sends (a change meanwhile makes it read at once, confirming both).
 pub const QUIET_MS: u64 = 10_000;
@@ -86,9 +89,10 @@ pub async fn run(hub: Rc<Hub>) {
                 let id = match &work {
                     Work::Align(id) | Work::CatchUp(id, _) => id.clone(),
                 };
-                // Leave it for the next round (a 429, an outage).
+                // Leave it for a later round (a 429, an outage).
                 if let Some(slot) = hub.core.borrow_mut().slots.get_mut(&id) {
                     slot.hot_until = slot.hot_until.min(now_ms() + HOT_MS);
+                    slot.read_after = now_ms() + READ_RETRY_MS;
                 }
                 worker::console_log!("mochat-worker: live read of a session failed: {e:?}");
                 break;
@@ -127,10 +131,9 @@ fn anything_hot(hub: &Hub, now: u64) -> bool {
 fn next_work(hub: &Hub) -> Option<Work> {
     let now = now_ms();
     let core = hub.core.borrow();
-    let hot = core
-        .slots
-        .iter()
-        .filter(|(_, s)| s.hot_until > now && !s.busy && !s.held && s.member);
+    let hot = core.slots.iter().filter(|(_, s)| {
+        s.hot_until > now && !s.busy && !s.held && s.member && s.read_after <= now
+    });
     let mut best: Option<(u8, Work)> = None;
     for (id, slot) in hot {
         let candidate = if !slot.feed.is_aligned() {
@@ -214,6 +217,7 @@ async fn poll_list(hub: &Rc<Hub>, read_at: &mut Option<String>) {
         if slot.held {
             // Its held upstream watch brings the change.
             slot.known_ms = slot.known_ms.max(changed_at);
+            slot.listed_while_held = true;
         } else if slot.hot_until > now {
             // Watched and changed: read its events (from its start, when the
             // hub did not follow it yet). A change no newer than what the
