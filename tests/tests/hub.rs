@@ -21,6 +21,19 @@ fn watch(edge: &Edge, sid: &str, cursor: u64) -> tokio::task::JoinHandle<(Value,
     })
 }
 
+/// A demo stack named `name`, a signed-in operator's browser, the demo's
+/// first session and its detail's cursor.
+async fn first_session(name: &str) -> (Stack, Edge, String, u64) {
+    let s = Stack::demo(name, &[]);
+    let mut edge = Edge::new(s.worker.origin());
+    assert_eq!(edge.sign_in(&s.options.password).await, 204);
+    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
+    let detail = edge.call(&route::detail(&sid), None).await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+    (s, edge, sid, cursor)
+}
+
 fn contents(answer: &Value) -> Vec<String> {
     answer["events"]
         .as_array()
@@ -35,13 +48,7 @@ fn contents(answer: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn watches_get_sends_at_once_and_outside_messages_within_seconds() {
-    let s = Stack::demo("hub-delivery", &[]);
-    let mut edge = Edge::new(s.worker.origin());
-    assert_eq!(edge.sign_in(&s.options.password).await, 204);
-    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edge.call(&route::detail(&sid), None).await;
-    assert_eq!(detail.status, 200, "{}", detail.body);
-    let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+    let (s, edge, sid, cursor) = first_session("hub-delivery").await;
 
     // A send through the worker: the watcher has it at once.
     let waiting = watch(&edge, &sid, cursor);
@@ -104,12 +111,7 @@ fn strip_colours(line: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outside_message_comes_through_the_upstream_watch_the_hub_holds() {
-    let s = Stack::demo("hub-held", &[]);
-    let mut edge = Edge::new(s.worker.origin());
-    assert_eq!(edge.sign_in(&s.options.password).await, 204);
-    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edge.call(&route::detail(&sid), None).await;
-    let cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+    let (s, edge, sid, cursor) = first_session("hub-held").await;
 
     // A browser watches; the hub holds one upstream watch of the session
     // meanwhile, which the post upstream answers.
@@ -183,12 +185,7 @@ async fn a_visitors_sends_reach_the_operator_marked_while_the_hub_holds_the_sess
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_posted_upstream_reaches_watchers_once_in_order() {
-    let s = Stack::demo("hub-burst", &[]);
-    let mut edge = Edge::new(s.worker.origin());
-    assert_eq!(edge.sign_in(&s.options.password).await, 204);
-    let sid = s.operator.sessions().await.sessions[0].session_id.clone();
-    let detail = edge.call(&route::detail(&sid), None).await;
-    let mut cursor = detail.json()["cursor"].as_u64().expect("a cursor");
+    let (s, edge, sid, mut cursor) = first_session("hub-burst").await;
     let sender = {
         let (operator, sid) = (s.operator.clone(), sid.clone());
         tokio::spawn(async move {
