@@ -182,7 +182,7 @@ async fn tab(
 pub fn upstream_requests(log: &str, agent: &str) -> Vec<(f64, u16)> {
     let needle = format!("agent={agent}");
     log.lines()
-        .map(strip_ansi)
+        .map(crate::local::strip_ansi)
         .filter(|l| l.contains(&needle) && l.contains("request"))
         .filter_map(|clean| {
             let at = clean.split_whitespace().next()?;
@@ -195,23 +195,6 @@ pub fn upstream_requests(log: &str, agent: &str) -> Vec<(f64, u16)> {
             Some((at, status))
         })
         .collect()
-}
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Seconds of the day of a log timestamp `2026-12-02T09:05:44.267727Z`.

@@ -88,25 +88,11 @@ fn upstream_watch_durations(local: &mochat_tests::LocalServer) -> Vec<u64> {
             l.contains("request") && (l.contains("/watch ") || l.contains("sessions/watch"))
         })
         .filter_map(|l| {
-            let plain = strip_colours(l);
+            let plain = mochat_tests::local::strip_ansi(l);
             let ms = plain.split(" ms=").nth(1)?;
             ms.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
         })
         .collect()
-}
-
-/// `line` without its terminal colour codes (`ESC [ … m`).
-fn strip_colours(line: &str) -> String {
-    let mut plain = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|c| *c == 'm');
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
 }
 
 #[tokio::test(flavor = "multi_thread")]
