@@ -182,8 +182,8 @@ async fn send(hub: &Rc<Hub>, call: &Forward, headers: Headers) -> Result<(Reply,
 }
 
 /// A send into a session under way through the hub, until its answer is
-/// learned: the hub's held watch of the session waits for it before taking
-/// in what it read (see [`super::follow`]).
+/// learned: a read of the session waits for it before taking in what it
+/// read ([`watch::sends_answered`]).
 struct InFlight {
     hub: Rc<Hub>,
     session_id: String,
@@ -207,6 +207,7 @@ impl Drop for InFlight {
             && let Some(slot) = core.slots.get_mut(&self.session_id)
         {
             slot.sending = slot.sending.saturating_sub(1);
+            super::wake_all(&mut slot.waiters);
         }
     }
 }

@@ -12,14 +12,11 @@
 //! and only while a quarter of it is left for the list's work.
 
 use std::rc::Rc;
-use std::time::Duration;
-
-use worker::Delay;
 
 use super::budget::Spender;
 use super::calls::read_events;
-use super::poller::POLL_RESERVE;
-use super::watch::{READ_LIMIT, take_in};
+use super::poller::{POLL_RESERVE, spare_beyond};
+use super::watch::{READ_LIMIT, sends_answered, take_in};
 use super::{Hub, Slot, Wake};
 use crate::limiter::now_ms;
 
@@ -37,9 +34,6 @@ const YIELD_MS: u64 = 1_000;
 /// of a quick exchange brought at once); after that they come at
 /// [`refill_ms`], and in between the list follows the session.
 pub const HELD_BURST: f64 = 5.0;
-
-/// The longest a held watch's answer waits for the hub's own sends.
-const SEND_WAIT_MS: u64 = 5_000;
 
 /// Time for one more held watch of a session: all held sessions together
 /// refill at most half of the live share (8 s each with the defaults).
@@ -72,9 +66,8 @@ fn take_turn(hub: &Hub, session_id: &str, now: u64) -> Result<(), u64> {
 /// shows changed. When the share runs low, held sessions go back to the
 /// list, which costs nothing while a session is quiet.
 fn spare_for_holds(hub: &Hub) -> bool {
-    let mut core = hub.core.borrow_mut();
-    let keep = POLL_RESERVE + core.budget.shares().live / 4;
-    core.budget.wait_ms(Spender::Live, 1 + keep, now_ms()) == 0
+    let quarter = hub.core.borrow().budget.shares().live / 4;
+    spare_beyond(hub, POLL_RESERVE + quarter)
 }
 
 /// Gives back a turn [`take_turn`] took for a watch that did not go out.
@@ -123,27 +116,6 @@ fn can_hold(slot: &Slot, now: u64) -> bool {
         && slot.hot_until > now
         && slot.hold_after <= now
         && slot.feed.is_aligned()
-}
-
-/// Waits (up to [`SEND_WAIT_MS`]) until no send into the session through
-/// the hub is waiting for its answer. The upstream tells its watchers of a
-/// message before the sender has its answer, so a held watch can bring the
-/// hub's own send first; taken in then, it would reach watchers as a
-/// stranger's message (in the live dialect, without the meta the hub keeps
-/// for it: the visitor's mark, the client id). Once the answer is learned,
-/// the send is in the feed and the held watch's copy only confirms it.
-async fn sends_answered(hub: &Hub, session_id: &str) {
-    let until = now_ms() + SEND_WAIT_MS;
-    let sending = || {
-        hub.core
-            .borrow()
-            .slots
-            .get(session_id)
-            .is_some_and(|s| s.sending > 0)
-    };
-    while sending() && now_ms() < until {
-        Delay::from(Duration::from_millis(10)).await;
-    }
 }
 
 /// Why a held watch ended.

@@ -78,7 +78,7 @@ pub async fn run(hub: Rc<Hub>) {
         // Sessions: the urgent first, while the live share lasts, keeping
         // enough of it for the list reads of the next few seconds.
         while let Some(work) = next_work(&hub) {
-            if !spare_for_sessions(&hub) {
+            if !spare_beyond(&hub, POLL_RESERVE) {
                 break;
             }
             let outcome = match &work {
@@ -112,13 +112,10 @@ pub async fn run(hub: Rc<Hub>) {
     forget_cold(&hub);
 }
 
-/// Whether the live share has a read of a session to spare, beyond the
-/// list reads of the next few seconds.
-pub fn spare_for_sessions(hub: &Hub) -> bool {
+/// Whether the live share has a request to spare now beyond `keep` more.
+pub fn spare_beyond(hub: &Hub, keep: u32) -> bool {
     let mut core = hub.core.borrow_mut();
-    core.budget
-        .wait_ms(Spender::Live, 1 + POLL_RESERVE, now_ms())
-        == 0
+    core.budget.wait_ms(Spender::Live, 1 + keep, now_ms()) == 0
 }
 
 fn anything_hot(hub: &Hub, now: u64) -> bool {

@@ -534,11 +534,38 @@ pub async fn read_from(
         };
         let full = page.events.len() >= READ_LIMIT as usize;
         let next = page.cursor;
+        sends_answered(hub, session_id).await;
         take_in(hub, session_id, from, page, full);
         if !full || next <= from {
             return Ok(());
         }
         from = next;
+    }
+}
+
+/// The longest a read's answer waits for the hub's own sends.
+const SEND_WAIT_MS: u64 = 5_000;
+
+/// Waits (up to [`SEND_WAIT_MS`]) until no send into the session through
+/// the hub is waiting for its answer. The upstream tells its watchers of a
+/// message before the sender has its answer, so a read can bring the hub's
+/// own send first; taken in then, it would reach watchers as a stranger's
+/// message (in the live dialect, without the meta the hub keeps for it: the
+/// visitor's mark, the client id). Once the answer is learned, the send is
+/// in the feed and the read's copy only confirms it. The send's end wakes
+/// the session's waiters, this one among them.
+pub async fn sends_answered(hub: &Hub, session_id: &str) {
+    let deadline = now_ms() + SEND_WAIT_MS;
+    while now_ms() < deadline {
+        let (wake, rx) = Wake::new();
+        {
+            let mut core = hub.core.borrow_mut();
+            match core.slots.get_mut(session_id) {
+                Some(slot) if slot.sending > 0 => slot.waiters.push(wake),
+                _ => return,
+            }
+        }
+        until(rx, deadline).await;
     }
 }
 
