@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use web_sys::AbortSignal;
 
-use crate::json;
+use crate::{boot, json};
 
 /// A failed call: the envelope's error, or a network error turned into one.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -129,16 +129,22 @@ impl Api {
                 network_error(e)
             }
         };
+        // The page's boot script may have read this already (see `boot`).
+        let booted = match (method, &body) {
+            (Method::Get, None) if self.is_default() => boot::take(url).await,
+            _ => None,
+        };
         let b = self.builder(method, url).abort_signal(abort);
-        let resp = match body {
-            Some(text) => {
+        let resp = match (booted, body) {
+            (Some(answer), _) => Ok(Response::from(answer)),
+            (None, Some(text)) => {
                 b.header("Content-Type", "application/json")
                     .body(text)
                     .map_err(network_error)?
                     .send()
                     .await
             }
-            None => b.send().await,
+            (None, None) => b.send().await,
         }
         .map_err(failed)?;
         self.report(&resp);
@@ -149,6 +155,12 @@ impl Api {
         } else {
             Err(ApiError::from_envelope(status, json::parse(&text).ok()))
         }
+    }
+
+    /// Whether calls go as the worker's default agent, without a visitor
+    /// (as the page's boot script reads).
+    fn is_default(self) -> bool {
+        self.agent().is_none() && self.visitor.try_get_value().flatten().is_none()
     }
 
     fn builder(self, method: Method, url: &str) -> RequestBuilder {

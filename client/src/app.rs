@@ -8,6 +8,7 @@ use mochat_api::edge::EdgeAgent;
 use crate::agents::AgentsPage;
 use crate::alerts;
 use crate::api::{Api, ApiResult, use_api};
+use crate::boot::SIGNED_IN_HINT;
 use crate::browser;
 use crate::conn::{Conn, StatusLine};
 use crate::keys::{self, Shortcut, ShortcutsDialog};
@@ -66,9 +67,6 @@ impl AppState {
         state
     }
 }
-
-/// Where the dashboard remembers that it was signed in (`localStorage`).
-const SIGNED_IN_HINT: &str = "mochat.signedIn";
 
 /// The whole dashboard.
 #[component]

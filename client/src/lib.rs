@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod api;
 mod app;
 pub mod backoff;
+mod boot;
 pub mod browser;
 mod conn;
 mod conversation;

@@ -22,12 +22,11 @@ use crate::alerts::{self, Mutes};
 use crate::api::{self, Api, use_api};
 use crate::app::AppState;
 use crate::backoff::Backoff;
+use crate::boot;
 use crate::browser;
 use crate::conn::Conn;
 use crate::unread::Unread;
 
-/// Sessions the list shows at first (more arrive as they change).
-const FIRST_PAGE: u32 = 50;
 /// Characters of a message a desktop notification shows.
 pub const NOTIFY_PREVIEW_CHARS: usize = 140;
 
@@ -133,7 +132,7 @@ impl Live {
             let page = self
                 .api
                 .list_sessions(PageQuery {
-                    limit: Some(FIRST_PAGE),
+                    limit: Some(boot::FIRST_PAGE),
                     before: None,
                 })
                 .await;

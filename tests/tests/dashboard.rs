@@ -24,6 +24,21 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     b.sign_in(&s.browser_origin(), password).await?;
     b.screenshot("signed-in").await.map_err(at("screenshot"))?;
 
+    // Signed in, a reload reads the first screen while the app downloads:
+    // the app takes every answer the page's boot script started and asks
+    // none of those again.
+    b.client.refresh().await.map_err(at("reload"))?;
+    b.wait_for("[data-testid=session-item]")
+        .await
+        .map_err(at("the list after a reload"))?;
+    b.wait_js(
+        "window.mochatBoot && Object.keys(window.mochatBoot).length === 0 && \
+         ['/edge/session', '/edge/health', '/edge/agents', '/api/claw/sessions?limit=50'].every(u => \
+           performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname + new URL(e.name).search === u).length === 1)",
+    )
+    .await
+    .map_err(at("the boot script's reads taken, none made twice"))?;
+
     // The 500-message session: scroll back to its start; nothing missing or repeated.
     let mut backlog = None;
     for s in operator.sessions().await.sessions {
