@@ -53,6 +53,15 @@ pub async fn take(url: &str) -> Option<web_sys::Response> {
     JsFuture::from(promise).await.ok()?.dyn_into().ok()
 }
 
+/// Drops the boot script's answers not taken yet: read before a sign-in,
+/// they would answer for a session that has ended.
+pub fn forget() {
+    if let Some(window) = web_sys::window() {
+        let window: &Object = window.as_ref();
+        let _ = Reflect::delete_property(window, &JsValue::from_str(GLOBAL));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,23 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     )
     .await
     .map_err(at("the boot script's reads taken, none made twice"))?;
+    // Its session gone (the cookie with it), the page still remembers it was
+    // signed in: the boot script's reads answer 401, the sign-in form shows,
+    // and signing in reads afresh instead of taking those answers.
+    b.client
+        .delete_all_cookies()
+        .await
+        .map_err(at("drop the cookie"))?;
+    b.client.refresh().await.map_err(at("reload signed out"))?;
+    b.fill("#password", password)
+        .await
+        .map_err(at("the sign-in form after the session ended"))?;
+    b.click("[data-testid=signin] button[type=submit]")
+        .await
+        .map_err(at("sign in again"))?;
+    b.wait_for("[data-testid=session-item]")
+        .await
+        .map_err(at("the list after signing in again"))?;
 
     // The 500-message session: scroll back to its start; nothing missing or repeated.
     let mut backlog = None;
