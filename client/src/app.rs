@@ -8,7 +8,7 @@ use mochat_api::edge::EdgeAgent;
 use crate::agents::AgentsPage;
 use crate::alerts;
 use crate::api::{Api, ApiResult, use_api};
-use crate::boot::{self, SIGNED_IN_HINT};
+use crate::boot::SIGNED_IN_HINT;
 use crate::browser;
 use crate::conn::{Conn, StatusLine};
 use crate::keys::{self, Shortcut, ShortcutsDialog};
@@ -90,10 +90,7 @@ pub fn App() -> impl IntoView {
     });
     Effect::new(move |_| match signed_in.get() {
         Some(true) => browser::store(SIGNED_IN_HINT, Some("1")),
-        Some(false) => {
-            browser::store(SIGNED_IN_HINT, None);
-            boot::forget();
-        }
+        Some(false) => browser::store(SIGNED_IN_HINT, None),
         None => {}
     });
     Effect::new(move |prev: Option<u32>| {

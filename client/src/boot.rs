@@ -1,7 +1,7 @@
 //! The page's head starts the first screen's reads before the app has
 //! downloaded (`index.html`'s boot script, for a browser that was signed in
 //! last time); [`take`] hands the app each of those answers once, so the
-//! reads overlap the download instead of following it. [`URLS`] are the
+//! reads overlap the download instead of following it. [`urls`] are the
 //! reads the script starts: a test checks the page names exactly these.
 
 use js_sys::{Object, Promise, Reflect};
@@ -51,15 +51,6 @@ pub async fn take(url: &str) -> Option<web_sys::Response> {
     let promise: Promise = Reflect::get(&boot, &key).ok()?.dyn_into().ok()?;
     Reflect::delete_property(&boot, &key).ok()?;
     JsFuture::from(promise).await.ok()?.dyn_into().ok()
-}
-
-/// Drops the boot script's answers not taken yet: read before a sign-in,
-/// they would answer for a session that has ended.
-pub fn forget() {
-    if let Some(window) = web_sys::window() {
-        let window: &Object = window.as_ref();
-        let _ = Reflect::delete_property(window, &JsValue::from_str(GLOBAL));
-    }
 }
 
 #[cfg(test)]

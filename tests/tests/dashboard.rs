@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use mochat_api::UserType;
+use mochat_api::edge::{AGENTS_PATH, HEALTH_PATH, SESSION_PATH};
+use mochat_api::{Route, UserType};
 use mochat_tests::{Browser, Stack, at};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -31,16 +32,21 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     b.wait_for("[data-testid=session-item]")
         .await
         .map_err(at("the list after a reload"))?;
-    b.wait_js(
+    let list = Route::ListSessions {
+        query: Default::default(),
+    }
+    .api_target();
+    b.wait_js(&format!(
         "window.mochatBoot && Object.keys(window.mochatBoot).length === 0 && \
-         ['/edge/session', '/edge/health', '/edge/agents', '/api/claw/sessions?limit=50'].every(u => \
-           performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname + new URL(e.name).search === u).length === 1)",
-    )
+         {:?}.every(p => performance.getEntriesByType('resource') \
+           .filter(e => new URL(e.name).pathname === p).length === 1)",
+        [SESSION_PATH, HEALTH_PATH, AGENTS_PATH, list.as_str()]
+    ))
     .await
     .map_err(at("the boot script's reads taken, none made twice"))?;
     // Its session gone (the cookie with it), the page still remembers it was
     // signed in: the boot script's reads answer 401, the sign-in form shows,
-    // and signing in reads afresh instead of taking those answers.
+    // and signing in reads afresh.
     b.client
         .delete_all_cookies()
         .await
