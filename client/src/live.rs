@@ -259,6 +259,9 @@ impl Live {
                     .collect(),
                 _ => BTreeMap::new(),
             });
+        // Until the list is shown, a session it does not show is not new to
+        // it: the list's load brings it, and it is watched from now.
+        let shown = self.sessions.with_untracked(|s| matches!(s, Some(Ok(_))));
         let listener = self.listener.get_value();
         let mut unread = self.unread.get_untracked();
         let mut counted = false;
@@ -296,9 +299,10 @@ impl Live {
         let mut changed = answer.list.changed;
         for s in &changed {
             match known.get(&s.session_id) {
-                None => self.cursors.update_value(|c| {
+                None if shown => self.cursors.update_value(|c| {
                     c.entry(s.session_id.clone()).or_insert(0);
                 }),
+                None => {}
                 Some((shown, shown_at)) => {
                     let Some(m) = &s.last_message else { continue };
                     let newer = shown.as_deref() != Some(m.message_id.as_str())
@@ -399,6 +403,12 @@ async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
                 backoff.reset();
                 state.conn.set(Conn::Live);
                 live.apply(answer);
+                // The list's changes are told against the list as shown
+                // (the worker learned the first page as it answered it, so
+                // its sessions come back as changes): wait for it.
+                while live.sessions.with_untracked(Option::is_none) && !signal.aborted() {
+                    sleep(Duration::from_millis(50)).await;
+                }
             }
             Err(e) if api::is_aborted(&e) => break,
             Err(e) if e.code == ErrorCode::Unauthorized => {
