@@ -38,6 +38,12 @@ impl Answer {
     }
 }
 
+/// How long any request may go unanswered: the longest watch the API allows
+/// plus a minute. A request still open then has hung; it ends as a
+/// transport error (status 0), so a test fails instead of waiting forever.
+pub const ANSWER_WITHIN: std::time::Duration =
+    std::time::Duration::from_millis(mochat_api::limits::WATCH_TIMEOUT_MAX_MS + 60_000);
+
 /// The browser side of the worker.
 #[derive(Clone)]
 pub struct Edge {
@@ -51,6 +57,7 @@ impl Edge {
     pub fn new(origin: String) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(ANSWER_WITHIN)
             .build()
             .unwrap_or_default();
         Self {
