@@ -406,7 +406,12 @@ async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
                 // The list's changes are told against the list as shown
                 // (the worker learned the first page as it answered it, so
                 // its sessions come back as changes): wait for it.
-                while live.sessions.with_untracked(Option::is_none) && !signal.aborted() {
+                while !signal.aborted()
+                    && live
+                        .sessions
+                        .try_with_untracked(Option::is_none)
+                        .unwrap_or(false)
+                {
                     sleep(Duration::from_millis(50)).await;
                 }
             }
