@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use futures::channel::oneshot;
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -107,10 +108,16 @@ impl Live {
             live.muted
                 .with(|m| browser::store(&muted_key, Some(&m.to_json())));
         });
-        live.load_list();
+        // The feed starts beside the list's first read and waits for it
+        // before it asks for changes (see `run`).
+        let (listed, list_shown) = oneshot::channel();
+        spawn_local(async move {
+            live.read_list().await;
+            let _ = listed.send(());
+        });
         let controller = AbortController::new().ok();
         if let Some(c) = &controller {
-            spawn_local(run(live, c.signal(), state));
+            spawn_local(run(live, c.signal(), state, list_shown));
         }
         let controller = SendWrapper::new(controller);
         on_cleanup(move || {
@@ -128,21 +135,23 @@ impl Live {
 
     /// Loads the first page of the list (again, after the feed lost its place).
     pub fn load_list(self) {
-        spawn_local(async move {
-            let page = self
-                .api
-                .list_sessions(PageQuery {
-                    limit: Some(boot::FIRST_PAGE),
-                    before: None,
-                })
-                .await;
-            if let Ok(p) = &page {
-                let _ = self
-                    .older
-                    .try_set(p.has_more.then(|| p.cursor.clone()).flatten());
-            }
-            let _ = self.sessions.try_set(Some(page.map(|p| p.sessions)));
-        });
+        spawn_local(self.read_list());
+    }
+
+    async fn read_list(self) {
+        let page = self
+            .api
+            .list_sessions(PageQuery {
+                limit: Some(boot::FIRST_PAGE),
+                before: None,
+            })
+            .await;
+        if let Ok(p) = &page {
+            let _ = self
+                .older
+                .try_set(p.has_more.then(|| p.cursor.clone()).flatten());
+        }
+        let _ = self.sessions.try_set(Some(page.map(|p| p.sessions)));
     }
 
     /// Loads the next older page of the list (the API's `before` cursor), once
@@ -261,7 +270,7 @@ impl Live {
             });
         // Until the list is shown, a session it does not show is not new to
         // it: the list's load brings it, and it is watched from now.
-        let shown = self.sessions.with_untracked(|s| matches!(s, Some(Ok(_))));
+        let list_shown = self.sessions.with_untracked(|s| matches!(s, Some(Ok(_))));
         let listener = self.listener.get_value();
         let mut unread = self.unread.get_untracked();
         let mut counted = false;
@@ -299,7 +308,7 @@ impl Live {
         let mut changed = answer.list.changed;
         for s in &changed {
             match known.get(&s.session_id) {
-                None if shown => self.cursors.update_value(|c| {
+                None if list_shown => self.cursors.update_value(|c| {
                     c.entry(s.session_id.clone()).or_insert(0);
                 }),
                 None => {}
@@ -386,8 +395,17 @@ pub fn merge(list: &mut Vec<Session>, changed: Vec<Session>) {
 /// The long poll: passes back the cursors it got, backs off with jitter on
 /// errors, waits out `Retry-After`, pauses while the tab is hidden or the
 /// browser offline, starts the list again when the worker lost its place,
-/// and stops when aborted.
-async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
+/// and stops when aborted. After the first answer (which starts the list's
+/// feed) it waits for `list_shown`: the list's changes are told against the
+/// list as shown, and the worker learned its first page as it answered it,
+/// so those sessions come back as changes.
+async fn run(
+    live: Live,
+    signal: web_sys::AbortSignal,
+    state: AppState,
+    list_shown: oneshot::Receiver<()>,
+) {
+    let mut list_shown = Some(list_shown);
     let mut backoff = Backoff::default();
     while !signal.aborted() {
         if !browser::is_visible() || !browser::is_online() {
@@ -403,16 +421,8 @@ async fn run(live: Live, signal: web_sys::AbortSignal, state: AppState) {
                 backoff.reset();
                 state.conn.set(Conn::Live);
                 live.apply(answer);
-                // The list's changes are told against the list as shown
-                // (the worker learned the first page as it answered it, so
-                // its sessions come back as changes): wait for it.
-                while !signal.aborted()
-                    && live
-                        .sessions
-                        .try_with_untracked(Option::is_none)
-                        .unwrap_or(false)
-                {
-                    sleep(Duration::from_millis(50)).await;
+                if let Some(shown) = list_shown.take() {
+                    let _ = shown.await;
                 }
             }
             Err(e) if api::is_aborted(&e) => break,

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use mochat_api::UserType;
 use mochat_api::edge::{AGENTS_PATH, HEALTH_PATH, SESSION_PATH};
-use mochat_api::{Route, UserType};
-use mochat_tests::{Browser, Stack, at};
+use mochat_tests::{Browser, Stack, at, route};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_reads_answers_and_manages_sessions_through_the_dashboard() {
@@ -32,10 +32,7 @@ async fn scenario(b: &Browser, s: &Stack) -> Result<(), String> {
     b.wait_for("[data-testid=session-item]")
         .await
         .map_err(at("the list after a reload"))?;
-    let list = Route::ListSessions {
-        query: Default::default(),
-    }
-    .api_target();
+    let list = route::sessions(None).api_target();
     b.wait_js(&format!(
         "window.mochatBoot && Object.keys(window.mochatBoot).length === 0 && \
          {:?}.every(p => performance.getEntriesByType('resource') \

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mochat_api::requests::RegisterResponse;
 use mochat_api::{Route, Session};
-use mochat_tests::{Browser, Mochat, Stack, at};
+use mochat_tests::{Browser, Mochat, Stack, at, route};
 use serde_json::json;
 
 /// The unread count shown for `sid` (0 when none is shown).
@@ -22,10 +22,7 @@ fn unread_js(sid: &str, n: u32) -> String {
 /// Holds every answer to the list's first page (no `before`) in the page for
 /// [`LIST_LATE`] after it arrived.
 fn late_list_js() -> String {
-    let list = Route::ListSessions {
-        query: Default::default(),
-    }
-    .api_target();
+    let list = route::sessions(None).api_target();
     format!(
         "(() => {{ const real = window.fetch; \
          window.fetch = function (input, init) {{ \
