@@ -45,16 +45,32 @@ impl Keys {
     }
 
     /// The keys from `SESSION_SECRET`, or a 500 that says how to fix it.
+    /// Derived once per secret and isolate (every signed-in call needs them).
     pub fn from_env(env: &Env) -> Result<Self, ApiError> {
         let secret = config::required(env, SESSION_SECRET)?;
-        Self::derive(&secret).ok_or_else(|| {
+        let cached = DERIVED.with_borrow(|d| {
+            d.as_ref()
+                .filter(|(s, _)| *s == secret)
+                .map(|(_, keys)| keys.clone())
+        });
+        if let Some(keys) = cached {
+            return Ok(keys);
+        }
+        let keys = Self::derive(&secret).ok_or_else(|| {
             misconfigured(format!(
                 "The worker is not configured safely: {SESSION_SECRET} must have at least \
                  {MIN_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32 | wrangler secret put \
                  {SESSION_SECRET}`, or `.dev.vars` locally)."
             ))
-        })
+        })?;
+        DERIVED.with_borrow_mut(|d| *d = Some((secret, keys.clone())));
+        Ok(keys)
     }
+}
+
+thread_local! {
+    /// The last secret's keys (an isolate has one `SESSION_SECRET`).
+    static DERIVED: std::cell::RefCell<Option<(String, Keys)>> = const { std::cell::RefCell::new(None) };
 }
 
 /// `DASHBOARD_PASSWORD`, or a 500 when it is missing or too short.

@@ -235,20 +235,32 @@ impl Ledger {
             key: key.to_owned(),
             at: now,
         });
-        let mut done: Vec<(u64, String)> = self
+        // The new answer counts too and is never the one evicted.
+        let stored = self
+            .entries
+            .values()
+            .filter(|e| e.slot == Slot::Done)
+            .count();
+        let excess = stored.saturating_sub(self.keep.max(1));
+        if excess == 0 {
+            return writes;
+        }
+        // Full (a busy agent's usual state): only the oldest are copied out.
+        let mut done: Vec<(u64, &String)> = self
             .entries
             .iter()
             .filter(|(k, e)| e.slot == Slot::Done && k.as_str() != key)
-            .map(|(k, e)| (e.at, k.clone()))
+            .map(|(k, e)| (e.at, k))
             .collect();
-        // The new answer counts too and is never the one evicted.
-        let excess = (done.len() + 1).saturating_sub(self.keep.max(1));
-        if excess > 0 {
-            done.sort_unstable();
-            for (_, old) in done.into_iter().take(excess) {
-                self.entries.remove(&old);
-                writes.push(Write::Delete { key: old });
-            }
+        let excess = excess.min(done.len());
+        if excess == 0 {
+            return writes;
+        }
+        done.select_nth_unstable(excess - 1);
+        let oldest: Vec<String> = done[..excess].iter().map(|(_, k)| (*k).clone()).collect();
+        for old in oldest {
+            self.entries.remove(&old);
+            writes.push(Write::Delete { key: old });
         }
         writes
     }

@@ -119,6 +119,18 @@ pub async fn send(out: Outgoing) -> Flow<Response> {
     }
 }
 
+/// An answer's whole body as text, read by the runtime in one call (the
+/// `worker` crate's `text()` reads a fetched body chunk by chunk through a
+/// Rust stream: about a millisecond more per call, measured).
+pub async fn text(resp: Response) -> Flow<String> {
+    let resp: worker::web_sys::Response = resp.into();
+    let read = resp.text().map_err(worker::Error::from)?;
+    let text = worker::wasm_bindgen_futures::JsFuture::from(read)
+        .await
+        .map_err(worker::Error::from)?;
+    Ok(text.as_string().unwrap_or_default())
+}
+
 enum Fetched {
     Answer(Response),
     Failed,

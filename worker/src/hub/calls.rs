@@ -110,6 +110,7 @@ pub fn over_budget(who: Spender, decision: &Decision) -> Halt {
 /// A retry answered from the ledger counts like any request (as the one it
 /// repeats did).
 async fn forward(hub: &Rc<Hub>, call: Forward) -> Result<Response, Halt> {
+    let _answering = hub.answering();
     let upstream = hub.upstream()?.clone();
     let decision = hub.spend(call.who, upstream.cost(&call.route));
     if !decision.allowed {

@@ -13,7 +13,7 @@
 //! a session's detail, its creation, or a read of its events from the start);
 //! before that it hands nothing out. Only the newest [`KEEP`] events are kept.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use mochat_api::{Event, EventType, Message};
 use serde_json::Value;
@@ -27,6 +27,8 @@ pub struct Feed {
     session_id: String,
     /// Kept events, oldest first, with consecutive seqs ending at `latest`.
     events: VecDeque<Event>,
+    /// The ids of the messages in `events` (every send looks one up).
+    ids: HashSet<String>,
     /// The newest event's seq (the alignment point when there is none).
     latest: u64,
     /// The upstream seq up to which every upstream event is in the feed;
@@ -59,6 +61,7 @@ impl Feed {
         Self {
             session_id: session_id.to_owned(),
             events: VecDeque::new(),
+            ids: HashSet::new(),
             latest: 0,
             upstream: None,
             pending: Vec::new(),
@@ -120,7 +123,7 @@ impl Feed {
 
     /// Whether a message is among the kept events.
     pub fn knows(&self, id: &str) -> bool {
-        self.events.iter().any(|e| message_id(e) == Some(id))
+        self.ids.contains(id)
     }
 
     fn push(&mut self, mut event: Event) -> Event {
@@ -130,9 +133,16 @@ impl Feed {
         if event.kind == EventType::MessageAdd {
             self.messages = self.messages.map(|n| n + 1);
         }
+        if let Some(id) = message_id(&event) {
+            self.ids.insert(id.to_owned());
+        }
         self.events.push_back(event.clone());
         while self.events.len() > KEEP {
-            self.events.pop_front();
+            if let Some(old) = self.events.pop_front()
+                && let Some(id) = message_id(&old)
+            {
+                self.ids.remove(id);
+            }
             self.complete = false;
         }
         event
@@ -400,6 +410,8 @@ mod tests {
         assert_eq!(f.after(0, 1).events[0].seq, 6);
         assert!(f.whole_history(10_000).is_none());
         assert_eq!(f.message_count(), Some(KEEP as u64 + 5));
+        assert!(!f.knows("m5"), "dropped with its event");
+        assert!(f.knows("m6") && f.knows(&format!("m{}", KEEP + 5)));
     }
 
     #[test]

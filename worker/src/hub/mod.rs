@@ -197,10 +197,33 @@ pub struct Hub {
     pub visitor_limit: u32,
     pub core: RefCell<Core>,
     flush_scheduled: Cell<bool>,
+    /// Forwarded calls waiting for their upstream answer ([`Answering`]).
+    answering: Cell<u32>,
+    /// Wakes a flush that waits for those answers.
+    flush_wake: RefCell<Option<Wake>>,
     pub poller_running: Cell<bool>,
     pub poller_wake: RefCell<Option<Wake>>,
     /// This hub, for the tasks it starts.
     me: RefCell<std::rc::Weak<Hub>>,
+}
+
+/// How long queued writes may wait for forwarded calls' answers.
+pub const FLUSH_HOLD_MAX_MS: u64 = 1_000;
+
+/// A forwarded call under way: queued writes wait until its answer is out
+/// ([`Hub::schedule_flush`]).
+pub struct Answering(Rc<Hub>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let left = self.0.answering.get().saturating_sub(1);
+        self.0.answering.set(left);
+        if left == 0
+            && let Some(wake) = self.0.flush_wake.borrow_mut().take()
+        {
+            wake.fire();
+        }
+    }
 }
 
 /// The Durable Object around the [`Hub`].
@@ -251,6 +274,8 @@ impl DurableObject for AgentHub {
             env,
             store,
             flush_scheduled: Cell::new(false),
+            answering: Cell::new(0),
+            flush_wake: RefCell::new(None),
             poller_running: Cell::new(false),
             poller_wake: RefCell::new(None),
             me: RefCell::new(std::rc::Weak::new()),
@@ -261,9 +286,11 @@ impl DurableObject for AgentHub {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let call: HubCall = match req.json().await {
-            Ok(call) => call,
-            Err(_) => return Response::error("not a hub call", 400),
+        // Parsed from the text in Rust: `req.json()` builds a JS object first
+        // and converts it field by field, which costs more.
+        let call: HubCall = match req.text().await.map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(call)) => call,
+            _ => return Response::error("not a hub call", 400),
         };
         let hub = Rc::clone(&self.hub);
         let answer = hub.handle(call).await;
@@ -385,8 +412,12 @@ impl Hub {
         self.schedule_flush();
     }
 
-    /// Applies queued storage writes a moment from now: after the answer
-    /// being made, or while the upstream call that follows is under way.
+    /// Applies queued storage writes a moment from now, once no forwarded
+    /// call waits for its upstream answer (but at most [`FLUSH_HOLD_MAX_MS`]
+    /// later, and at once for a send's reservation, see [`Store::has_urgent`]):
+    /// a Durable Object holds every answer until the writes made before it
+    /// are durable, so a write made while a call is out would hold that
+    /// call's answer back (measured: about 1 ms per call here).
     pub fn schedule_flush(&self) {
         if self.flush_scheduled.get() || !self.store.has_queued() {
             return;
@@ -396,12 +427,29 @@ impl Hub {
         };
         self.flush_scheduled.set(true);
         worker::wasm_bindgen_futures::spawn_local(async move {
-            Delay::from(Duration::from_millis(1)).await;
+            let latest = now_ms() + FLUSH_HOLD_MAX_MS;
+            loop {
+                // A timer, not a microtask: the answer that woke us has
+                // left the object by the time it fires.
+                Delay::from(Duration::from_millis(1)).await;
+                if hub.answering.get() == 0 || hub.store.has_urgent() || now_ms() >= latest {
+                    break;
+                }
+                let (wake, woken) = Wake::new();
+                *hub.flush_wake.borrow_mut() = Some(wake);
+                watch::until(woken, latest).await;
+            }
             hub.flush_scheduled.set(false);
             if let Err(e) = hub.store.flush() {
                 worker::console_error!("mochat-worker: the hub could not write its storage: {e}");
             }
         });
+    }
+
+    /// Marks a forwarded call as waiting for its answer until the mark drops.
+    pub fn answering(self: &Rc<Self>) -> Answering {
+        self.answering.set(self.answering.get() + 1);
+        Answering(Rc::clone(self))
     }
 
     /// Wakes the poller (new work), starting it if it is not running.

@@ -1,16 +1,22 @@
 //! What the hub keeps in its SQLite storage, and how it writes it.
 //!
 //! The hub answers from memory; storage is the truth that survives a restart
-//! or an eviction. Writes are queued and applied a moment after the answer
-//! that caused them has gone out ([`Store::later`], then [`Store::flush`]),
-//! so they never hold an answer back (a Durable Object holds outgoing
-//! messages until the writes before them are durable). What a crash can
-//! cost is the queue of that moment (about a millisecond of changes):
+//! or an eviction. Writes are queued and applied a moment after the answers
+//! under way have gone out ([`Store::later`], then [`Store::flush`]; see
+//! [`super::Hub::schedule_flush`]), so they never hold an answer back (a
+//! Durable Object holds outgoing messages until the writes before them are
+//! durable). A send's reservation is the exception: it is written at once,
+//! while its call is out. A read of storage applies the queue first, so it
+//! sees every change. What a crash can cost is the queue of that moment: the
+//! changes of the calls then under way, at most [`super::FLUSH_HOLD_MAX_MS`]
+//! of them:
 //! - budget: requests admitted in it are forgotten, so after a restart the
 //!   hub could admit that many more in the same window (the upstream's own
 //!   limit then refuses them with a 429, which the hub passes on);
-//! - ledger: a send's reservation or answer; a retry then reads the
-//!   conversation back before posting (see [`crate::outbox`]);
+//! - ledger: a send's answer, when its reservation was written: a retry
+//!   then reads the conversation back before posting (see [`crate::outbox`]);
+//!   the reservation itself only in the millisecond before it is written
+//!   (a retry then posts again);
 //! - a visitor's name or session, a session's title, a message's meta
 //!   (live dialect): the change is lost and the browser shows the older value.
 //!
@@ -189,6 +195,7 @@ impl Store {
         query: &str,
         bindings: Vec<SqlStorageValue>,
     ) -> Result<Vec<T>> {
+        self.flush()?;
         self.sql.exec(query, Some(bindings))?.to_array()
     }
 
@@ -319,6 +326,20 @@ impl Store {
     /// Whether changes wait to be written.
     pub fn has_queued(&self) -> bool {
         !self.queue.borrow().is_empty()
+    }
+
+    /// Whether a queued change must not wait for answers: a send's
+    /// reservation, which keeps a retry after a crash from posting twice.
+    pub fn has_urgent(&self) -> bool {
+        self.queue.borrow().iter().any(|w| {
+            matches!(
+                w,
+                Write::Ledger {
+                    write: LedgerWrite::Reserve { .. },
+                    ..
+                }
+            )
+        })
     }
 
     /// Applies every queued change.

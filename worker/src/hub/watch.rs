@@ -227,7 +227,7 @@ async fn membership(hub: &Rc<Hub>, session_id: &str) -> Result<(), ApiError> {
 }
 
 /// Waits for `wake` or until `deadline` (ms).
-async fn until(wake: futures::channel::oneshot::Receiver<()>, deadline: u64) {
+pub(super) async fn until(wake: futures::channel::oneshot::Receiver<()>, deadline: u64) {
     let left = deadline.saturating_sub(now_ms());
     let timer = Delay::from(Duration::from_millis(left));
     futures::pin_mut!(timer);

@@ -26,7 +26,7 @@ async fn post(
     body: &Value,
     deadline_ms: u64,
 ) -> Flow<(u16, String, Option<String>)> {
-    let mut upstream = proxy::send(Outgoing {
+    let upstream = proxy::send(Outgoing {
         url: format!("{base}{}", call.base_path()),
         method: Method::Post,
         token: token.map(str::to_owned),
@@ -36,7 +36,8 @@ async fn post(
     })
     .await?;
     let retry_after = upstream.headers().get("Retry-After").ok().flatten();
-    Ok((upstream.status_code(), upstream.text().await?, retry_after))
+    let status = upstream.status_code();
+    Ok((status, proxy::text(upstream).await?, retry_after))
 }
 
 /// The reference's reply of a live answer.

@@ -23,7 +23,7 @@ pub(super) async fn call(
     body: Option<&[u8]>,
 ) -> Flow<Reply> {
     let has_body = route.has_body();
-    let mut upstream = proxy::send(Outgoing {
+    let upstream = proxy::send(Outgoing {
         url: proxy::upstream_url(base, route),
         method: method(route),
         token: token.map(str::to_owned),
@@ -35,9 +35,10 @@ pub(super) async fn call(
     let header = |name: &str| upstream.headers().get(name).ok().flatten();
     let retry_after = header("Retry-After");
     let allow = header("Allow");
+    let status = upstream.status_code();
     Ok(Reply {
-        status: upstream.status_code(),
-        body: upstream.text().await?,
+        status,
+        body: proxy::text(upstream).await?,
         retry_after,
         allow,
     })
