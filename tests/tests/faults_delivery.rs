@@ -398,6 +398,17 @@ async fn a_send_whose_worker_died_after_posting_is_not_posted_again() {
     let mut edge = Edge::new(worker.origin());
     assert_eq!(edge.sign_in(&options.password).await, 204);
     let send = route::send(&sid);
+    // Another send is out meanwhile and a read is answered while it is: the
+    // hub then holds its storage writes for the answers under way, but never
+    // a send's reservation.
+    let _other = {
+        let (edge, send) = (edge.clone(), send.clone());
+        let body = json!({"content": "out meanwhile", "meta": {"clientId": "crash-0"}});
+        tokio::spawn(async move { edge.call(&send, Some(&body)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let read = edge.call(&route::messages(&sid, Some(5)), None).await;
+    assert_eq!(read.status, 200, "{}", read.body);
     let body = json!({"content": "sent as the worker died", "meta": {"clientId": "crash-1"}});
     let first = {
         let (edge, send, body) = (edge.clone(), send.clone(), body.clone());

@@ -46,11 +46,16 @@ pub async fn body(req: &mut Request, wanted: bool) -> Flow<Option<Vec<u8>>> {
     if !wanted || req.inner().body().is_none() {
         return Ok(None);
     }
-    // A declared length within the limit is the body's length (the runtime
-    // holds the client to it): the runtime reads it in one call, which is
-    // much cheaper than the chunk by chunk read below.
-    if declared.is_some_and(|v| v.trim().parse::<u64>().is_ok()) {
-        return Ok(Some(req.bytes().await?));
+    // A declared length within the limit, without chunked framing, is the
+    // body's length (the runtime holds the client to it): the runtime reads
+    // it in one call, much cheaper than the chunk by chunk read below.
+    let chunked = req.headers().get("Transfer-Encoding")?.is_some();
+    if !chunked && declared.is_some_and(|v| v.trim().parse::<u64>().is_ok()) {
+        let bytes = req.bytes().await?;
+        if bytes.len() > BODY_MAX_BYTES {
+            return Err(too_large().into());
+        }
+        return Ok(Some(bytes));
     }
     let mut stream = req.stream()?;
     let mut bytes = Vec::new();

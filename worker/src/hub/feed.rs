@@ -13,7 +13,7 @@
 //! a session's detail, its creation, or a read of its events from the start);
 //! before that it hands nothing out. Only the newest [`KEEP`] events are kept.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use mochat_api::{Event, EventType, Message};
 use serde_json::Value;
@@ -27,8 +27,8 @@ pub struct Feed {
     session_id: String,
     /// Kept events, oldest first, with consecutive seqs ending at `latest`.
     events: VecDeque<Event>,
-    /// The ids of the messages in `events` (every send looks one up).
-    ids: HashSet<String>,
+    /// How many of `events` add each message (every send looks one up).
+    ids: HashMap<String, u32>,
     /// The newest event's seq (the alignment point when there is none).
     latest: u64,
     /// The upstream seq up to which every upstream event is in the feed;
@@ -61,7 +61,7 @@ impl Feed {
         Self {
             session_id: session_id.to_owned(),
             events: VecDeque::new(),
-            ids: HashSet::new(),
+            ids: HashMap::new(),
             latest: 0,
             upstream: None,
             pending: Vec::new(),
@@ -123,7 +123,7 @@ impl Feed {
 
     /// Whether a message is among the kept events.
     pub fn knows(&self, id: &str) -> bool {
-        self.ids.contains(id)
+        self.ids.contains_key(id)
     }
 
     fn push(&mut self, mut event: Event) -> Event {
@@ -134,14 +134,18 @@ impl Feed {
             self.messages = self.messages.map(|n| n + 1);
         }
         if let Some(id) = message_id(&event) {
-            self.ids.insert(id.to_owned());
+            *self.ids.entry(id.to_owned()).or_default() += 1;
         }
         self.events.push_back(event.clone());
         while self.events.len() > KEEP {
             if let Some(old) = self.events.pop_front()
                 && let Some(id) = message_id(&old)
+                && let Some(n) = self.ids.get_mut(id)
             {
-                self.ids.remove(id);
+                *n -= 1;
+                if *n == 0 {
+                    self.ids.remove(id);
+                }
             }
             self.complete = false;
         }

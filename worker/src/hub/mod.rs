@@ -419,7 +419,16 @@ impl Hub {
     /// are durable, so a write made while a call is out would hold that
     /// call's answer back (measured: about 1 ms per call here).
     pub fn schedule_flush(&self) {
-        if self.flush_scheduled.get() || !self.store.has_queued() {
+        if self.flush_scheduled.get() {
+            // A reservation must not wait for the calls under way.
+            if self.store.has_urgent()
+                && let Some(wake) = self.flush_wake.borrow_mut().take()
+            {
+                wake.fire();
+            }
+            return;
+        }
+        if !self.store.has_queued() {
             return;
         }
         let Some(hub) = self.me.borrow().upgrade() else {

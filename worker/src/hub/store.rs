@@ -1,15 +1,15 @@
 //! What the hub keeps in its SQLite storage, and how it writes it.
 //!
 //! The hub answers from memory; storage is the truth that survives a restart
-//! or an eviction. Writes are queued and applied a moment after the answers
-//! under way have gone out ([`Store::later`], then [`Store::flush`]; see
-//! [`super::Hub::schedule_flush`]), so they never hold an answer back (a
+//! or an eviction. Writes are queued and applied once no forwarded call waits
+//! for its upstream answer ([`Store::later`], then [`Store::flush`]; see
+//! [`super::Hub::schedule_flush`]), so they do not hold those answers back (a
 //! Durable Object holds outgoing messages until the writes before them are
-//! durable). A send's reservation is the exception: it is written at once,
-//! while its call is out. A read of storage applies the queue first, so it
-//! sees every change. What a crash can cost is the queue of that moment: the
-//! changes of the calls then under way, at most [`super::FLUSH_HOLD_MAX_MS`]
-//! of them:
+//! durable). Two exceptions: a send's reservation is written a millisecond
+//! after it is taken, while the send is out, and a read of storage first
+//! applies the queued changes it could read (a meta, a title, a visitor, the
+//! ledger), so it sees them. What a crash can cost is the queue of that
+//! moment, at most [`super::FLUSH_HOLD_MAX_MS`] of changes:
 //! - budget: requests admitted in it are forgotten, so after a restart the
 //!   hub could admit that many more in the same window (the upstream's own
 //!   limit then refuses them with a 429, which the hub passes on);
@@ -195,7 +195,16 @@ impl Store {
         query: &str,
         bindings: Vec<SqlStorageValue>,
     ) -> Result<Vec<T>> {
-        self.flush()?;
+        // Budget writes are read back only when the hub starts (queue empty):
+        // a read waits for the others only, so it sees every change.
+        let readable = self
+            .queue
+            .borrow()
+            .iter()
+            .any(|w| !matches!(w, Write::Spent { .. } | Write::Expired { .. }));
+        if readable {
+            self.flush()?;
+        }
         self.sql.exec(query, Some(bindings))?.to_array()
     }
 
@@ -343,12 +352,19 @@ impl Store {
     }
 
     /// Applies every queued change.
+    /// Applies every queued change; one that fails does not stop the others
+    /// (the first failure is returned).
     pub fn flush(&self) -> Result<()> {
         let queue = std::mem::take(&mut *self.queue.borrow_mut());
+        let mut first = Ok(());
         for write in queue {
-            self.apply(write)?;
+            if let Err(e) = self.apply(write)
+                && first.is_ok()
+            {
+                first = Err(e);
+            }
         }
-        Ok(())
+        first
     }
 
     fn apply(&self, write: Write) -> Result<()> {
