@@ -175,9 +175,9 @@ pub async fn probe(url: &str, method: Method, body: Option<&str>) -> Option<(u16
     }
     let request = Request::new_with_init(url, &init).ok()?;
     match fetch_within(request, PROBE_DEADLINE_MS).await {
-        Fetched::Answer(mut resp) => {
+        Fetched::Answer(resp) => {
             let status = resp.status_code();
-            Some((status, resp.text().await.unwrap_or_default()))
+            Some((status, text(resp).await.unwrap_or_default()))
         }
         _ => None,
     }

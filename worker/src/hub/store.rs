@@ -351,7 +351,6 @@ impl Store {
         })
     }
 
-    /// Applies every queued change.
     /// Applies every queued change; one that fails does not stop the others
     /// (the first failure is returned).
     pub fn flush(&self) -> Result<()> {
