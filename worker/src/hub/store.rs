@@ -2,10 +2,11 @@
 //!
 //! The hub answers from memory; storage is the truth that survives a restart
 //! or an eviction. Writes are queued and applied once no forwarded call waits
-//! for its upstream answer ([`Store::later`], then [`Store::flush`]; see
+//! for its upstream answer and the latest answer is on its way to the browser
+//! ([`Store::later`], then [`Store::flush`]; see
 //! [`super::Hub::schedule_flush`]), so they do not hold those answers back (a
 //! Durable Object holds outgoing messages until the writes before them are
-//! durable). Two exceptions: a send's reservation is written a millisecond
+//! durable, and applying writes keeps the thread busy). Two exceptions: a send's reservation is written a millisecond
 //! after it is taken, while the send is out, and a read of storage first
 //! applies the queued changes it could read (a meta, a title, a visitor, the
 //! ledger), so it sees them. What a crash can cost is the queue of that
