@@ -130,7 +130,10 @@ pub fn measure() -> Result {
         .map_err(|e| format!("cannot write bench/results.json: {e}"))?;
     std::fs::write(root.join("BENCHMARKS.md"), report::markdown(&report))
         .map_err(|e| format!("cannot write BENCHMARKS.md: {e}"))?;
-    println!("\n{}", report::summary_lines(&report));
+    println!(
+        "\n{}\n  BENCHMARKS.md and bench/results.json written",
+        report::summary_lines(&report)
+    );
     match report.first_error() {
         Some(e) => Err(format!("a benchmark failed (the report says which): {e}")),
         None => Ok(()),

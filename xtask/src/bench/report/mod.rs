@@ -179,11 +179,7 @@ pub fn summary_lines(r: &Report) -> String {
     for line in targets_table(r).lines().skip(2) {
         let _ = writeln!(out, "  {line}");
     }
-    let _ = write!(
-        out,
-        "  total runtime {:.1} min; BENCHMARKS.md and bench/results.json written",
-        r.total_secs / 60.0
-    );
+    let _ = write!(out, "  total runtime {:.1} min", r.total_secs / 60.0);
     out
 }
 

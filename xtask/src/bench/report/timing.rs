@@ -148,7 +148,8 @@ fn proxy_target(md: &mut String, p: &ProxyResult) {
              inspector) shows most of that time in crossings between the WebAssembly and the \
              runtime: requests, headers and bodies built and read through `workers-rs`, and \
              futures woken through microtasks. The hub's storage writes wait until the answers \
-             under way are out (a send's reservation excepted: it is written during the send).",
+             under way are out and the latest has had 10 ms to reach the browser (a send's \
+             reservation excepted: it is written during the send).",
             ms(shape),
             ms(code)
         );
