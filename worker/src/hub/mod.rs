@@ -450,10 +450,10 @@ impl Hub {
         self.flush_scheduled.set(true);
         worker::wasm_bindgen_futures::spawn_local(async move {
             let latest = now_ms() + FLUSH_HOLD_MAX_MS;
-            // A timer, not a microtask: a send's request leaves the object
-            // before its reservation is written.
-            Delay::from(Duration::from_millis(1)).await;
             loop {
+                // A timer, not a microtask: a send's request leaves the
+                // object before its reservation is written.
+                Delay::from(Duration::from_millis(1)).await;
                 let now = now_ms();
                 if hub.store.has_urgent() || now >= latest {
                     break;
