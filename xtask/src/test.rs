@@ -27,6 +27,8 @@ pub fn run() -> Result {
         "--workspace",
         "--exclude",
         "mochat-client",
+        "--exclude",
+        "mochat-bench-floor",
         "--all-targets",
         "--",
         "-D",
@@ -39,6 +41,8 @@ pub fn run() -> Result {
         "mochat-client",
         "-p",
         "mochat-worker",
+        "-p",
+        "mochat-bench-floor",
         "--target",
         "wasm32-unknown-unknown",
         "--all-targets",
@@ -60,7 +64,14 @@ pub fn run() -> Result {
     // passes take about as long: the public client's test (it speaks the
     // live dialect in both) and the health tests (they name both dialects
     // themselves) in the first, the pages axe-core checks in the second.
-    let native = ["test", "--workspace", "--exclude", "mochat-client"];
+    let native = [
+        "test",
+        "--workspace",
+        "--exclude",
+        "mochat-client",
+        "--exclude",
+        "mochat-bench-floor",
+    ];
     let e2e = ["test", "-p", "mochat-tests"];
     step("Compiling the native tests");
     status(cargo(&native).arg("--no-run"))?;

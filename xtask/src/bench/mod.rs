@@ -2,7 +2,7 @@
 //! loopback, measures, and writes `BENCHMARKS.md` and `bench/results.json`.
 //!
 //! Two processes: `bench` installs what is missing and builds (dashboard,
-//! worker, the local server in release), then runs `xtask bench-measure`
+//! worker, the local server in release, the `bench/floor` fixture), then runs `xtask bench-measure`
 //! with `MOCHAT_LOCAL_BIN` pointing at the release server, which measures
 //! and writes the report.
 
@@ -59,6 +59,19 @@ pub fn run() -> Result {
         step("Building the local MoChat server (cargo build --release -p mochat-local)");
         status(command("cargo").args(["build", "--release", "-p", "mochat-local"]))
     })?;
+    timed(
+        "floor fixture (trunk build --release bench/floor/index.html)",
+        &mut || {
+            step("Building the floor fixture (trunk build --release bench/floor/index.html)");
+            status(command(cargo_tool("trunk")).args([
+                "build",
+                "bench/floor/index.html",
+                "--release",
+                "--dist",
+                weight::FLOOR_DIST,
+            ]))
+        },
+    )?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find xtask itself: {e}"))?;
     let steps_json = serde_json::to_string(&steps).unwrap_or_default();
     status(

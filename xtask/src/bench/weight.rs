@@ -105,6 +105,8 @@ impl Breakdown {
 pub struct Weight {
     pub artifacts: Vec<Artifact>,
     pub breakdowns: Vec<Breakdown>,
+    /// The `bench/floor` fixture built as the widget is (`None`: not built).
+    pub floor: Option<Artifact>,
 }
 
 impl Weight {
@@ -112,16 +114,20 @@ impl Weight {
         json!({
             "artifacts": self.artifacts.iter().map(Artifact::to_json).collect::<Vec<_>>(),
             "wasm_breakdowns": self.breakdowns.iter().map(Breakdown::to_json).collect::<Vec<_>>(),
+            "floor": self.floor.as_ref().map(Artifact::to_json),
         })
     }
 }
 
 pub const KB: usize = 1000;
+/// Where `cargo xtask bench` builds the `bench/floor` fixture (Trunk's `--dist`).
+pub const FLOOR_DIST: &str = "target/bench-floor";
 /// How many of the largest functions the report lists.
 pub const FUNCTIONS_SHOWN: usize = 30;
 
 /// Measures `dist/` (dashboard), `dist/widget/` and `dist/widget.js` (the
-/// widget and its loader) and `worker/build/` (worker) as built.
+/// widget and its loader), `worker/build/` (worker) and, when built, the
+/// `bench/floor` fixture beside the widget.
 pub fn measure(root: &Path) -> Result<Weight> {
     let dist = root.join("dist");
     let loader = dist.join("widget.js");
@@ -188,9 +194,23 @@ pub fn measure(root: &Path) -> Result<Weight> {
         None,
         &wasm_target.join("mochat_worker.wasm"),
     )?);
+    let floor_dir = root.join(FLOOR_DIST);
+    let floor = if floor_dir.join("index.html").is_file() {
+        let mut files = vec![floor_dir.join("index.html")];
+        files.extend(files_with(&floor_dir, &["wasm", "js", "css"])?);
+        Some(artifact(
+            "widget_floor",
+            "Floor: the least Leptos chat, built as the widget (html + js + wasm + css)",
+            &files,
+            100 * KB,
+        )?)
+    } else {
+        None
+    };
     Ok(Weight {
         artifacts,
         breakdowns,
+        floor,
     })
 }
 

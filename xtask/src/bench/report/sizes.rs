@@ -28,31 +28,15 @@ pub(super) fn weight_section(md: &mut String, r: &Report) {
     };
     md.push_str("| artifact / file | raw | gzip | brotli | target (gzip) | verdict |\n|---|---|---|---|---|---|\n");
     for a in &w.artifacts {
-        let _ = writeln!(
-            md,
-            "| **{}** | **{}** | **{}** | **{}** | ≤ {} | {} |",
-            a.name,
-            kb(a.raw()),
-            kb(a.gzip()),
-            kb(a.brotli()),
-            kb(a.target_gzip),
-            size_verdict(a)
-        );
-        for f in &a.files {
-            let _ = writeln!(
-                md,
-                "| &nbsp;&nbsp;`{}` | {} | {} | {} | | |",
-                f.name,
-                kb(f.raw),
-                kb(f.gzip),
-                kb(f.brotli)
-            );
-        }
+        artifact_rows(md, a);
     }
     for a in &w.artifacts {
         if a.gzip() > a.target_gzip {
             let _ = writeln!(md, "\n{}", what_dominates(a, w));
         }
+    }
+    if let Some(floor) = &w.floor {
+        floor_section(md, floor, w);
     }
     md.push_str(
         "\n### What the WebAssembly is made of\n\n\
@@ -70,6 +54,77 @@ pub(super) fn weight_section(md: &mut String, r: &Report) {
     for b in &w.breakdowns {
         breakdown_tables(md, b);
     }
+}
+
+/// An artifact's row (bold: its sum, target and verdict), then a row per file.
+fn artifact_rows(md: &mut String, a: &Artifact) {
+    let _ = writeln!(
+        md,
+        "| **{}** | **{}** | **{}** | **{}** | ≤ {} | {} |",
+        a.name,
+        kb(a.raw()),
+        kb(a.gzip()),
+        kb(a.brotli()),
+        kb(a.target_gzip),
+        size_verdict(a)
+    );
+    for f in &a.files {
+        let _ = writeln!(
+            md,
+            "| &nbsp;&nbsp;`{}` | {} | {} | {} | | |",
+            f.name,
+            kb(f.raw),
+            kb(f.gzip),
+            kb(f.brotli)
+        );
+    }
+}
+
+/// The `bench/floor` fixture beside the widget: what Leptos costs a chat
+/// before any of the widget's own behaviour.
+fn floor_section(md: &mut String, floor: &Artifact, w: &Weight) {
+    md.push_str(
+        "\n### The floor: the least chat widget Leptos makes\n\n\
+         Method: `bench/floor/` is a chat widget cut to what a chat cannot do without: it \
+         mints a visitor, opens their conversation, reads its last page, lists it, sends, and \
+         long-polls for new messages, with this project's API types. It has none of the \
+         widget's own behaviour: older pages as the reader scrolls up, the outbox that \
+         survives a reload and posts each message once, links and mentions, day separators, \
+         avatars and relative times, the host page's bridge and unread count, reconnecting \
+         with backoff, the rate-limit banner. This run built it \
+         with Trunk as the widget is built (same stylesheet, same `wasm-opt` flags) and \
+         weighed it the same way.\n\n\
+         | artifact / file | raw | gzip | brotli | widget's target (gzip) | verdict |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    artifact_rows(md, floor);
+    let room = if floor.gzip() <= floor.target_gzip {
+        format!(
+            "leaves {} of the widget's {} target",
+            kb(floor.target_gzip - floor.gzip()),
+            kb(floor.target_gzip)
+        )
+    } else {
+        format!(
+            "is already {} over the widget's {} target",
+            kb(floor.gzip() - floor.target_gzip),
+            kb(floor.target_gzip)
+        )
+    };
+    let _ = write!(
+        md,
+        "\nThe floor weighs {} gzip: it {room} before any of the widget's own behaviour.",
+        kb(floor.gzip())
+    );
+    if let Some(widget) = w.artifacts.iter().find(|a| a.key == "widget_app") {
+        let _ = write!(
+            md,
+            " The widget, with that behaviour, is {} gzip: {} more than the floor.",
+            kb(widget.gzip()),
+            kb(widget.gzip().saturating_sub(floor.gzip()))
+        );
+    }
+    md.push('\n');
 }
 
 fn breakdown_tables(md: &mut String, b: &Breakdown) {
