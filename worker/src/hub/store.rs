@@ -9,8 +9,9 @@
 //! durable, and applying writes keeps the thread busy). Two exceptions: a
 //! send's reservation is written a millisecond after it is taken, while the
 //! send is out, and a read of storage first applies the queued changes it
-//! could read (a meta, a title, a visitor, the ledger), so it sees them. What a crash can cost is the queue of that
-//! moment, at most [`super::FLUSH_HOLD_MAX_MS`] of changes:
+//! could read (a meta, a title, a visitor, the ledger), so it sees them.
+//! What a crash can cost is the queue of that moment, at most
+//! [`super::FLUSH_HOLD_MAX_MS`] of changes:
 //! - budget: requests admitted in it are forgotten, so after a restart the
 //!   hub could admit that many more in the same window (the upstream's own
 //!   limit then refuses them with a 429, which the hub passes on);

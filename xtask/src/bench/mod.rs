@@ -2,9 +2,9 @@
 //! loopback, measures, and writes `BENCHMARKS.md` and `bench/results.json`.
 //!
 //! Two processes: `bench` installs what is missing and builds (dashboard,
-//! worker, the local server in release, the `bench/floor` fixture), then runs `xtask bench-measure`
-//! with `MOCHAT_LOCAL_BIN` pointing at the release server, which measures
-//! and writes the report.
+//! worker, the local server in release, the `bench/floor` fixture), then
+//! runs `xtask bench-measure` with `MOCHAT_LOCAL_BIN` pointing at the
+//! release server, which measures and writes the report.
 
 mod fanout;
 mod first_screen;
