@@ -81,15 +81,18 @@ impl WranglerDev {
         Self::start_retrying(options, None)
     }
 
-    /// Starts on `port` (or a free one). A port found free can be taken by a
-    /// parallel test before wrangler binds it: then again, with new ports.
+    /// Starts on `port` (or a free one), up to three times. A port found free
+    /// can be taken by a parallel test before wrangler binds it: then again,
+    /// with new ports. Wrangler says "Address already in use" of its own port;
+    /// of the inspector port it says only "The Workers runtime failed to
+    /// start" (tried by hand: a listener on the port is enough).
     fn start_retrying(options: &WorkerOptions, port: Option<u16>) -> io::Result<Self> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match Self::start_on(options, port.unwrap_or_else(free_port)) {
-                Err(e) if attempt < 3 && e.to_string().contains("Address already in use") => {
-                    eprintln!("wrangler dev: a port was taken meanwhile; trying again");
+                Err(e) if attempt < 3 && is_passing_start_failure(&e.to_string()) => {
+                    eprintln!("wrangler dev did not start (attempt {attempt}); trying again:\n{e}");
                 }
                 other => return other,
             }
@@ -161,5 +164,24 @@ impl WranglerDev {
     /// Stops wrangler and workerd.
     pub fn stop(&mut self) {
         self.service.stop();
+    }
+}
+
+/// Whether a failed start is worth another try with new ports.
+fn is_passing_start_failure(error: &str) -> bool {
+    error.contains("Address already in use") || error.contains("Workers runtime failed to start")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_of_either_kind_is_tried_again() {
+        assert!(is_passing_start_failure(
+            "wrangler dev did not listen on 1:\n✘ [ERROR] The Workers runtime failed to start."
+        ));
+        assert!(is_passing_start_failure("bind: Address already in use"));
+        assert!(!is_passing_start_failure("wrangler.toml: unknown field"));
     }
 }
